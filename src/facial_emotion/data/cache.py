@@ -1,0 +1,58 @@
+"""Cache parsed FER arrays as uncompressed `.npz`, keyed by the CSV's path, size and mtime."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+from facial_emotion.data.fer_csv import FERArrays, parse_fer_csv
+from facial_emotion.data.locate import PROJECT_ROOT
+
+log = logging.getLogger(__name__)
+
+CACHE_FORMAT_VERSION = 1
+
+
+def default_cache_dir() -> Path:
+    """`$FER_CACHE_DIR`, else `.cache/fer2013` in the project."""
+    return Path(os.environ.get("FER_CACHE_DIR", PROJECT_ROOT / ".cache" / "fer2013"))
+
+
+def cache_path_for(csv_path: Path, cache_dir: Path, skip_bad_rows: bool) -> Path:
+    """The cache file for `csv_path`; any change of the CSV (size or mtime) gives a new name."""
+    stat = csv_path.stat()
+    key = f"{csv_path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{skip_bad_rows}|v{CACHE_FORMAT_VERSION}"
+    digest = hashlib.sha1(key.encode()).hexdigest()[:16]
+    stem = csv_path.name.split(".")[0]
+    return Path(cache_dir) / f"{stem}-{digest}.npz"
+
+
+def load_fer_csv(csv_path: Path, cache_dir: Path | None = None, skip_bad_rows: bool = False) -> FERArrays:
+    """Parse `csv_path`, or load its cached arrays when the CSV has not changed since they were written."""
+    csv_path = Path(csv_path)
+    cache_file = cache_path_for(csv_path, Path(cache_dir or default_cache_dir()), skip_bad_rows)
+    if cache_file.is_file():
+        with np.load(cache_file, allow_pickle=False) as cached:
+            usage = cached["usage"] if "usage" in cached.files else None
+            return FERArrays(cached["images"], cached["labels"], usage, tuple(cached["skipped_lines"].tolist()))
+    arrays = parse_fer_csv(csv_path, skip_bad_rows=skip_bad_rows)
+    _write_cache(cache_file, arrays)
+    return arrays
+
+
+def _write_cache(cache_file: Path, arrays: FERArrays) -> None:
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        payload = {"images": arrays.images, "labels": arrays.labels,
+                   "skipped_lines": np.asarray(arrays.skipped_lines, dtype=np.int64)}
+        if arrays.usage is not None:
+            payload["usage"] = arrays.usage
+        tmp = cache_file.with_suffix(".tmp.npz")
+        np.savez(tmp, **payload)
+        os.replace(tmp, cache_file)  # atomic: a reader never sees a half-written cache
+    except OSError as error:
+        log.warning("could not write the parse cache %s (%s); parsing again next time", cache_file, error)

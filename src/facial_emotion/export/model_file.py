@@ -1,0 +1,99 @@
+"""The model file: a plain dict of tensors and config that loads with `torch.load(weights_only=True)`.
+
+Keys: format, architecture {name, kwargs}, state_dict, class_names, preprocessing, temperature,
+metrics, training. Loading never executes code: the network is rebuilt from the registry by name.
+"""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from facial_emotion.augmentation.preprocessing import Preprocessing
+from facial_emotion.data.labels import EMOTIONS
+from facial_emotion.models.registry import build_model
+
+FORMAT = "facial-emotion-model/1"
+
+
+class ModelFileError(ValueError):
+    """The file is missing, unreadable, or not a model file of this project."""
+
+
+@dataclass
+class ModelFile:
+    """Everything a model file holds, with the network rebuilt."""
+
+    net: nn.Module
+    architecture: dict[str, Any]
+    preprocessing: Preprocessing
+    class_names: list[str] = field(default_factory=lambda: list(EMOTIONS))
+    temperature: float = 1.0
+    metrics: dict[str, float] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.net.parameters())
+
+
+def architecture_of(net: nn.Module) -> dict[str, Any]:
+    """The registry name and constructor kwargs of a registered network (unwrapping torch.compile)."""
+    net = getattr(net, "_orig_mod", net)
+    if not hasattr(net, "registry_name"):
+        raise ModelFileError(f"{type(net).__name__} is not a registered architecture; cannot export it")
+    return {"name": net.registry_name, "kwargs": dict(net.init_kwargs)}
+
+
+def save_model_file(path: Path, model: ModelFile) -> None:
+    """Write `model` to `path` as a plain dict (fp32 tensors on CPU)."""
+    net = getattr(model.net, "_orig_mod", model.net)
+    payload = {
+        "format": FORMAT,
+        "architecture": model.architecture,
+        "state_dict": {k: v.detach().float().cpu().contiguous() if v.is_floating_point() else v.detach().cpu()
+                       for k, v in net.state_dict().items()},
+        "class_names": list(model.class_names),
+        "preprocessing": model.preprocessing.to_dict(),
+        "temperature": float(model.temperature),
+        "metrics": {k: float(v) for k, v in model.metrics.items()},
+        "training": model.training,
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)
+
+
+def load_model_file(path: Path) -> ModelFile:
+    """Load a model file safely (`weights_only=True`); raise `ModelFileError` with the reason otherwise."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"model file not found: {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelFileError(f"{path} is not a loadable model file ({first_line})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ModelFileError(f"{path} is not a facial-emotion model file (no format {FORMAT!r})")
+    try:
+        net = build_model(payload["architecture"]["name"], **payload["architecture"]["kwargs"])
+        net.load_state_dict(payload["state_dict"])
+    except (KeyError, RuntimeError, TypeError) as error:
+        raise ModelFileError(f"{path}: the weights do not fit the recorded architecture ({error})") from None
+    net.eval()
+    return ModelFile(
+        net=net,
+        architecture=payload["architecture"],
+        preprocessing=Preprocessing(**payload["preprocessing"]),
+        class_names=list(payload["class_names"]),
+        temperature=float(payload.get("temperature", 1.0)),
+        metrics=dict(payload.get("metrics", {})),
+        training=dict(payload.get("training", {})),
+    )

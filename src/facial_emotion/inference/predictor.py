@@ -1,0 +1,94 @@
+"""The one inference path: a model file -> 7 calibrated class probabilities for 48x48 uint8 faces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from facial_emotion.augmentation.preprocessing import (
+    TTA_MODES,
+    test_time_views,
+    to_normalized_float,
+    views_per_image,
+)
+from facial_emotion.export.model_file import ModelFile, load_model_file
+
+
+@dataclass(frozen=True)
+class EmotionPrediction:
+    """The top emotion of one face, its probability, and all class probabilities."""
+
+    label: str
+    probability: float
+    probabilities: np.ndarray
+
+
+class EmotionPredictor:
+    """Loads a model file and applies its recorded preprocessing, test-time views and temperature.
+
+    `tta` overrides the file's test-time augmentation (e.g. `center` for a live stream), `temperature`
+    overrides the fitted temperature (1.0 gives the uncalibrated model).
+    """
+
+    def __init__(self, model_path: str | Path, tta: str | None = None, temperature: float | None = None,
+                 device: str = "cpu", batch_size: int = 256) -> None:
+        self.model: ModelFile = load_model_file(Path(model_path))
+        self.model_path = Path(model_path)
+        if tta is not None and tta not in TTA_MODES:
+            raise ValueError(f"tta must be one of {TTA_MODES}, got {tta!r}")
+        self.tta = tta or self.model.preprocessing.tta
+        self.temperature = self.model.temperature if temperature is None else float(temperature)
+        self.device = torch.device(device)
+        self.batch_size = batch_size
+        self.net = self.model.net.to(self.device).to(memory_format=torch.channels_last).eval()
+
+    @property
+    def class_names(self) -> list[str]:
+        return self.model.class_names
+
+    def view_logits(self, images: torch.Tensor) -> torch.Tensor:
+        """Differentiable: (N, 48, 48) or (N, 1, 48, 48) pixel values in 0..255 -> (N, K, classes) logits."""
+        if images.dim() == 3:
+            images = images.unsqueeze(1)
+        prep = self.model.preprocessing
+        x = to_normalized_float(images.to(self.device), prep.mean, prep.std)
+        views = test_time_views(x, prep.crop_size, self.tta).contiguous(memory_format=torch.channels_last)
+        logits = self.net(views).float()
+        return logits.view(images.shape[0], views_per_image(self.tta), -1)
+
+    def probabilities_from_view_logits(self, view_logits: torch.Tensor, temperature: float | None = None) -> torch.Tensor:
+        """(N, K, classes) -> (N, classes): softmax of each view at the temperature, averaged over views."""
+        t = self.temperature if temperature is None else temperature
+        return F.softmax(view_logits / t, dim=-1).mean(dim=1)
+
+    def probabilities(self, images: torch.Tensor) -> torch.Tensor:
+        """Differentiable (N, classes) probabilities for pixel values in 0..255."""
+        return self.probabilities_from_view_logits(self.view_logits(images))
+
+    def predict_proba(self, faces: np.ndarray) -> np.ndarray:
+        """uint8 faces (N, 48, 48) or one (48, 48) -> (N, 7) float32 probabilities."""
+        faces = self._check_faces(faces)
+        out = []
+        with torch.inference_mode():
+            for start in range(0, len(faces), self.batch_size):
+                batch = torch.from_numpy(faces[start : start + self.batch_size])
+                out.append(self.probabilities(batch).cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, len(self.class_names)), dtype=np.float32)
+
+    def predict(self, faces: np.ndarray) -> list[EmotionPrediction]:
+        """Top emotion and probability for each face."""
+        probs = self.predict_proba(faces)
+        return [EmotionPrediction(self.class_names[int(p.argmax())], float(p.max()), p) for p in probs]
+
+    def _check_faces(self, faces: np.ndarray) -> np.ndarray:
+        faces = np.asarray(faces)
+        if faces.ndim == 2:
+            faces = faces[None]
+        size = self.model.preprocessing.input_size
+        if faces.ndim != 3 or faces.shape[1:] != (size, size):
+            raise ValueError(f"expected grayscale faces of shape (N, {size}, {size}), got {faces.shape}")
+        return np.ascontiguousarray(faces, dtype=np.uint8)

@@ -1,0 +1,125 @@
+"""LightningModule for 7-class emotion classification; the network is injected from config."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics import MaxMetric, MeanMetric
+from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
+
+from facial_emotion.augmentation.batch_augmentation import BatchAugmentation
+from facial_emotion.augmentation.preprocessing import (
+    Preprocessing,
+    average_view_logits,
+    test_time_views,
+    to_normalized_float,
+)
+from facial_emotion.data.labels import EMOTIONS, NUM_CLASSES
+
+
+class EmotionClassifier(L.LightningModule):
+    """Cross-entropy (label smoothing, optional mixup) over uint8 face batches.
+
+    Augmentation runs on the batch after it reaches the device. Validation uses a centre crop; the test
+    stage uses the test-time augmentation in `preprocessing.tta` and reports per-class accuracy and a
+    confusion matrix.
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        optimizer: Callable[..., torch.optim.Optimizer],
+        scheduler: Callable | None = None,
+        augmentation: BatchAugmentation | None = None,
+        preprocessing: dict | None = None,
+        label_smoothing: float = 0.0,
+        channels_last: bool = True,
+        compile: bool = False,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters(logger=False, ignore=["net", "augmentation"])
+        self.net = net
+        self.augmentation = augmentation or BatchAugmentation()
+        self.preprocessing = Preprocessing(**(preprocessing or {}))
+        self.train_loss, self.val_loss, self.test_loss = MeanMetric(), MeanMetric(), MeanMetric()
+        self.train_acc = MulticlassAccuracy(NUM_CLASSES, average="micro")
+        self.val_acc = MulticlassAccuracy(NUM_CLASSES, average="micro")
+        self.test_acc = MulticlassAccuracy(NUM_CLASSES, average="micro")
+        self.test_class_acc = MulticlassAccuracy(NUM_CLASSES, average=None)
+        self.test_confusion = MulticlassConfusionMatrix(NUM_CLASSES)
+        self.val_acc_best = MaxMetric()
+        if channels_last:
+            self.net = self.net.to(memory_format=torch.channels_last)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.hparams.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return self.net(x)
+
+    def _normalize(self, images: torch.Tensor) -> torch.Tensor:
+        return to_normalized_float(images, self.preprocessing.mean, self.preprocessing.std)
+
+    def on_train_start(self) -> None:
+        self.val_acc_best.reset()
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        images, labels = batch
+        targets = F.one_hot(labels, NUM_CLASSES).float()
+        x, targets = self.augmentation(self._normalize(images), targets)
+        logits = self(x)
+        loss = F.cross_entropy(logits.float(), targets, label_smoothing=self.hparams.label_smoothing)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"training loss is {loss.item()} at epoch {self.current_epoch}, batch {batch_idx}")
+        self.train_loss(loss)
+        self.train_acc(logits.detach(), labels)
+        self.log("train/loss", self.train_loss, on_step=False, on_epoch=True, prog_bar=True)
+        self.log("train/acc", self.train_acc, on_step=False, on_epoch=True, prog_bar=True)
+        return loss
+
+    def _eval_log_probs(self, images: torch.Tensor, tta: str) -> torch.Tensor:
+        views = test_time_views(self._normalize(images), self.preprocessing.crop_size, tta)
+        return average_view_logits(self(views), tta)
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        images, labels = batch
+        log_probs = self._eval_log_probs(images, "center")
+        self.val_loss(F.nll_loss(log_probs, labels))
+        self.val_acc(log_probs, labels)
+        self.log("val/loss", self.val_loss, on_step=False, on_epoch=True, prog_bar=True)
+        self.log("val/acc", self.val_acc, on_step=False, on_epoch=True, prog_bar=True)
+
+    def on_validation_epoch_end(self) -> None:
+        self.val_acc_best(self.val_acc.compute())
+        self.log("val/acc_best", self.val_acc_best.compute(), sync_dist=True, prog_bar=True)
+
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        images, labels = batch
+        log_probs = self._eval_log_probs(images, self.preprocessing.tta)
+        self.test_loss(F.nll_loss(log_probs, labels))
+        self.test_acc(log_probs, labels)
+        self.test_class_acc(log_probs, labels)
+        self.test_confusion(log_probs, labels)
+        self.log("test/loss", self.test_loss, on_step=False, on_epoch=True)
+        self.log("test/acc", self.test_acc, on_step=False, on_epoch=True)
+
+    def on_test_epoch_end(self) -> None:
+        for name, value in zip(EMOTIONS, self.test_class_acc.compute(), strict=True):
+            self.log(f"test/acc_{name}", value)
+        self.test_confusion_matrix = self.test_confusion.compute().cpu()
+        self.test_class_acc.reset()
+        self.test_confusion.reset()
+
+    def setup(self, stage: str) -> None:
+        if self.hparams.compile and stage == "fit":
+            self.net = torch.compile(self.net)
+
+    def configure_optimizers(self) -> dict:
+        optimizer = self.hparams.optimizer(params=self.trainer.model.parameters())
+        if self.hparams.scheduler is None:
+            return {"optimizer": optimizer}
+        scheduler = self.hparams.scheduler(optimizer=optimizer, total_steps=self.trainer.estimated_stepping_batches)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

@@ -1,0 +1,46 @@
+"""Describe the machine and choose training precision from what the CPU can do natively."""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+import torch
+
+
+def cpu_name() -> str:
+    """The CPU model name from /proc/cpuinfo (or the platform's processor string)."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown CPU"
+
+
+def cpu_has_native_bf16() -> bool:
+    """True when bf16 matrix work is native (AMX tiles or AVX512-BF16), i.e. faster than fp32."""
+    return bool(torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
+
+
+def auto_precision(accelerator: str = "cpu") -> str:
+    """bf16-mixed where it is native (CUDA with bf16, or a CPU with AMX/AVX512-BF16), else 32-true."""
+    if accelerator in ("gpu", "cuda"):
+        return "bf16-mixed" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "16-mixed"
+    return "bf16-mixed" if cpu_has_native_bf16() else "32-true"
+
+
+def precision_reason(precision: str, accelerator: str = "cpu") -> str:
+    """One line saying which precision runs and why."""
+    if accelerator in ("gpu", "cuda"):
+        return f"precision {precision} on {describe_device('cuda')}"
+    native = "has native bf16 (AMX/AVX512-BF16)" if cpu_has_native_bf16() else "has no native bf16 (it would be emulated, ~12x slower)"
+    return f"precision {precision}: the CPU ({cpu_name()}) {native}"
+
+
+def describe_device(device: str = "cpu") -> str:
+    """A short hardware description to record beside every figure."""
+    if device.startswith("cuda") and torch.cuda.is_available():
+        return f"GPU {torch.cuda.get_device_name(0)}"
+    flags = "AMX" if torch.cpu._is_amx_tile_supported() else ("AVX512-BF16" if cpu_has_native_bf16() else "AVX2, no native bf16")
+    return f"CPU {cpu_name()} ({flags}, {torch.get_num_threads()} threads)"

@@ -1,0 +1,87 @@
+"""`train(cfg)`: build everything from the Hydra config, fit, test the best checkpoint, export."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from facial_emotion.augmentation.preprocessing import Preprocessing
+from facial_emotion.export.exporter import architecture_text, export_model
+from facial_emotion.training.hardware import precision_reason
+from facial_emotion.training.run_info import RunInfo
+
+log = logging.getLogger(__name__)
+
+
+def training_command() -> str:
+    """The command line that reproduces this run (script and overrides)."""
+    try:
+        overrides = HydraConfig.get().overrides.task
+    except ValueError:  # composed outside @hydra.main (tests)
+        overrides = sys.argv[1:]
+    return " ".join(["python", "scripts/train.py", *overrides])
+
+
+def _metrics(trainer: L.Trainer) -> dict[str, float]:
+    return {k: float(v) for k, v in trainer.callback_metrics.items() if torch.is_tensor(v) and v.numel() == 1}
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """Fit the configured model; return the metrics (for sweeps: `cfg.optimized_metric`)."""
+    if cfg.get("seed") is not None:
+        L.seed_everything(cfg.seed, workers=True)
+    torch.set_float32_matmul_precision("high")
+
+    datamodule: L.LightningDataModule = instantiate(cfg.data)
+    module: L.LightningModule = instantiate(cfg.model)
+    run_info = RunInfo()
+    callbacks = [instantiate(c) for c in cfg.get("callbacks", {}).values() if c is not None] + [run_info]
+    loggers = [instantiate(lg) for lg in cfg.get("logger", {}).values() if lg is not None]
+    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
+    log.info(precision_reason(str(trainer.precision), cfg.trainer.accelerator))
+
+    hparams = OmegaConf.to_container(cfg, resolve=True)
+    for logger in trainer.loggers:
+        logger.log_hyperparams(hparams)
+
+    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    metrics = _metrics(trainer)
+    if trainer.interrupted:
+        log.warning("training was interrupted; resume with ckpt_path=<run>/checkpoints/last.ckpt")
+        return metrics
+
+    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    if cfg.get("test"):
+        trainer.test(module, datamodule=datamodule, ckpt_path=best or None, weights_only=False)
+        metrics.update(_metrics(trainer))
+    elif best:
+        module.load_state_dict(torch.load(best, map_location="cpu", weights_only=False)["state_dict"])
+
+    if cfg.get("export") and cfg.export.get("path") and trainer.is_global_zero:
+        _export(cfg, module, datamodule, metrics, run_info, best)
+    return metrics
+
+
+def _export(cfg: DictConfig, module: L.LightningModule, datamodule: L.LightningDataModule,
+            metrics: dict[str, float], run_info: RunInfo, best_checkpoint: str) -> None:
+    training: dict[str, Any] = {
+        "command": training_command(),
+        "seed": cfg.get("seed"),
+        "best_checkpoint": best_checkpoint,
+        **run_info.state_dict(),
+    }
+    val = datamodule.val_set
+    path = Path(cfg.export.path)
+    model = export_model(module.net.float().cpu(), Preprocessing(**cfg.augmentation.eval), path,
+                         val.images.squeeze(1).numpy() if val is not None else None,
+                         val.labels.numpy() if val is not None else None, metrics, training)
+    path.with_name(path.stem + "_architecture.txt").write_text(architecture_text(model))
+    log.info("exported %s", path)
