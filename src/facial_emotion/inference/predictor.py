@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import contextlib
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -16,6 +18,7 @@ from facial_emotion.augmentation.preprocessing import (
     views_per_image,
 )
 from facial_emotion.export.model_file import ModelFile, load_model_file
+from facial_emotion.training.hardware import cpu_has_native_bf16
 
 
 @dataclass(frozen=True)
@@ -31,11 +34,12 @@ class EmotionPredictor:
     """Loads a model file and applies its recorded preprocessing, test-time views and temperature.
 
     `tta` overrides the file's test-time augmentation (e.g. `center` for a live stream), `temperature`
-    overrides the fitted temperature (1.0 gives the uncalibrated model).
+    overrides the fitted temperature (1.0 gives the uncalibrated model). `bf16` runs the network in
+    bfloat16 autocast; by default only where the CPU has it natively (AMX / AVX512-BF16) or on CUDA.
     """
 
     def __init__(self, model_path: str | Path, tta: str | None = None, temperature: float | None = None,
-                 device: str = "cpu", batch_size: int = 256) -> None:
+                 device: str = "cpu", batch_size: int = 256, bf16: bool | None = None) -> None:
         self.model: ModelFile = load_model_file(Path(model_path))
         self.model_path = Path(model_path)
         if tta is not None and tta not in TTA_MODES:
@@ -45,6 +49,12 @@ class EmotionPredictor:
         self.device = torch.device(device)
         self.batch_size = batch_size
         self.net = self.model.net.to(self.device).to(memory_format=torch.channels_last).eval()
+        self.bf16 = (self.device.type == "cuda" or cpu_has_native_bf16()) if bf16 is None else bf16
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if not self.bf16:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=torch.bfloat16)
 
     @property
     def class_names(self) -> list[str]:
@@ -57,7 +67,8 @@ class EmotionPredictor:
         prep = self.model.preprocessing
         x = to_normalized_float(images.to(self.device), prep.mean, prep.std)
         views = test_time_views(x, prep.crop_size, self.tta).contiguous(memory_format=torch.channels_last)
-        logits = self.net(views).float()
+        with self._autocast():
+            logits = self.net(views).float()
         return logits.view(images.shape[0], views_per_image(self.tta), -1)
 
     def probabilities_from_view_logits(self, view_logits: torch.Tensor, temperature: float | None = None) -> torch.Tensor:

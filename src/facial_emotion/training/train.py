@@ -52,7 +52,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     for logger in trainer.loggers:
         logger.log_hyperparams(hparams)
 
-    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=False)
     metrics = _metrics(trainer)
     if trainer.interrupted:
         log.warning("training was interrupted; resume with ckpt_path=<run>/checkpoints/last.ckpt")

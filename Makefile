@@ -1,0 +1,33 @@
+# make run: set up and run the main job.  make test: set up and run the tests.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | sha1sum | cut -c1-12)
+
+.PHONY: setup run test test-all bench lint train
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	rm -f $(VENV)/.installed-* && touch $@
+
+run: setup
+	$(PY) scripts/predict.py
+
+test: setup
+	$(PY) -m pytest
+
+test-all: setup
+	$(PY) -m pytest -m ""
+
+bench: setup
+	$(PY) scripts/benchmark.py 'models=[vgg_small]'
+
+lint: setup
+	$(PY) -m ruff check src scripts tests
+
+train: setup
+	$(PY) scripts/train.py experiment=fer_vgg_small

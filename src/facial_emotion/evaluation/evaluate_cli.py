@@ -1,0 +1,35 @@
+"""What scripts/predict.py does: evaluate, print the report, draw the plots; one-line errors."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from facial_emotion.data.fer_csv import FERDataError
+from facial_emotion.evaluation.plots import plot_confusion_matrix, plot_reliability
+from facial_emotion.evaluation.test_report import evaluate_model_file, format_report
+from facial_emotion.export.model_file import ModelFileError
+from facial_emotion.inference.predictor import EmotionPredictor
+
+
+def run_evaluation(cfg: DictConfig) -> int:
+    """Print the test report for `cfg.model_path`; return the process exit code."""
+    try:
+        predictor = EmotionPredictor(cfg.model_path, tta=cfg.get("tta"), device=cfg.get("device", "cpu"))
+        report = evaluate_model_file(predictor, Path(cfg.data_dir), cfg.test_file)
+    except (ModelFileError, FERDataError, FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(format_report(report, predictor.class_names, predictor.tta, predictor.temperature))
+    if cfg.get("plots_dir"):
+        plots = Path(cfg.plots_dir)
+        plots.mkdir(parents=True, exist_ok=True)
+        plot_confusion_matrix(report.confusion, predictor.class_names, plots / "confusion_matrix.png",
+                              f"Test set, accuracy {100 * report.accuracy:.1f}%")
+        plot_reliability({f"T=1 (ECE {100 * report.ece_before:.1f}%)": (report.uncalibrated_probs, report.labels),
+                          f"T={predictor.temperature:.2f} (ECE {100 * report.ece_after:.1f}%)": (report.probs, report.labels)},
+                         plots / "calibration.png")
+        print(f"\nWrote {plots / 'confusion_matrix.png'} and {plots / 'calibration.png'}")
+    return 0

@@ -1,0 +1,69 @@
+"""Shared fixtures: tiny synthetic FER CSVs and Hydra config composition."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig, open_dict
+
+from facial_emotion.data.locate import PROJECT_ROOT, SHARED_DATA_DIR
+from facial_emotion.training.resolvers import register_resolvers
+
+CONFIG_DIR = str(PROJECT_ROOT / "configs")
+register_resolvers()
+
+
+def write_fer_csv(path: Path, n_rows: int, seed: int = 0, gz: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Write a synthetic `emotion,pixels` CSV whose classes differ by brightness (learnable)."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n_rows) % 7
+    images = np.clip(rng.normal(30 + labels[:, None, None] * 30, 20, (n_rows, 48, 48)), 0, 255).astype(np.uint8)
+    text = "emotion,pixels\n" + "".join(
+        f"{label},{' '.join(map(str, img.ravel()))}\n" for label, img in zip(labels, images, strict=True)
+    )
+    opener = gzip.open if gz else open
+    with opener(path, "wt") as handle:
+        handle.write(text)
+    return images, labels
+
+
+@pytest.fixture
+def fer_dir(tmp_path: Path) -> Path:
+    """A data dir with a 140-row train.csv and a gzipped 42-row test_with_emotions.csv."""
+    data = tmp_path / "fer"
+    data.mkdir()
+    write_fer_csv(data / "train.csv", 140, seed=1)
+    write_fer_csv(data / "test_with_emotions.csv.gz", 42, seed=2, gz=True)
+    return data
+
+
+def compose_train_config(tmp_path: Path, data_dir: Path, overrides: list[str] = ()) -> DictConfig:
+    """The real train config, shrunk to run in seconds on the synthetic data."""
+    with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
+        cfg = compose(config_name="train", overrides=[
+            f"paths.data_dir={data_dir}", f"paths.cache_dir={tmp_path / 'cache'}",
+            "data.batch_size=16", "data.eval_batch_size=32", "model.net.widths=[8,16]",
+            "trainer.max_epochs=1", "trainer.precision=32-true", "logger=csv", *overrides,
+        ])
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(tmp_path / "run")
+        cfg.export.path = str(tmp_path / "run" / "model" / "my_own_model.pkl")
+        cfg.callbacks.model_checkpoint.dirpath = str(tmp_path / "run" / "checkpoints")
+        cfg.trainer.enable_progress_bar = False
+        del cfg.callbacks.progress_bar
+    return cfg
+
+
+@pytest.fixture
+def real_data_dir() -> Path:
+    """../shared/data/fer2013 (or $FER_DATA_DIR); skips when the real data is absent."""
+    import os
+
+    data = Path(os.environ.get("FER_DATA_DIR", SHARED_DATA_DIR))
+    if not (data / "test_with_emotions.csv.gz").exists() and not (data / "test_with_emotions.csv").exists():
+        pytest.skip(f"real FER2013 data not found in {data}")
+    return data

@@ -1,0 +1,136 @@
+"""Training, resuming, exporting and evaluating with the real configs on tiny synthetic data."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import pytest
+import torch
+from hydra.utils import instantiate
+from omegaconf import open_dict
+
+from facial_emotion.data.locate import PROJECT_ROOT
+from facial_emotion.export.model_file import ModelFileError, load_model_file
+from facial_emotion.inference.predictor import EmotionPredictor
+from facial_emotion.training.train import train
+from tests.conftest import compose_train_config
+
+CONFIG_GROUPS = {
+    "model": ["vgg_small", "vgg_large"], "augmentation": ["default", "light", "mixup"],
+    "optimizer": ["sgd", "adamw"], "scheduler": ["onecycle", "cosine"], "experiment": ["fer_vgg_small", "fer_vgg_large"],
+}
+
+
+@pytest.mark.parametrize(("group", "option"), [(g, o) for g, opts in CONFIG_GROUPS.items() for o in opts])
+def test_every_config_option_composes_and_instantiates(tmp_path: Path, fer_dir: Path, group: str, option: str) -> None:
+    cfg = compose_train_config(tmp_path, fer_dir, [f"{group}={option}"])
+    module = instantiate(cfg.model)
+    optimizer_config = module.configure_optimizers.__func__  # built lazily; check the partials are callable
+    assert callable(module.hparams.optimizer) and optimizer_config
+    logits = module(torch.zeros(2, 1, 40, 40))
+    assert logits.shape == (2, 7)
+
+
+@pytest.mark.parametrize("trainer", ["cpu", "gpu", "ddp"])
+def test_trainer_configs_compose(tmp_path: Path, fer_dir: Path, trainer: str) -> None:
+    cfg = compose_train_config(tmp_path, fer_dir, [f"trainer={trainer}"])
+    assert cfg.trainer.accelerator in ("cpu", "gpu")
+    assert cfg.trainer.precision in ("32-true", "bf16-mixed", "16-mixed")
+
+
+def test_fit_test_export_and_reload_give_identical_predictions(tmp_path: Path, fer_dir: Path) -> None:
+    cfg = compose_train_config(tmp_path, fer_dir, ["trainer.max_epochs=2", "augmentation.eval.tta=ten_crop"])
+    metrics = train(cfg)
+    assert 0.0 <= metrics["test/acc"] <= 1.0 and "val/acc_best" in metrics
+    model_path = Path(cfg.export.path)
+    loaded = load_model_file(model_path)
+    assert loaded.preprocessing.tta == "ten_crop" and loaded.training["epochs_completed"] == 2
+    assert loaded.temperature > 0 and "scripts/train.py" in loaded.training["command"]
+    assert model_path.with_name("my_own_model_architecture.txt").read_text().startswith("Architecture: vgg")
+    faces = np.random.default_rng(0).integers(0, 256, (5, 48, 48), dtype=np.uint8)
+    first = EmotionPredictor(model_path, bf16=False).predict_proba(faces)
+    second = EmotionPredictor(model_path, bf16=False).predict_proba(faces)
+    np.testing.assert_allclose(first, second, atol=1e-6)
+    np.testing.assert_allclose(first.sum(axis=1), 1.0, atol=1e-5)
+    raw = torch.load(model_path, weights_only=True)
+    assert set(raw) >= {"architecture", "state_dict", "class_names", "preprocessing", "metrics", "training"}
+
+
+class StopAfterFirstEpoch(L.Callback):
+    """Ends fit after epoch 0, as a run killed after its first checkpoint would."""
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        trainer.should_stop = True
+
+
+def test_resume_continues_from_last_checkpoint(tmp_path: Path, fer_dir: Path) -> None:
+    cfg = compose_train_config(tmp_path, fer_dir, ["trainer.max_epochs=2", "test=false"])
+    with open_dict(cfg):
+        cfg.callbacks.stop = {"_target_": "tests.test_training.StopAfterFirstEpoch"}
+    train(cfg)
+    last = Path(cfg.callbacks.model_checkpoint.dirpath) / "last.ckpt"
+    assert torch.load(last, weights_only=False)["epoch"] == 0
+    with open_dict(cfg):
+        del cfg.callbacks.stop
+        cfg.ckpt_path = str(last)
+    train(cfg)
+    state = torch.load(last, weights_only=False)
+    assert state["epoch"] == 1 and state["global_step"] == 2 * (126 // 16)
+    training = load_model_file(Path(cfg.export.path)).training
+    assert training["resumes"] == 1 and training["epochs_completed"] == 2
+
+
+def test_model_file_loading_refuses_pickled_objects(tmp_path: Path) -> None:
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo pwned",))
+
+    path = tmp_path / "evil.pkl"
+    torch.save({"format": "facial-emotion-model/1", "payload": Evil()}, path)
+    with pytest.raises(ModelFileError, match="not a loadable model file"):
+        load_model_file(path)
+    (tmp_path / "text.pkl").write_text("hello")
+    with pytest.raises(ModelFileError):
+        load_model_file(tmp_path / "text.pkl")
+    with pytest.raises(ModelFileError, match="not found"):
+        load_model_file(tmp_path / "missing.pkl")
+
+
+def test_predict_script_prints_accuracy_first(tmp_path: Path, fer_dir: Path) -> None:
+    cfg = compose_train_config(tmp_path, fer_dir, ["test=false"])
+    train(cfg)
+    result = subprocess.run(
+        [sys.executable, "scripts/predict.py", f"model_path={cfg.export.path}", f"data_dir={fer_dir}",
+         f"plots_dir={tmp_path / 'plots'}"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Accuracy on test set: ") and lines[0].endswith("%")
+    assert any(line.startswith("PublicTest accuracy:") for line in lines)
+    assert (tmp_path / "plots" / "calibration.png").stat().st_size > 0
+
+
+def test_predict_script_bad_model_file_is_one_line(tmp_path: Path, fer_dir: Path) -> None:
+    (tmp_path / "bad.pkl").write_text("not a model")
+    result = subprocess.run([sys.executable, "scripts/predict.py", f"model_path={tmp_path / 'bad.pkl'}",
+                             f"data_dir={fer_dir}", "plots_dir=null"], cwd=PROJECT_ROOT, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "bad.pkl" in result.stderr
+
+
+def test_ddp_config_trains_with_two_cpu_processes(tmp_path: Path, fer_dir: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "scripts/train.py", "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2",
+         "trainer.precision=32-true", "trainer.sync_batchnorm=false", "trainer.max_epochs=1",
+         "model.net.widths=[8,16]", "logger=csv",
+         "data.batch_size=16", f"paths.data_dir={fer_dir}", f"paths.cache_dir={tmp_path / 'cache'}",
+         f"hydra.run.dir={tmp_path / 'ddp'}", "test=false", "callbacks.progress_bar=null"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "ddp" / "model" / "my_own_model.pkl").is_file()
+    assert "GLOBAL_RANK: 1" in result.stderr + result.stdout or "distributed_backend=gloo" in result.stderr
