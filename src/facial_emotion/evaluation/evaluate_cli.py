@@ -10,7 +10,7 @@ from omegaconf import DictConfig
 from facial_emotion.data.fer_csv import FERDataError
 from facial_emotion.evaluation.plots import plot_confusion_matrix, plot_reliability
 from facial_emotion.evaluation.test_report import evaluate_model_file, format_report
-from facial_emotion.export.model_file import ModelFileError
+from facial_emotion.export.model_file import ModelFileError, update_model_metrics
 from facial_emotion.inference.predictor import EmotionPredictor
 
 
@@ -23,6 +23,12 @@ def run_evaluation(cfg: DictConfig) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(format_report(report, predictor.class_names, predictor.tta, predictor.temperature))
+    if cfg.get("record_metrics"):
+        update_model_metrics(Path(cfg.model_path), {
+            "test/acc": report.accuracy, "test/acc_public": report.public_accuracy,
+            "test/acc_private": report.private_accuracy, "test/acc_unseen": report.unseen_accuracy,
+            "test/ece_uncalibrated": report.ece_before, "test/ece": report.ece_after})
+        print(f"Recorded the test figures in {cfg.model_path}")
     if cfg.get("plots_dir"):
         plots = Path(cfg.plots_dir)
         plots.mkdir(parents=True, exist_ok=True)

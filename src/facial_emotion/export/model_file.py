@@ -96,3 +96,10 @@ def load_model_file(path: Path) -> ModelFile:
         metrics=dict(payload.get("metrics", {})),
         training=dict(payload.get("training", {})),
     )
+
+
+def update_model_metrics(path: Path, metrics: dict[str, float]) -> None:
+    """Add or replace metrics recorded in an existing model file (e.g. the test figures)."""
+    model = load_model_file(path)
+    model.metrics.update({k: float(v) for k, v in metrics.items()})
+    save_model_file(path, model)
