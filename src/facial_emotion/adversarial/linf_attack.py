@@ -46,6 +46,18 @@ def is_attack_success(probabilities: torch.Tensor, labels: torch.Tensor, targete
     return (top == labels) & (probabilities.gather(1, labels[:, None]).squeeze(1) > min_confidence)
 
 
+def log_probability_margin(probabilities: torch.Tensor, labels: torch.Tensor, targeted: bool) -> torch.Tensor:
+    """What the attack maximises, per image: positive exactly when it succeeds (confidence aside).
+
+    Targeted: log p(label) - max over other classes of log p; untargeted: the negative of that.
+    """
+    log_probs = probabilities.clamp_min(1e-12).log()
+    label_log_prob = log_probs.gather(1, labels[:, None]).squeeze(1)
+    best_other = log_probs.scatter(1, labels[:, None], -torch.inf).amax(dim=1)
+    margin = label_log_prob - best_other
+    return margin if targeted else -margin
+
+
 def linf_attack_batch(predictor: EmotionPredictor, images: np.ndarray, labels: np.ndarray, budget: int,
                       targeted: bool, settings: AttackSettings = DEFAULT_SETTINGS,
                       ) -> tuple[np.ndarray, np.ndarray]:
@@ -83,8 +95,7 @@ def _attack_chunk(predictor: EmotionPredictor, original: torch.Tensor, labels: t
         continuous = current[active].requires_grad_(True)
         quantised = continuous + (continuous.round() - continuous).detach()
         probabilities = predictor.probabilities(quantised)
-        label_log_prob = probabilities.clamp_min(1e-12).log().gather(1, labels[active, None]).squeeze(1)
-        objective = label_log_prob if targeted else -label_log_prob
+        objective = log_probability_margin(probabilities, labels[active], targeted)
         with torch.no_grad():
             now_succeeds = is_attack_success(probabilities, labels[active], targeted, settings.min_confidence)
             improves = now_succeeds | (objective > best_objective[active])

@@ -1,0 +1,127 @@
+"""Adversarial attacks on a tiny exported VGG: budget respected, quantised PNG still fools, refusal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from facial_emotion.adversarial import (
+    NotPredictedAsSourceError,
+    linf_attack_batch,
+    perturbation_stats,
+    smallest_budget_attack,
+    targeted_attack,
+    untargeted_attack,
+)
+from facial_emotion.adversarial.face_io import load_face_image, read_face_png, save_face_png
+from facial_emotion.augmentation.preprocessing import Preprocessing
+from facial_emotion.export.exporter import export_model
+from facial_emotion.inference.predictor import EmotionPredictor
+from facial_emotion.models.vgg import VGGNet
+
+BUDGET = 8
+
+
+@pytest.fixture(scope="module")
+def faces() -> np.ndarray:
+    return np.random.default_rng(0).integers(0, 256, size=(6, 48, 48), dtype=np.uint8)
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory: pytest.TempPathFactory, faces: np.ndarray) -> Path:
+    """A random-init tiny VGG whose head sees features centred on the test faces' mean (else every noise
+    face gets the same prediction), exported with ten-crop test-time views."""
+    torch.manual_seed(0)
+    net = VGGNet(widths=[8, 16], convs_per_stage=1).eval()
+    head = net.head[-1]
+    with torch.no_grad():
+        mean_features = net.forward_features((torch.from_numpy(faces).float()[:, None] / 255 - 0.5) / 0.25)
+        head.weight.mul_(30)
+        head.bias.copy_(-head.weight @ mean_features.mean(dim=0))
+    path = tmp_path_factory.mktemp("model") / "tiny.pkl"
+    export_model(net, Preprocessing(crop_size=40, tta="ten_crop"), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def predictor(model_path: Path) -> EmotionPredictor:
+    """The file's ten-crop test-time views, as the real attack uses."""
+    return EmotionPredictor(model_path, bf16=False)
+
+
+def second_most_likely(predictor: EmotionPredictor, face: np.ndarray) -> int:
+    return int(np.argsort(predictor.predict_proba(face)[0])[-2])
+
+
+def test_targeted_attack_flips_within_budget_and_survives_png(predictor, faces, tmp_path: Path) -> None:
+    face = faces[0]
+    source = int(predictor.predict_proba(face)[0].argmax())
+    target = second_most_likely(predictor, face)
+    result = targeted_attack(predictor, face, target, BUDGET, source=source)
+    assert result.success
+    assert int(result.probabilities_after.argmax()) == target
+    assert result.stats.max_abs_change <= BUDGET
+    assert result.adversarial.dtype == np.uint8
+    reloaded = read_face_png(save_face_png(result.adversarial, tmp_path / "hacked.png"))
+    np.testing.assert_array_equal(reloaded, result.adversarial)
+    assert int(predictor.predict_proba(reloaded)[0].argmax()) == target
+
+
+def test_untargeted_attack_changes_the_prediction(predictor, faces) -> None:
+    result = untargeted_attack(predictor, faces[1], BUDGET)
+    assert result.success
+    assert result.probabilities_after.argmax() != result.probabilities_before.argmax()
+    assert result.stats.max_abs_change <= BUDGET
+
+
+@pytest.mark.parametrize("budget", [1, 3])
+def test_batch_attack_never_exceeds_the_budget(predictor, faces, budget: int) -> None:
+    labels = predictor.predict_proba(faces).argmax(axis=1)
+    for targeted, wanted in ((False, labels), (True, (labels + 1) % 7)):
+        adversarial, success = linf_attack_batch(predictor, faces, wanted, budget, targeted)
+        change = np.abs(adversarial.astype(int) - faces.astype(int))
+        assert change.max() <= budget
+        top = predictor.predict_proba(adversarial).argmax(axis=1)
+        np.testing.assert_array_equal(success, top == wanted if targeted else top != wanted)
+
+
+def test_smallest_budget_is_the_first_that_works(predictor, faces) -> None:
+    target = second_most_likely(predictor, faces[2])
+    result = smallest_budget_attack(predictor, faces[2], target, targeted=True, max_budget=BUDGET)
+    assert result.success and result.stats.max_abs_change <= result.budget <= BUDGET
+    if result.budget > 1:
+        lower = smallest_budget_attack(predictor, faces[2], target, targeted=True,
+                                       max_budget=result.budget - 1)
+        assert not lower.success
+
+
+def test_refuses_a_face_not_predicted_as_the_source(predictor, faces) -> None:
+    probabilities = predictor.predict_proba(faces[3])[0]
+    not_predicted = int(probabilities.argmin())
+    with pytest.raises(NotPredictedAsSourceError, match="refusing"):
+        targeted_attack(predictor, faces[3], target=int(probabilities.argmax()), budget=BUDGET,
+                        source=not_predicted)
+
+
+def test_perturbation_stats() -> None:
+    original = np.zeros((4, 4), dtype=np.uint8)
+    changed = original.copy()
+    changed[0, 0], changed[1, 1] = 2, 1
+    stats = perturbation_stats(original, changed)
+    assert stats.max_abs_change == 2
+    assert stats.l2_norm == pytest.approx(np.sqrt(5))
+    assert stats.psnr_db == pytest.approx(10 * np.log10(255**2 / (5 / 16)))
+    assert perturbation_stats(original, original).psnr_db == float("inf")
+
+
+def test_load_face_image_converts_and_resizes(tmp_path: Path) -> None:
+    from PIL import Image
+
+    path = tmp_path / "colour.png"
+    Image.fromarray(np.full((60, 80, 3), 200, dtype=np.uint8)).save(path)
+    face, notes = load_face_image(path)
+    assert face.shape == (48, 48) and face.dtype == np.uint8
+    assert any("grayscale" in n for n in notes) and any("resized" in n for n in notes)
