@@ -30,7 +30,9 @@ def main(cfg: DictConfig) -> None:
     for name in cfg.models:
         net_cfg = hydra.compose(config_name="train", overrides=[f"model={name}"]).model.net
         for precision in precisions:
-            steps = 3 if precision.startswith("bf16") and cfg.device == "cpu" and not cpu_has_native_bf16() else cfg.steps
+            steps = (
+                3 if precision.startswith("bf16") and cfg.device == "cpu" and not cpu_has_native_bf16() else cfg.steps
+            )
             ips = training_throughput(instantiate(net_cfg), precision, cfg.device, cfg.batch_size, steps=steps)
             print(f"train {name:<10} {precision:<26} batch {cfg.batch_size}: {ips:8.0f} images/s")
     if cfg.model_path:

@@ -44,11 +44,20 @@ def fer_dir(tmp_path: Path) -> Path:
 def compose_train_config(tmp_path: Path, data_dir: Path, overrides: list[str] = ()) -> DictConfig:
     """The real train config, shrunk to run in seconds on the synthetic data."""
     with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
-        cfg = compose(config_name="train", overrides=[
-            f"paths.data_dir={data_dir}", f"paths.cache_dir={tmp_path / 'cache'}",
-            "data.batch_size=16", "data.eval_batch_size=32", "model.net.widths=[8,16]",
-            "trainer.max_epochs=1", "trainer.precision=32-true", "logger=csv", *overrides,
-        ])
+        cfg = compose(
+            config_name="train",
+            overrides=[
+                f"paths.data_dir={data_dir}",
+                f"paths.cache_dir={tmp_path / 'cache'}",
+                "data.batch_size=16",
+                "data.eval_batch_size=32",
+                "model.net.widths=[8,16]",
+                "trainer.max_epochs=1",
+                "trainer.precision=32-true",
+                "logger=csv",
+                *overrides,
+            ],
+        )
     with open_dict(cfg):
         cfg.paths.output_dir = str(tmp_path / "run")
         cfg.export.path = str(tmp_path / "run" / "model" / "my_own_model.pkl")

@@ -36,13 +36,16 @@ def _bad_csv(tmp_path: Path, bad_line: str, header: str = "emotion,pixels") -> P
     return path
 
 
-@pytest.mark.parametrize(("bad_line", "message"), [
-    ("3," + " ".join(["7"] * 2303), "line 3: pixel string has 2303 values, expected 2304"),
-    ("3," + " ".join(["7"] * 2303 + ["256"]), "line 3: pixel value outside 0..255"),
-    ("3," + " ".join(["7"] * 2303 + ["x1"]), "line 3: pixel string contains a character"),
-    ("9," + " ".join(["7"] * 2304), "line 3: emotion label '9' is not an integer in 0..6"),
-    ("3", "line 3: expected 2 comma-separated fields, found 1"),
-])
+@pytest.mark.parametrize(
+    ("bad_line", "message"),
+    [
+        ("3," + " ".join(["7"] * 2303), "line 3: pixel string has 2303 values, expected 2304"),
+        ("3," + " ".join(["7"] * 2303 + ["256"]), "line 3: pixel value outside 0..255"),
+        ("3," + " ".join(["7"] * 2303 + ["x1"]), "line 3: pixel string contains a character"),
+        ("9," + " ".join(["7"] * 2304), "line 3: emotion label '9' is not an integer in 0..6"),
+        ("3", "line 3: expected 2 comma-separated fields, found 1"),
+    ],
+)
 def test_bad_rows_name_file_line_and_problem(tmp_path: Path, bad_line: str, message: str) -> None:
     path = _bad_csv(tmp_path, bad_line)
     with pytest.raises(FERDataError) as error:

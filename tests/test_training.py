@@ -21,8 +21,11 @@ from facial_emotion.training.train import train
 from tests.conftest import compose_train_config
 
 CONFIG_GROUPS = {
-    "model": ["vgg_small", "vgg_large"], "augmentation": ["default", "light", "mixup"],
-    "optimizer": ["sgd", "adamw"], "scheduler": ["onecycle", "cosine"], "experiment": ["fer_vgg_small", "fer_vgg_large"],
+    "model": ["vgg_small", "vgg_large"],
+    "augmentation": ["default", "light", "mixup"],
+    "optimizer": ["sgd", "adamw"],
+    "scheduler": ["onecycle", "cosine"],
+    "experiment": ["fer_vgg_small", "fer_vgg_large"],
 }
 
 
@@ -105,8 +108,18 @@ def test_predict_script_prints_accuracy_first(tmp_path: Path, fer_dir: Path) -> 
     cfg = compose_train_config(tmp_path, fer_dir, ["test=false"])
     train(cfg)
     result = subprocess.run(
-        [sys.executable, "scripts/predict.py", f"model_path={cfg.export.path}", f"data_dir={fer_dir}",
-         f"plots_dir={tmp_path / 'plots'}"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "scripts/predict.py",
+            f"model_path={cfg.export.path}",
+            f"data_dir={fer_dir}",
+            f"plots_dir={tmp_path / 'plots'}",
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("Accuracy on test set: ") and lines[0].endswith("%")
@@ -116,21 +129,48 @@ def test_predict_script_prints_accuracy_first(tmp_path: Path, fer_dir: Path) -> 
 
 def test_predict_script_bad_model_file_is_one_line(tmp_path: Path, fer_dir: Path) -> None:
     (tmp_path / "bad.pkl").write_text("not a model")
-    result = subprocess.run([sys.executable, "scripts/predict.py", f"model_path={tmp_path / 'bad.pkl'}",
-                             f"data_dir={fer_dir}", "plots_dir=null"], cwd=PROJECT_ROOT, capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "scripts/predict.py",
+            f"model_path={tmp_path / 'bad.pkl'}",
+            f"data_dir={fer_dir}",
+            "plots_dir=null",
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "bad.pkl" in result.stderr
 
 
 def test_ddp_config_trains_with_two_cpu_processes(tmp_path: Path, fer_dir: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "scripts/train.py", "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2",
-         "trainer.precision=32-true", "trainer.sync_batchnorm=false", "trainer.max_epochs=1",
-         "model.net.widths=[8,16]", "logger=csv",
-         "data.batch_size=16", f"paths.data_dir={fer_dir}", f"paths.cache_dir={tmp_path / 'cache'}",
-         f"hydra.run.dir={tmp_path / 'ddp'}", "test=false", "callbacks.progress_bar=null"],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=240)
+        [
+            sys.executable,
+            "scripts/train.py",
+            "trainer=ddp",
+            "trainer.accelerator=cpu",
+            "trainer.devices=2",
+            "trainer.precision=32-true",
+            "trainer.sync_batchnorm=false",
+            "trainer.max_epochs=1",
+            "model.net.widths=[8,16]",
+            "logger=csv",
+            "data.batch_size=16",
+            f"paths.data_dir={fer_dir}",
+            f"paths.cache_dir={tmp_path / 'cache'}",
+            f"hydra.run.dir={tmp_path / 'ddp'}",
+            "test=false",
+            "callbacks.progress_bar=null",
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert (tmp_path / "ddp" / "model" / "my_own_model.pkl").is_file()
     assert "GLOBAL_RANK: 1" in result.stderr + result.stdout or "distributed_backend=gloo" in result.stderr

@@ -32,8 +32,15 @@ def time_csv_parse(csv_path: Path) -> tuple[float, float]:
         return cold, time.perf_counter() - start
 
 
-def training_throughput(net: nn.Module, precision: str, device: str = "cpu", batch_size: int = 128,
-                        crop_size: int = 40, steps: int = 20, warmup: int = 3) -> float:
+def training_throughput(
+    net: nn.Module,
+    precision: str,
+    device: str = "cpu",
+    batch_size: int = 128,
+    crop_size: int = 40,
+    steps: int = 20,
+    warmup: int = 3,
+) -> float:
     """Images/s of full training steps (augmentation, forward, backward, SGD) on random uint8 faces."""
     net = net.to(device).train()
     channels_last = "channels_last" in precision
@@ -44,8 +51,9 @@ def training_throughput(net: nn.Module, precision: str, device: str = "cpu", bat
     images = torch.randint(0, 256, (batch_size, 1, 48, 48), dtype=torch.uint8, device=device)
     targets = F.one_hot(torch.randint(0, 7, (batch_size,), device=device), 7).float()
     device_type = "cuda" if device.startswith("cuda") else "cpu"
-    autocast = (torch.autocast(device_type, dtype=torch.bfloat16) if precision.startswith("bf16")
-                else contextlib.nullcontext())
+    autocast = (
+        torch.autocast(device_type, dtype=torch.bfloat16) if precision.startswith("bf16") else contextlib.nullcontext()
+    )
 
     def step() -> None:
         x, y = augment(to_normalized_float(images, 0.5, 0.25), targets)

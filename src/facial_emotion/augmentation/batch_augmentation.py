@@ -42,17 +42,22 @@ class BatchAugmentation(nn.Module):
         angle = (torch.rand(n, device=device) * 2 - 1) * math.radians(self.max_rotation_deg)
         low, high = self.scale_range
         scale = low + torch.rand(n, device=device) * (high - low)
-        flip = torch.where(torch.rand(n, device=device) < 0.5, -1.0, 1.0) if self.hflip else torch.ones(n, device=device)
+        flip = (
+            torch.where(torch.rand(n, device=device) < 0.5, -1.0, 1.0) if self.hflip else torch.ones(n, device=device)
+        )
         # Output covers crop/size of the input; the crop centre moves up to (size - crop) / 2 pixels.
         extent_x = self.crop_size / width / scale
         extent_y = self.crop_size / height / scale
         shift_x = (torch.rand(n, device=device) * 2 - 1) * (width - self.crop_size) / width
         shift_y = (torch.rand(n, device=device) * 2 - 1) * (height - self.crop_size) / height
         cos, sin = torch.cos(angle), torch.sin(angle)
-        theta = torch.stack([
-            torch.stack([cos * extent_x * flip, -sin * extent_y, shift_x], dim=1),
-            torch.stack([sin * extent_x * flip, cos * extent_y, shift_y], dim=1),
-        ], dim=1)
+        theta = torch.stack(
+            [
+                torch.stack([cos * extent_x * flip, -sin * extent_y, shift_x], dim=1),
+                torch.stack([sin * extent_x * flip, cos * extent_y, shift_y], dim=1),
+            ],
+            dim=1,
+        )
         grid = F.affine_grid(theta, [n, x.shape[1], self.crop_size, self.crop_size], align_corners=False)
         return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
@@ -62,7 +67,7 @@ class BatchAugmentation(nn.Module):
             return x
         n, _, height, width = x.shape
         device = x.device
-        area = (self.erasing_area[0] + torch.rand(n, device=device) * (self.erasing_area[1] - self.erasing_area[0]))
+        area = self.erasing_area[0] + torch.rand(n, device=device) * (self.erasing_area[1] - self.erasing_area[0])
         log_ratio = (torch.rand(n, device=device) * 2 - 1) * math.log(3.0)
         ratio = torch.exp(log_ratio)
         eh = (torch.sqrt(area * ratio) * height).clamp(1, height)
@@ -71,8 +76,12 @@ class BatchAugmentation(nn.Module):
         left = torch.rand(n, device=device) * (width - ew)
         rows = torch.arange(height, device=device).view(1, height, 1)
         cols = torch.arange(width, device=device).view(1, 1, width)
-        inside = ((rows >= top.view(-1, 1, 1)) & (rows < (top + eh).view(-1, 1, 1))
-                  & (cols >= left.view(-1, 1, 1)) & (cols < (left + ew).view(-1, 1, 1)))
+        inside = (
+            (rows >= top.view(-1, 1, 1))
+            & (rows < (top + eh).view(-1, 1, 1))
+            & (cols >= left.view(-1, 1, 1))
+            & (cols < (left + ew).view(-1, 1, 1))
+        )
         chosen = (torch.rand(n, device=device) < self.erasing_prob).view(-1, 1, 1)
         return x.masked_fill((inside & chosen).unsqueeze(1), 0.0)
 

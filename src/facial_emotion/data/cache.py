@@ -47,8 +47,11 @@ def load_fer_csv(csv_path: Path, cache_dir: Path | None = None, skip_bad_rows: b
 def _write_cache(cache_file: Path, arrays: FERArrays) -> None:
     try:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"images": arrays.images, "labels": arrays.labels,
-                   "skipped_lines": np.asarray(arrays.skipped_lines, dtype=np.int64)}
+        payload = {
+            "images": arrays.images,
+            "labels": arrays.labels,
+            "skipped_lines": np.asarray(arrays.skipped_lines, dtype=np.int64),
+        }
         if arrays.usage is not None:
             payload["usage"] = arrays.usage
         tmp = cache_file.with_suffix(".tmp.npz")

@@ -96,8 +96,13 @@ class FERDataModule(L.LightningDataModule):
     def _loader(self, dataset: Dataset, shuffle: bool, batch_size: int) -> DataLoader:
         workers = self.hparams.num_workers
         return DataLoader(
-            dataset, batch_size=batch_size, shuffle=shuffle, drop_last=shuffle,
-            num_workers=workers, persistent_workers=workers > 0, pin_memory=self.hparams.pin_memory,
+            dataset,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            drop_last=shuffle,
+            num_workers=workers,
+            persistent_workers=workers > 0,
+            pin_memory=self.hparams.pin_memory,
         )
 
     def train_dataloader(self) -> DataLoader:

@@ -40,7 +40,7 @@ class FERArrays:
 
 def read_text_bytes(path: Path) -> bytes:
     """Read a `.csv` or `.csv.gz` file as bytes."""
-    with (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as handle:
+    with gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb") as handle:
         return handle.read()
 
 

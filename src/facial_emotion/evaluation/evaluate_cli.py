@@ -24,18 +24,33 @@ def run_evaluation(cfg: DictConfig) -> int:
         return 2
     print(format_report(report, predictor.class_names, predictor.tta, predictor.temperature))
     if cfg.get("record_metrics"):
-        update_model_metrics(Path(cfg.model_path), {
-            "test/acc": report.accuracy, "test/acc_public": report.public_accuracy,
-            "test/acc_private": report.private_accuracy, "test/acc_unseen": report.unseen_accuracy,
-            "test/ece_uncalibrated": report.ece_before, "test/ece": report.ece_after})
+        update_model_metrics(
+            Path(cfg.model_path),
+            {
+                "test/acc": report.accuracy,
+                "test/acc_public": report.public_accuracy,
+                "test/acc_private": report.private_accuracy,
+                "test/acc_unseen": report.unseen_accuracy,
+                "test/ece_uncalibrated": report.ece_before,
+                "test/ece": report.ece_after,
+            },
+        )
         print(f"Recorded the test figures in {cfg.model_path}")
     if cfg.get("plots_dir"):
         plots = Path(cfg.plots_dir)
         plots.mkdir(parents=True, exist_ok=True)
-        plot_confusion_matrix(report.confusion, predictor.class_names, plots / "confusion_matrix.png",
-                              f"Test set, accuracy {100 * report.accuracy:.1f}%")
-        plot_reliability({f"T=1 (ECE {100 * report.ece_before:.1f}%)": (report.uncalibrated_probs, report.labels),
-                          f"T={predictor.temperature:.2f} (ECE {100 * report.ece_after:.1f}%)": (report.probs, report.labels)},
-                         plots / "calibration.png")
+        plot_confusion_matrix(
+            report.confusion,
+            predictor.class_names,
+            plots / "confusion_matrix.png",
+            f"Test set, accuracy {100 * report.accuracy:.1f}%",
+        )
+        plot_reliability(
+            {
+                f"T=1 (ECE {100 * report.ece_before:.1f}%)": (report.uncalibrated_probs, report.labels),
+                f"T={predictor.temperature:.2f} (ECE {100 * report.ece_after:.1f}%)": (report.probs, report.labels),
+            },
+            plots / "calibration.png",
+        )
         print(f"\nWrote {plots / 'confusion_matrix.png'} and {plots / 'calibration.png'}")
     return 0

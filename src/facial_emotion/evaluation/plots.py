@@ -20,8 +20,15 @@ def plot_confusion_matrix(matrix: np.ndarray, class_names: list[str], path: Path
     ax.imshow(normalised, cmap="Blues", vmin=0, vmax=1)
     for i in range(len(class_names)):
         for j in range(len(class_names)):
-            ax.text(j, i, f"{normalised[i, j]:.2f}\n({matrix[i, j]})", ha="center", va="center", fontsize=7,
-                    color="white" if normalised[i, j] > 0.5 else "black")
+            ax.text(
+                j,
+                i,
+                f"{normalised[i, j]:.2f}\n({matrix[i, j]})",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if normalised[i, j] > 0.5 else "black",
+            )
     ax.set_xticks(range(len(class_names)), class_names, rotation=45)
     ax.set_yticks(range(len(class_names)), class_names)
     ax.set_xlabel("predicted")

@@ -47,6 +47,7 @@ def public_test_mask(data_dir: Path, n_rows: int) -> np.ndarray:
 
 def rows_seen_in_training(test_images: np.ndarray, train_images: np.ndarray) -> np.ndarray:
     """True for test rows whose exact image occurs in the training set."""
+
     def as_keys(images: np.ndarray) -> np.ndarray:
         flat = np.ascontiguousarray(images.reshape(len(images), -1))
         return flat.view(np.dtype((np.void, flat.shape[1]))).ravel()
@@ -54,15 +55,21 @@ def rows_seen_in_training(test_images: np.ndarray, train_images: np.ndarray) -> 
     return np.isin(as_keys(test_images), as_keys(train_images))
 
 
-def evaluate_model_file(predictor: EmotionPredictor, data_dir: Path, test_file: str = "test_with_emotions.csv",
-                        train_file: str = "train.csv") -> TestReport:
+def evaluate_model_file(
+    predictor: EmotionPredictor,
+    data_dir: Path,
+    test_file: str = "test_with_emotions.csv",
+    train_file: str = "train.csv",
+) -> TestReport:
     """Run the predictor over the whole test file and compute every figure."""
     test = load_fer_csv(require_csv(data_dir, test_file))
     with torch.inference_mode():
-        view_logits = torch.cat([
-            predictor.view_logits(torch.from_numpy(test.images[i : i + predictor.batch_size]))
-            for i in range(0, len(test), predictor.batch_size)
-        ])
+        view_logits = torch.cat(
+            [
+                predictor.view_logits(torch.from_numpy(test.images[i : i + predictor.batch_size]))
+                for i in range(0, len(test), predictor.batch_size)
+            ]
+        )
     probs = predictor.probabilities_from_view_logits(view_logits).numpy()
     raw_probs = predictor.probabilities_from_view_logits(view_logits, temperature=1.0).numpy()
     labels = test.labels
@@ -99,9 +106,17 @@ def format_report(report: TestReport, class_names: list[str], tta: str, temperat
         "",
         "Per-class accuracy:",
     ]
-    lines += [f"  {name:<9} {100 * acc:6.2f}%  ({report.confusion[i].sum()} images)"
-              for i, (name, acc) in enumerate(zip(class_names, report.class_accuracy, strict=True))]
-    lines += ["", "Confusion matrix (rows: true, columns: predicted):",
-              " " * 10 + "".join(f"{name[:8]:>9}" for name in class_names)]
-    lines += [f"  {name:<8}" + "".join(f"{v:>9d}" for v in row) for name, row in zip(class_names, report.confusion, strict=True)]
+    lines += [
+        f"  {name:<9} {100 * acc:6.2f}%  ({report.confusion[i].sum()} images)"
+        for i, (name, acc) in enumerate(zip(class_names, report.class_accuracy, strict=True))
+    ]
+    lines += [
+        "",
+        "Confusion matrix (rows: true, columns: predicted):",
+        " " * 10 + "".join(f"{name[:8]:>9}" for name in class_names),
+    ]
+    lines += [
+        f"  {name:<8}" + "".join(f"{v:>9d}" for v in row)
+        for name, row in zip(class_names, report.confusion, strict=True)
+    ]
     return "\n".join(lines)

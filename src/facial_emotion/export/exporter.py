@@ -17,23 +17,36 @@ from facial_emotion.export.model_file import ModelFile, architecture_of, save_mo
 log = logging.getLogger(__name__)
 
 
-def export_model(net: nn.Module, preprocessing: Preprocessing, output_path: Path,
-                 val_images: np.ndarray | None = None, val_labels: np.ndarray | None = None,
-                 metrics: dict[str, float] | None = None, training: dict[str, Any] | None = None) -> ModelFile:
+def export_model(
+    net: nn.Module,
+    preprocessing: Preprocessing,
+    output_path: Path,
+    val_images: np.ndarray | None = None,
+    val_labels: np.ndarray | None = None,
+    metrics: dict[str, float] | None = None,
+    training: dict[str, Any] | None = None,
+) -> ModelFile:
     """Write `net` as a model file; with validation data, fit and record the softmax temperature."""
     from facial_emotion.inference.predictor import EmotionPredictor
 
     net = getattr(net, "_orig_mod", net)
-    model = ModelFile(net=net, architecture=architecture_of(net), preprocessing=preprocessing,
-                      metrics=dict(metrics or {}), training=dict(training or {}))
+    model = ModelFile(
+        net=net,
+        architecture=architecture_of(net),
+        preprocessing=preprocessing,
+        metrics=dict(metrics or {}),
+        training=dict(training or {}),
+    )
     save_model_file(output_path, model)
     if val_images is not None and val_labels is not None and len(val_labels):
         predictor = EmotionPredictor(output_path, temperature=1.0)
         with torch.inference_mode():
-            view_logits = torch.cat([
-                predictor.view_logits(torch.from_numpy(val_images[i : i + 512]))
-                for i in range(0, len(val_images), 512)
-            ])
+            view_logits = torch.cat(
+                [
+                    predictor.view_logits(torch.from_numpy(val_images[i : i + 512]))
+                    for i in range(0, len(val_images), 512)
+                ]
+            )
         model.temperature = fit_temperature(view_logits, torch.from_numpy(val_labels))
         log.info("fitted temperature %.3f on %d validation images", model.temperature, len(val_labels))
         save_model_file(output_path, model)
@@ -50,8 +63,16 @@ def architecture_text(model: ModelFile, notes: str = "") -> str:
     ]
     for name, child in model.net.named_children():
         lines.append(f"  {name:<12} {sum(p.numel() for p in child.parameters()):>12,}")
-    lines += ["", "Layers:", repr(model.net), "", f"Preprocessing: {model.preprocessing.to_dict()}",
-              f"Softmax temperature (fitted on validation): {model.temperature:.3f}", "", "Metrics:"]
+    lines += [
+        "",
+        "Layers:",
+        repr(model.net),
+        "",
+        f"Preprocessing: {model.preprocessing.to_dict()}",
+        f"Softmax temperature (fitted on validation): {model.temperature:.3f}",
+        "",
+        "Metrics:",
+    ]
     lines += [f"  {key}: {value:.4f}" for key, value in sorted(model.metrics.items())]
     lines += ["", "Training:"]
     lines += [f"  {key}: {value}" for key, value in model.training.items()]

@@ -54,8 +54,10 @@ def save_model_file(path: Path, model: ModelFile) -> None:
     payload = {
         "format": FORMAT,
         "architecture": model.architecture,
-        "state_dict": {k: v.detach().float().cpu().contiguous() if v.is_floating_point() else v.detach().cpu()
-                       for k, v in net.state_dict().items()},
+        "state_dict": {
+            k: v.detach().float().cpu().contiguous() if v.is_floating_point() else v.detach().cpu()
+            for k, v in net.state_dict().items()
+        },
         "class_names": list(model.class_names),
         "preprocessing": model.preprocessing.to_dict(),
         "temperature": float(model.temperature),

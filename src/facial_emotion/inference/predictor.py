@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
-
-import contextlib
 
 import numpy as np
 import torch
@@ -38,8 +37,15 @@ class EmotionPredictor:
     bfloat16 autocast; by default only where the CPU has it natively (AMX / AVX512-BF16) or on CUDA.
     """
 
-    def __init__(self, model_path: str | Path, tta: str | None = None, temperature: float | None = None,
-                 device: str = "cpu", batch_size: int = 256, bf16: bool | None = None) -> None:
+    def __init__(
+        self,
+        model_path: str | Path,
+        tta: str | None = None,
+        temperature: float | None = None,
+        device: str = "cpu",
+        batch_size: int = 256,
+        bf16: bool | None = None,
+    ) -> None:
         self.model: ModelFile = load_model_file(Path(model_path))
         self.model_path = Path(model_path)
         if tta is not None and tta not in TTA_MODES:
@@ -71,7 +77,9 @@ class EmotionPredictor:
             logits = self.net(views).float()
         return logits.view(images.shape[0], views_per_image(self.tta), -1)
 
-    def probabilities_from_view_logits(self, view_logits: torch.Tensor, temperature: float | None = None) -> torch.Tensor:
+    def probabilities_from_view_logits(
+        self, view_logits: torch.Tensor, temperature: float | None = None
+    ) -> torch.Tensor:
         """(N, K, classes) -> (N, classes): softmax of each view at the temperature, averaged over views."""
         t = self.temperature if temperature is None else temperature
         return F.softmax(view_logits / t, dim=-1).mean(dim=1)

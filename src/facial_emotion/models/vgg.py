@@ -29,8 +29,13 @@ class VGGNet(nn.Module):
         in_chans: int = 1,
     ) -> None:
         super().__init__()
-        self.init_kwargs = {"widths": list(widths), "convs_per_stage": convs_per_stage, "dropout": dropout,
-                            "num_classes": num_classes, "in_chans": in_chans}
+        self.init_kwargs = {
+            "widths": list(widths),
+            "convs_per_stage": convs_per_stage,
+            "dropout": dropout,
+            "num_classes": num_classes,
+            "in_chans": in_chans,
+        }
         layers: list[nn.Module] = []
         channels = in_chans
         for width in widths:

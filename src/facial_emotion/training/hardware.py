@@ -34,7 +34,11 @@ def precision_reason(precision: str, accelerator: str = "cpu") -> str:
     """One line saying which precision runs and why."""
     if accelerator in ("gpu", "cuda"):
         return f"precision {precision} on {describe_device('cuda')}"
-    native = "has native bf16 (AMX/AVX512-BF16)" if cpu_has_native_bf16() else "has no native bf16 (it would be emulated, ~12x slower)"
+    native = (
+        "has native bf16 (AMX/AVX512-BF16)"
+        if cpu_has_native_bf16()
+        else "has no native bf16 (it would be emulated, ~12x slower)"
+    )
     return f"precision {precision}: the CPU ({cpu_name()}) {native}"
 
 
@@ -42,5 +46,9 @@ def describe_device(device: str = "cpu") -> str:
     """A short hardware description to record beside every figure."""
     if device.startswith("cuda") and torch.cuda.is_available():
         return f"GPU {torch.cuda.get_device_name(0)}"
-    flags = "AMX" if torch.cpu._is_amx_tile_supported() else ("AVX512-BF16" if cpu_has_native_bf16() else "AVX2, no native bf16")
+    flags = (
+        "AMX"
+        if torch.cpu._is_amx_tile_supported()
+        else ("AVX512-BF16" if cpu_has_native_bf16() else "AVX2, no native bf16")
+    )
     return f"CPU {cpu_name()} ({flags}, {torch.get_num_threads()} threads)"

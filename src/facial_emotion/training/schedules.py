@@ -8,8 +8,9 @@ import torch
 from torch.optim.lr_scheduler import LambdaLR
 
 
-def warmup_cosine(optimizer: torch.optim.Optimizer, total_steps: int, warmup_fraction: float = 0.05,
-                  final_lr_fraction: float = 0.0) -> LambdaLR:
+def warmup_cosine(
+    optimizer: torch.optim.Optimizer, total_steps: int, warmup_fraction: float = 0.05, final_lr_fraction: float = 0.0
+) -> LambdaLR:
     """Linear warm-up for `warmup_fraction` of the steps, then cosine decay to `final_lr_fraction`."""
     warmup_steps = max(1, int(total_steps * warmup_fraction))
 

@@ -70,8 +70,14 @@ def train(cfg: DictConfig) -> dict[str, float]:
     return metrics
 
 
-def _export(cfg: DictConfig, module: L.LightningModule, datamodule: L.LightningDataModule,
-            metrics: dict[str, float], run_info: RunInfo, best_checkpoint: str) -> None:
+def _export(
+    cfg: DictConfig,
+    module: L.LightningModule,
+    datamodule: L.LightningDataModule,
+    metrics: dict[str, float],
+    run_info: RunInfo,
+    best_checkpoint: str,
+) -> None:
     training: dict[str, Any] = {
         "command": training_command(),
         "seed": cfg.get("seed"),
@@ -80,8 +86,14 @@ def _export(cfg: DictConfig, module: L.LightningModule, datamodule: L.LightningD
     }
     val = datamodule.val_set
     path = Path(cfg.export.path)
-    model = export_model(module.net.float().cpu(), Preprocessing(**cfg.augmentation.eval), path,
-                         val.images.squeeze(1).numpy() if val is not None else None,
-                         val.labels.numpy() if val is not None else None, metrics, training)
+    model = export_model(
+        module.net.float().cpu(),
+        Preprocessing(**cfg.augmentation.eval),
+        path,
+        val.images.squeeze(1).numpy() if val is not None else None,
+        val.labels.numpy() if val is not None else None,
+        metrics,
+        training,
+    )
     path.with_name(path.stem + "_architecture.txt").write_text(architecture_text(model))
     log.info("exported %s", path)
