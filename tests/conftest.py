@@ -43,6 +43,8 @@ def fer_dir(tmp_path: Path) -> Path:
 
 def compose_train_config(tmp_path: Path, data_dir: Path, overrides: list[str] = ()) -> DictConfig:
     """The real train config, shrunk to run in seconds on the synthetic data."""
+    is_timm = any(o.startswith("model=timm") for o in overrides)
+    shrink_model = ["model.net.input_size=48"] if is_timm else ["model.net.widths=[8,16]"]
     with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
         cfg = compose(
             config_name="train",
@@ -51,7 +53,7 @@ def compose_train_config(tmp_path: Path, data_dir: Path, overrides: list[str] = 
                 f"paths.cache_dir={tmp_path / 'cache'}",
                 "data.batch_size=16",
                 "data.eval_batch_size=32",
-                "model.net.widths=[8,16]",
+                *shrink_model,
                 "trainer.max_epochs=1",
                 "trainer.precision=32-true",
                 "logger=csv",

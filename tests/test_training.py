@@ -21,7 +21,7 @@ from facial_emotion.training.train import train
 from tests.conftest import compose_train_config
 
 CONFIG_GROUPS = {
-    "model": ["vgg_small", "vgg_large"],
+    "model": ["vgg_small", "vgg_large", "timm_mobilenetv2"],
     "augmentation": ["default", "light", "mixup"],
     "optimizer": ["sgd", "adamw"],
     "scheduler": ["onecycle", "cosine"],
