@@ -1,0 +1,1 @@
+"""Video and photo inference: frame source -> face detector -> cropper -> tracker -> predictor -> sinks."""

@@ -1,0 +1,120 @@
+"""Open a webcam index or a video file and yield (timestamp in seconds, BGR frame)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+
+class VideoSourceError(RuntimeError):
+    """A video source that cannot be used; the message is one line meant for the user."""
+
+
+def parse_source(source: str | int) -> int | Path:
+    """`0` or `"0"` -> camera index 0; anything else -> a file path."""
+    if isinstance(source, int) or str(source).strip().isdigit():
+        return int(source)
+    return Path(str(source)).expanduser()
+
+
+class FrameSource:
+    """Frames of a camera (timestamp: wall clock since opening) or a file (timestamp: position in video).
+
+    `resize` = (width, height) resizes every frame. `realtime` plays a file at its own frame rate,
+    skipping frames when processing falls behind; a camera is always real time.
+    """
+
+    def __init__(
+        self, source: str | int, resize: tuple[int, int] | None = None, realtime: bool = False
+    ) -> None:
+        self.source = parse_source(source)
+        self.resize = tuple(resize) if resize else None
+        self.realtime = realtime
+        self.is_camera = isinstance(self.source, int)
+        self._capture = self._open_camera(self.source) if self.is_camera else self._open_file(self.source)
+        fps = self._capture.get(cv2.CAP_PROP_FPS)
+        self.fps = float(fps) if fps and fps > 0 and np.isfinite(fps) else 30.0
+
+    @property
+    def description(self) -> str:
+        return f"camera {self.source}" if self.is_camera else str(self.source)
+
+    @staticmethod
+    def _open_camera(index: int) -> cv2.VideoCapture:
+        previous = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+        try:
+            capture = cv2.VideoCapture(index)
+            if not capture.isOpened() or not capture.read()[0]:
+                capture.release()
+                raise VideoSourceError(f"camera {index} could not be opened (no camera, or it is in use)")
+        finally:
+            cv2.utils.logging.setLogLevel(previous)
+        return capture
+
+    @staticmethod
+    def _open_file(path: Path) -> cv2.VideoCapture:
+        if not path.exists():
+            raise VideoSourceError(f"video file not found: {path}")
+        if not path.is_file():
+            raise VideoSourceError(f"not a file: {path}")
+        if path.stat().st_size == 0:
+            raise VideoSourceError(f"video file is empty: {path}")
+        previous = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+        try:
+            capture = cv2.VideoCapture(str(path))
+            readable = capture.isOpened() and capture.read()[0]
+        finally:
+            cv2.utils.logging.setLogLevel(previous)
+        if not readable:
+            capture.release()
+            raise VideoSourceError(f"not a readable video (unknown format or no frames): {path}")
+        capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+        return capture
+
+    def __iter__(self) -> Iterator[tuple[float, np.ndarray]]:
+        try:
+            yield from (self._camera_frames() if self.is_camera else self._file_frames())
+        finally:
+            self.close()
+
+    def _camera_frames(self) -> Iterator[tuple[float, np.ndarray]]:
+        start = time.monotonic()
+        while True:
+            ok, frame = self._capture.read()
+            if not ok:
+                return
+            yield time.monotonic() - start, self._resized(frame)
+
+    def _file_frames(self) -> Iterator[tuple[float, np.ndarray]]:
+        start = time.monotonic()
+        index = 0
+        while True:
+            timestamp = index / self.fps
+            if self.realtime:
+                lag = time.monotonic() - start - timestamp
+                if lag > 1.0 / self.fps:  # behind: drop frames without decoding them
+                    index += 1
+                    if not self._capture.grab():
+                        return
+                    continue
+                if lag < 0:
+                    time.sleep(-lag)
+            ok, frame = self._capture.read()
+            if not ok:
+                return
+            yield timestamp, self._resized(frame)
+            index += 1
+
+    def _resized(self, frame: np.ndarray) -> np.ndarray:
+        if self.resize is None or (frame.shape[1], frame.shape[0]) == self.resize:
+            return frame
+        return cv2.resize(frame, self.resize, interpolation=cv2.INTER_AREA)
+
+    def close(self) -> None:
+        self._capture.release()

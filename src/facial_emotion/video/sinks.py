@@ -1,0 +1,152 @@
+"""Where results go: console lines, an annotated video, a CSV or JSON-lines log."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+import cv2
+import numpy as np
+
+from facial_emotion.video.pipeline import FaceEmotion, FrameResult
+
+BOX_COLOUR = (80, 220, 80)
+TEXT_COLOUR = (255, 255, 255)
+
+
+def format_stream_time(seconds: float) -> str:
+    """3.7 -> `00:00:03s`."""
+    whole = int(seconds)
+    return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}s"
+
+
+def emotion_text(face: FaceEmotion) -> str:
+    """`Happy , 93%`."""
+    return f"{face.label} , {face.probability:.0%}"
+
+
+def describe_faces(prefix: str, faces: Sequence[FaceEmotion], no_face: str = "no face detected") -> list[str]:
+    """One line per face: `prefix : Happy , 93%`, with `face <id>` when there are several."""
+    if not faces:
+        return [f"{prefix} : {no_face}"]
+    if len(faces) == 1:
+        return [f"{prefix} : {emotion_text(faces[0])}"]
+    return [f"{prefix} : face {face.track_id} : {emotion_text(face)}" for face in faces]
+
+
+class ConsoleSink:
+    """Prints `Preprocessing ...` and the emotion lines once per second of stream time."""
+
+    def __init__(self, print_line=print) -> None:
+        self._print = print_line
+        self._last_second: int | None = None
+
+    def write(self, result: FrameResult) -> None:
+        second = int(result.timestamp)
+        if second == self._last_second:
+            return
+        self._last_second = second
+        self._print("Preprocessing ...")
+        for line in describe_faces(format_stream_time(result.timestamp), result.faces):
+            self._print(line)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def draw_faces(frame: np.ndarray, faces: Sequence[FaceEmotion], class_names: Sequence[str]) -> np.ndarray:
+    """A copy of the BGR frame with each face's box, id, top emotion and a bar per class."""
+    canvas = frame.copy()
+    scale = max(0.4, min(canvas.shape[:2]) / 900)
+    for face in faces:
+        x1, y1, x2, y2 = (int(round(v)) for v in face.box)
+        cv2.rectangle(canvas, (x1, y1), (x2, y2), BOX_COLOUR, 2)
+        title = f"{face.track_id}: {face.label} {face.probability:.0%}"
+        cv2.putText(canvas, title, (x1, max(12, y1 - 6)), cv2.FONT_HERSHEY_SIMPLEX, scale, BOX_COLOUR, 2)
+        _draw_probability_bars(canvas, (x2 + 6, y1), face.probabilities, class_names, scale)
+    return canvas
+
+
+def _draw_probability_bars(
+    canvas: np.ndarray, origin: tuple[int, int], probabilities: np.ndarray, names: Sequence[str], scale: float
+) -> None:
+    row = int(22 * scale / 0.5)
+    width = int(90 * scale / 0.5)
+    x, y = origin
+    if x + width * 2 > canvas.shape[1]:  # no room on the right: draw inside the box's left edge
+        x = max(0, x - width * 2 - 12)
+    for index, (name, prob) in enumerate(zip(names, probabilities, strict=True)):
+        top = y + index * row
+        cv2.rectangle(canvas, (x, top), (x + int(width * prob), top + row - 4), BOX_COLOUR, -1)
+        cv2.putText(
+            canvas,
+            name[:8],
+            (x + width + 4, top + row - 6),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            scale * 0.8,
+            TEXT_COLOUR,
+            1,
+        )
+
+
+class AnnotatedVideoWriter:
+    """Writes annotated frames to an .mp4 (or any extension OpenCV knows) at the source frame rate."""
+
+    def __init__(self, path: str | Path, fps: float, class_names: Sequence[str]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fps = fps
+        self.class_names = list(class_names)
+        self._writer: cv2.VideoWriter | None = None
+
+    def write(self, result: FrameResult) -> None:
+        canvas = draw_faces(result.frame, result.faces, self.class_names)
+        if self._writer is None:
+            height, width = canvas.shape[:2]
+            self._writer = cv2.VideoWriter(
+                str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (width, height)
+            )
+        self._writer.write(canvas)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+
+
+class PredictionLog:
+    """One row per face per frame: time, id, box (x, y, w, h) and the 7 probabilities; `.csv` or `.jsonl`."""
+
+    def __init__(self, path: str | Path, class_names: Sequence[str]) -> None:
+        self.path = Path(path)
+        if self.path.suffix not in (".csv", ".jsonl"):
+            raise ValueError(f"log must end in .csv or .jsonl, got {self.path.name}")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.class_names = list(class_names)
+        self._handle: TextIO = self.path.open("w", newline="")
+        self._csv = None
+        if self.path.suffix == ".csv":
+            self._csv = csv.writer(self._handle)
+            self._csv.writerow(["time", "face", "x", "y", "w", "h", *self.class_names, "emotion"])
+
+    def write(self, result: FrameResult) -> None:
+        for face in result.faces:
+            x1, y1, x2, y2 = (float(v) for v in face.box)
+            box = [round(x1, 1), round(y1, 1), round(x2 - x1, 1), round(y2 - y1, 1)]
+            probs = [round(float(p), 5) for p in face.probabilities]
+            if self._csv is not None:
+                self._csv.writerow([f"{result.timestamp:.3f}", face.track_id, *box, *probs, face.label])
+            else:
+                record = {
+                    "time": round(result.timestamp, 3),
+                    "face": face.track_id,
+                    "box": box,
+                    "probabilities": dict(zip(self.class_names, probs, strict=True)),
+                    "emotion": face.label,
+                }
+                self._handle.write(json.dumps(record) + "\n")
+
+    def close(self) -> None:
+        self._handle.close()
