@@ -117,36 +117,59 @@ class AnnotatedVideoWriter:
 
 
 class PredictionLog:
-    """One row per face per frame: time, id, box (x, y, w, h) and the 7 probabilities; `.csv` or `.jsonl`."""
+    """One row per face: a key (`time` of a frame, or `file` of a photo), face id, box (x, y, w, h), the class
+    probabilities and the top emotion; `.csv` or `.jsonl`. `record_empty` adds a row with an empty face
+    for a frame or photo without faces."""
 
-    def __init__(self, path: str | Path, class_names: Sequence[str]) -> None:
+    def __init__(
+        self, path: str | Path, class_names: Sequence[str], key: str = "time", record_empty: bool = False
+    ) -> None:
         self.path = Path(path)
         if self.path.suffix not in (".csv", ".jsonl"):
             raise ValueError(f"log must end in .csv or .jsonl, got {self.path.name}")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.class_names = list(class_names)
+        self.key = key
+        self.record_empty = record_empty
         self._handle: TextIO = self.path.open("w", newline="")
         self._csv = None
         if self.path.suffix == ".csv":
             self._csv = csv.writer(self._handle)
-            self._csv.writerow(["time", "face", "x", "y", "w", "h", *self.class_names, "emotion"])
+            self._csv.writerow([key, "face", "x", "y", "w", "h", *self.class_names, "emotion"])
 
     def write(self, result: FrameResult) -> None:
-        for face in result.faces:
+        self.write_faces(round(result.timestamp, 3), result.faces)
+
+    def write_faces(self, key_value: str | float, faces: Sequence[FaceEmotion]) -> None:
+        if not faces and self.record_empty:
+            self._write_row(
+                {self.key: key_value, "face": None, "box": None, "probabilities": None, "emotion": None}
+            )
+        for face in faces:
             x1, y1, x2, y2 = (float(v) for v in face.box)
-            box = [round(x1, 1), round(y1, 1), round(x2 - x1, 1), round(y2 - y1, 1)]
-            probs = [round(float(p), 5) for p in face.probabilities]
-            if self._csv is not None:
-                self._csv.writerow([f"{result.timestamp:.3f}", face.track_id, *box, *probs, face.label])
-            else:
-                record = {
-                    "time": round(result.timestamp, 3),
-                    "face": face.track_id,
-                    "box": box,
-                    "probabilities": dict(zip(self.class_names, probs, strict=True)),
-                    "emotion": face.label,
-                }
-                self._handle.write(json.dumps(record) + "\n")
+            record = {
+                self.key: key_value,
+                "face": face.track_id,
+                "box": [round(x1, 1), round(y1, 1), round(x2 - x1, 1), round(y2 - y1, 1)],
+                "probabilities": dict(
+                    zip(self.class_names, (round(float(p), 5) for p in face.probabilities), strict=True)
+                ),
+                "emotion": face.label,
+            }
+            self._write_row(record)
+
+    def _write_row(self, record: dict) -> None:
+        if self._csv is None:
+            self._handle.write(json.dumps(record) + "\n")
+            return
+        box = record["box"] or [""] * 4
+        probabilities = (
+            list(record["probabilities"].values())
+            if record["probabilities"]
+            else [""] * len(self.class_names)
+        )
+        face = "" if record["face"] is None else record["face"]
+        self._csv.writerow([record[self.key], face, *box, *probabilities, record["emotion"] or ""])
 
     def close(self) -> None:
         self._handle.close()
