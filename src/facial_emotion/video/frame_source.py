@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import cv2
-import numpy as np
+# FFmpeg's own log lines ("moov atom not found") would precede our one-line errors; -8 = quiet.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
 
 
 class VideoSourceError(RuntimeError):

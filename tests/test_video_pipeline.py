@@ -1,0 +1,156 @@
+"""Video building blocks on real frames: MTCNN detection, FER-like crops, tracking, smoothing, sources."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from facial_emotion.data.locate import PROJECT_ROOT
+from facial_emotion.video.face_aligner import FaceCropper
+from facial_emotion.video.face_detector import DetectedFace, FaceDetector
+from facial_emotion.video.frame_source import FrameSource, VideoSourceError
+from facial_emotion.video.sinks import format_stream_time
+from facial_emotion.video.tracker import EmotionSmoother, IouTracker
+
+SHARED_VIDEOS = PROJECT_ROOT.parent / "shared" / "videos"
+requires_shared_videos = pytest.mark.skipif(
+    not SHARED_VIDEOS.is_dir(), reason=f"real face videos not found in {SHARED_VIDEOS}"
+)
+
+
+@pytest.fixture(scope="module")
+def detector() -> FaceDetector:
+    return FaceDetector(max_side=320)
+
+
+@pytest.fixture(scope="module")
+def face_frame() -> np.ndarray:
+    """The first frame of a real talking-head video (480x480 BGR)."""
+    if not SHARED_VIDEOS.is_dir():
+        pytest.skip(f"real face videos not found in {SHARED_VIDEOS}")
+    return next(iter(FrameSource(SHARED_VIDEOS / "liveportrait_d18.mp4")))[1]
+
+
+def only_face(detector: FaceDetector, frame: np.ndarray) -> DetectedFace:
+    faces = detector.detect(frame)
+    assert len(faces) == 1
+    return faces[0]
+
+
+def test_detector_scales_boxes_back_to_frame_pixels(detector: FaceDetector, face_frame: np.ndarray) -> None:
+    full = FaceDetector(max_side=10_000).detect(face_frame)[0]
+    reduced = only_face(detector, face_frame)
+    assert reduced.landmarks.shape == (5, 2)
+    assert np.abs(reduced.box - full.box).max() < 0.05 * (full.box[2] - full.box[0])
+
+
+def test_crop_is_48x48_grayscale_uint8(detector: FaceDetector, face_frame: np.ndarray) -> None:
+    crop = FaceCropper().crop(face_frame, only_face(detector, face_frame))
+    assert crop.shape == (48, 48) and crop.dtype == np.uint8
+    assert crop.std() > 10  # a face, not a flat patch
+
+
+def test_crop_follows_the_face(detector: FaceDetector, face_frame: np.ndarray) -> None:
+    """Moving the face inside a bigger frame gives the same crop: the crop is centred on the face."""
+    cropper = FaceCropper()
+    reference = cropper.crop(face_frame, only_face(detector, face_frame))
+    moved = cv2.copyMakeBorder(face_frame, 90, 10, 150, 30, cv2.BORDER_REPLICATE)
+    crop = cropper.crop(moved, only_face(detector, moved))
+    assert np.abs(crop.astype(int) - reference).mean() < 8
+
+
+def test_crop_levels_the_eyes(detector: FaceDetector, face_frame: np.ndarray) -> None:
+    """A face tilted by 15 degrees crops like the upright face; without the landmarks' angle it would not."""
+    cropper = FaceCropper()
+    upright = cropper.crop(face_frame, only_face(detector, face_frame))
+    height, width = face_frame.shape[:2]
+    tilt = cv2.getRotationMatrix2D((width / 2, height / 2), 15, 1.0)
+    tilted_frame = cv2.warpAffine(face_frame, tilt, (width, height), borderMode=cv2.BORDER_REPLICATE)
+    tilted = only_face(detector, tilted_frame)
+    aligned = cropper.crop(tilted_frame, tilted)
+    level_eyes = tilted.landmarks.copy()
+    level_eyes[1, 1] = level_eyes[0, 1]
+    unaligned = cropper.crop(tilted_frame, DetectedFace(tilted.box, tilted.score, level_eyes))
+    aligned_error = np.abs(aligned.astype(int) - upright).mean()
+    assert aligned_error < 12
+    assert aligned_error < 0.7 * np.abs(unaligned.astype(int) - upright).mean()
+
+
+def scripted_face(x: float, y: float, side: float = 100) -> DetectedFace:
+    landmarks = np.array(
+        [[x + 30, y + 40], [x + 70, y + 40], [x + 50, y + 60], [x + 35, y + 80], [x + 65, y + 80]]
+    )
+    return DetectedFace(
+        np.array([x, y, x + side, y + side], dtype=np.float32), 0.99, landmarks.astype(np.float32)
+    )
+
+
+def test_tracker_keeps_ids_of_moving_faces_and_drops_lost_ones() -> None:
+    tracker = IouTracker(iou_threshold=0.3, max_missed=2)
+    first = tracker.update([scripted_face(0, 0), scripted_face(300, 0)])
+    ids = [track.track_id for track in first]
+    assert len(set(ids)) == 2
+    for step in range(1, 6):  # both move 8 px per update, listed in the opposite order
+        tracks = tracker.update([scripted_face(300 - 8 * step, 4 * step), scripted_face(8 * step, 0)])
+        assert [track.track_id for track in tracks] == ids[::-1]
+    # The first face leaves; a new face appears far away and gets a new id.
+    tracks = tracker.update([scripted_face(300 - 48, 24), scripted_face(0, 300)])
+    assert tracks[0].track_id == ids[1] and tracks[1].track_id not in ids
+    for _ in range(2):
+        tracker.update([scripted_face(300 - 48, 24)])
+    assert ids[0] not in {track.track_id for track in tracker.tracks}
+
+
+def test_tracker_predicts_motion_between_detections() -> None:
+    tracker = IouTracker()
+    for step in range(4):
+        tracker.update([scripted_face(10 * step, 0)])
+    (track,) = tracker.predict()
+    assert track.box[0] > 30  # moved on from the last detection at x=30
+
+
+def test_smoother_averages_towards_new_probabilities() -> None:
+    smoother = EmotionSmoother(alpha=0.5)
+    first = smoother.smooth(None, np.array([1.0, 0.0]))
+    assert np.allclose(smoother.smooth(first, np.array([0.0, 1.0])), [0.5, 0.5])
+
+
+def test_stream_time_format() -> None:
+    assert format_stream_time(3.7) == "00:00:03s"
+    assert format_stream_time(3725) == "01:02:05s"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "not found"),
+        (b"", "empty"),
+        (b"this is a text file, not a video\n" * 50, "not a readable video"),
+    ],
+    ids=["missing", "empty", "text-renamed-mp4"],
+)
+def test_bad_video_files_raise_one_line_errors(tmp_path: Path, content: bytes | None, message: str) -> None:
+    path = tmp_path / "clip.mp4"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(VideoSourceError, match=message) as error:
+        FrameSource(path)
+    assert "\n" not in str(error.value)
+
+
+def test_unavailable_camera_raises() -> None:
+    with pytest.raises(VideoSourceError, match="camera 99 could not be opened"):
+        FrameSource(99)
+
+
+@requires_shared_videos
+def test_file_timestamps_are_positions_in_the_video() -> None:
+    source = FrameSource(SHARED_VIDEOS / "videoretalking_face5.mp4", resize=(320, 240))
+    stamps = []
+    for timestamp, frame in source:
+        assert frame.shape == (240, 320, 3)
+        stamps.append(timestamp)
+    assert stamps[0] == 0 and stamps[25] == pytest.approx(1.0) and len(stamps) == 122

@@ -1,0 +1,89 @@
+"""The video scripts end to end, as a user runs them: real MTCNN, the committed model, real videos."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from facial_emotion.data.locate import PROJECT_ROOT
+
+SHARED_VIDEOS = PROJECT_ROOT.parent / "shared" / "videos"
+SHORT_VIDEO = SHARED_VIDEOS / "videoretalking_face5.mp4"  # 4.9 s, one face
+MODEL = PROJECT_ROOT / "results" / "model" / "my_own_model.pkl"
+EMOTION_LINE = re.compile(
+    r"^\d{2}:\d{2}:\d{2}s : (Angry|Disgust|Fear|Happy|Sad|Surprise|Neutral) , \d{1,3}%$"
+)
+
+pytestmark = pytest.mark.skipif(not SHORT_VIDEO.is_file(), reason=f"real face video not found: {SHORT_VIDEO}")
+
+
+def run_script(name: str, *overrides: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "scripts" / name), *overrides],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=PROJECT_ROOT,
+    )
+
+
+def live_stream(*overrides: str) -> subprocess.CompletedProcess:
+    return run_script(
+        "predict_live_stream.py",
+        "max_seconds=3",
+        "show=false",
+        "realtime=false",
+        f"model_path={MODEL}",
+        *overrides,
+    )
+
+
+def test_preprocess_writes_one_face_per_second(tmp_path: Path) -> None:
+    result = run_script("preprocess.py", f"video={SHORT_VIDEO}", f"output_dir={tmp_path}")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == [f"image{i}.png" for i in range(5)]
+
+
+def test_live_stream_prints_one_emotion_line_per_second(tmp_path: Path) -> None:
+    log = tmp_path / "log.csv"
+    result = live_stream(f"source={SHORT_VIDEO}", f"log={log}")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Reading video stream ...")
+    emotion_lines = [line for line in lines if EMOTION_LINE.match(line)]
+    assert [line[:9] for line in emotion_lines] == ["00:00:00s", "00:00:01s", "00:00:02s"]
+    assert lines.count("Preprocessing ...") == 3
+    rows = log.read_text().splitlines()
+    assert rows[0].split(",")[:6] == ["time", "face", "x", "y", "w", "h"] and len(rows) > 60
+
+
+def test_live_stream_falls_back_to_the_test_video_without_a_camera() -> None:
+    result = live_stream("source=99")
+    assert result.returncode == 0, result.stderr
+    assert "camera 99 could not be opened" in result.stdout and "falling back to" in result.stdout
+    assert sum(bool(EMOTION_LINE.match(line)) for line in result.stdout.splitlines()) == 3
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "video file not found"),
+        (b"", "video file is empty"),
+        (b"plain text\n" * 100, "not a readable video"),
+    ],
+    ids=["missing", "empty", "text-renamed-mp4"],
+)
+def test_live_stream_rejects_bad_input_in_one_line(
+    tmp_path: Path, content: bytes | None, message: str
+) -> None:
+    path = tmp_path / "clip.mp4"
+    if content is not None:
+        path.write_bytes(content)
+    result = live_stream(f"source={path}")
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0 and message in result.stderr
