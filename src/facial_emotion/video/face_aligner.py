@@ -17,7 +17,7 @@ class FaceCropper:
 
     The square's side is the longer side of the detector box times `1 + margin`; its centre is the box
     centre moved down by `center_shift` times the side (MTCNN boxes sit a little high compared with
-    FER2013's brow-to-chin framing). Margins were compared on labelled photos; see the video README.
+    FER2013's brow-to-chin framing). The defaults in `video/config.py` were picked on labelled photos.
     """
 
     def __init__(self, margin: float = 0.1, center_shift: float = 0.0, size: int = FER_FACE_SIZE) -> None:
