@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: setup run test test-all bench lint train
+.PHONY: setup run evaluate test test-all bench lint train
 
 setup: $(STAMP)
 
@@ -15,6 +15,9 @@ $(STAMP): requirements.txt pyproject.toml
 	rm -f $(VENV)/.installed-* && touch $@
 
 run: setup
+	$(PY) scripts/predict_live_stream.py
+
+evaluate: setup
 	$(PY) scripts/predict.py
 
 test: setup
