@@ -65,8 +65,12 @@ def views_per_image(tta: str) -> int:
     return {"center": 1, "hflip": 2, "ten_crop": 10}[tta]
 
 
+def mean_view_probabilities(view_logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """(N, K, classes) view logits -> (N, classes): softmax of each view at `temperature`, averaged."""
+    return F.softmax(view_logits.float() / temperature, dim=-1).mean(dim=1)
+
+
 def average_view_logits(logits: torch.Tensor, tta: str, temperature: float = 1.0) -> torch.Tensor:
     """(N * K, classes) view logits -> (N, classes) log of the mean tempered softmax over views."""
-    k = views_per_image(tta)
-    probs = F.softmax(logits.float() / temperature, dim=-1).view(-1, k, logits.shape[-1]).mean(dim=1)
-    return probs.clamp_min(1e-12).log()
+    views = logits.view(-1, views_per_image(tta), logits.shape[-1])
+    return mean_view_probabilities(views, temperature).clamp_min(1e-12).log()

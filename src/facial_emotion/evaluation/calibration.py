@@ -6,6 +6,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from facial_emotion.augmentation.preprocessing import mean_view_probabilities
+
 
 def fit_temperature(view_logits: torch.Tensor, labels: torch.Tensor) -> float:
     """The temperature minimising the NLL of view-averaged tempered softmax on held-out data.
@@ -16,7 +18,7 @@ def fit_temperature(view_logits: torch.Tensor, labels: torch.Tensor) -> float:
     view_logits, labels = view_logits.float(), labels.long()
 
     def nll(t: float) -> float:
-        probs = F.softmax(view_logits / t, dim=-1).mean(dim=1)
+        probs = mean_view_probabilities(view_logits, t)
         return float(F.nll_loss(probs.clamp_min(1e-12).log(), labels))
 
     grid = np.exp(np.linspace(np.log(0.25), np.log(4.0), 61))

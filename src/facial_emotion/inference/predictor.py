@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from facial_emotion.augmentation.preprocessing import (
     TTA_MODES,
+    mean_view_probabilities,
     test_time_views,
     to_normalized_float,
     views_per_image,
@@ -83,7 +83,7 @@ class EmotionPredictor:
     ) -> torch.Tensor:
         """(N, K, classes) -> (N, classes): softmax of each view at the temperature, averaged over views."""
         t = self.temperature if temperature is None else temperature
-        return F.softmax(view_logits / t, dim=-1).mean(dim=1)
+        return mean_view_probabilities(view_logits, t)
 
     def probabilities(self, images: torch.Tensor) -> torch.Tensor:
         """Differentiable (N, classes) probabilities for pixel values in 0..255."""
