@@ -25,8 +25,9 @@ from facial_emotion.inference.predictor import EmotionPredictor
 SCAN_CHUNK = 256
 
 
-def confident_test_indices(predictor: EmotionPredictor, faces: np.ndarray, source: int, min_confidence: float,
-                           limit: int) -> Iterator[int]:
+def confident_test_indices(
+    predictor: EmotionPredictor, faces: np.ndarray, source: int, min_confidence: float, limit: int
+) -> Iterator[int]:
     """Indices, in order, of the faces the model predicts `source` with at least `min_confidence`."""
     found = 0
     for start in range(0, len(faces), SCAN_CHUNK):
@@ -39,8 +40,7 @@ def confident_test_indices(predictor: EmotionPredictor, faces: np.ndarray, sourc
                 return
 
 
-def candidate_faces(cfg: DictConfig, predictor: EmotionPredictor,
-                    source: int) -> Iterator[tuple[str, np.ndarray]]:
+def candidate_faces(cfg: DictConfig, predictor: EmotionPredictor, source: int) -> Iterator[tuple[str, np.ndarray]]:
     """(description, face) pairs to attack: `image=PATH`, `index=N`, or confident test faces."""
     if cfg.image:
         face, notes = load_face_image(cfg.image)
@@ -52,8 +52,7 @@ def candidate_faces(cfg: DictConfig, predictor: EmotionPredictor,
     if cfg.index is not None:
         indices: Iterator[int] = iter([int(cfg.index)])
     else:
-        indices = confident_test_indices(predictor, test.images, source, cfg.min_source_confidence,
-                                         cfg.max_candidates)
+        indices = confident_test_indices(predictor, test.images, source, cfg.min_source_confidence, cfg.max_candidates)
     for index in indices:
         label = predictor.class_names[int(test.labels[index])]
         yield f"test image #{index} (labelled {label})", test.images[index]
@@ -79,12 +78,13 @@ def run_hack(cfg: DictConfig) -> int:
     predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, device=cfg.device)
     names = predictor.class_names
     source, target = emotion_index(cfg.source), emotion_index(cfg.target)
-    settings = AttackSettings(steps=cfg.steps, step_size=cfg.step_size,
-                              min_confidence=cfg.min_target_confidence)
-    print(f"model {cfg.model_path} (test-time views: {predictor.tta}, "
-          f"temperature {predictor.temperature:.3f}); "
-          f"attack {names[source]} -> {names[target]}, at most {cfg.max_budget} grey levels, "
-          f"{names[target]} > {cfg.min_target_confidence:.0%}")
+    settings = AttackSettings(steps=cfg.steps, step_size=cfg.step_size, min_confidence=cfg.min_target_confidence)
+    print(
+        f"model {cfg.model_path} (test-time views: {predictor.tta}, "
+        f"temperature {predictor.temperature:.3f}); "
+        f"attack {names[source]} -> {names[target]}, at most {cfg.max_budget} grey levels, "
+        f"{names[target]} > {cfg.min_target_confidence:.0%}"
+    )
     result, description, tried = None, "", 0
     try:
         for description, face in candidate_faces(cfg, predictor, source):
@@ -118,8 +118,10 @@ def save_and_verify(result: AttackResult, predictor: EmotionPredictor, target: i
     fooled = int(probabilities.argmax()) == target and probabilities[target] > cfg.min_target_confidence
     identical = np.array_equal(reloaded, result.adversarial)
     verdict = "FOOLED" if fooled else "NOT fooled"
-    print(f"reloaded {hacked_path}: {reloaded.shape[0]}x{reloaded.shape[1]} grayscale, "
-          f"{'identical pixels' if identical else 'PIXELS DIFFER'}; predicted "
-          f"{names[int(probabilities.argmax())]} {probabilities.max():.1%} -> {verdict}")
+    print(
+        f"reloaded {hacked_path}: {reloaded.shape[0]}x{reloaded.shape[1]} grayscale, "
+        f"{'identical pixels' if identical else 'PIXELS DIFFER'}; predicted "
+        f"{names[int(probabilities.argmax())]} {probabilities.max():.1%} -> {verdict}"
+    )
     print(f"wrote {output_dir / 'input_image.png'}, {hacked_path}, {output_dir / 'comparison.png'}")
     return 0 if fooled and identical else 2

@@ -37,8 +37,9 @@ class AttackSettings:
 DEFAULT_SETTINGS = AttackSettings()
 
 
-def is_attack_success(probabilities: torch.Tensor, labels: torch.Tensor, targeted: bool,
-                      min_confidence: float = 0.0) -> torch.Tensor:
+def is_attack_success(
+    probabilities: torch.Tensor, labels: torch.Tensor, targeted: bool, min_confidence: float = 0.0
+) -> torch.Tensor:
     """Targeted: top class is the label (and above `min_confidence`); untargeted: top class is not it."""
     top = probabilities.argmax(dim=1)
     if not targeted:
@@ -58,9 +59,14 @@ def log_probability_margin(probabilities: torch.Tensor, labels: torch.Tensor, ta
     return margin if targeted else -margin
 
 
-def linf_attack_batch(predictor: EmotionPredictor, images: np.ndarray, labels: np.ndarray, budget: int,
-                      targeted: bool, settings: AttackSettings = DEFAULT_SETTINGS,
-                      ) -> tuple[np.ndarray, np.ndarray]:
+def linf_attack_batch(
+    predictor: EmotionPredictor,
+    images: np.ndarray,
+    labels: np.ndarray,
+    budget: int,
+    targeted: bool,
+    settings: AttackSettings = DEFAULT_SETTINGS,
+) -> tuple[np.ndarray, np.ndarray]:
     """Attack uint8 faces (N, 48, 48): targeted toward `labels`, or untargeted away from them.
 
     Returns the adversarial uint8 faces and a boolean success mask. Images stop being optimised once
@@ -73,15 +79,30 @@ def linf_attack_batch(predictor: EmotionPredictor, images: np.ndarray, labels: n
     for start in range(0, len(images), settings.batch_size):
         chunk = slice(start, start + settings.batch_size)
         adversarial[chunk] = _attack_chunk(
-            predictor, torch.from_numpy(adversarial[chunk]).float(), torch.as_tensor(labels[chunk]).long(),
-            int(budget), targeted, settings)
-    verified = is_attack_success(torch.from_numpy(predictor.predict_proba(adversarial)),
-                                 torch.as_tensor(labels).long(), targeted, settings.min_confidence)
+            predictor,
+            torch.from_numpy(adversarial[chunk]).float(),
+            torch.as_tensor(labels[chunk]).long(),
+            int(budget),
+            targeted,
+            settings,
+        )
+    verified = is_attack_success(
+        torch.from_numpy(predictor.predict_proba(adversarial)),
+        torch.as_tensor(labels).long(),
+        targeted,
+        settings.min_confidence,
+    )
     return adversarial, verified.numpy()
 
 
-def _attack_chunk(predictor: EmotionPredictor, original: torch.Tensor, labels: torch.Tensor, budget: int,
-                  targeted: bool, settings: AttackSettings) -> np.ndarray:
+def _attack_chunk(
+    predictor: EmotionPredictor,
+    original: torch.Tensor,
+    labels: torch.Tensor,
+    budget: int,
+    targeted: bool,
+    settings: AttackSettings,
+) -> np.ndarray:
     low, high = (original - budget).clamp(0, 255), (original + budget).clamp(0, 255)
     current = original.clone()
     best = original.clone()

@@ -17,8 +17,10 @@ class PerturbationStats:
     psnr_db: float
 
     def describe(self) -> str:
-        return (f"largest pixel change {self.max_abs_change} grey levels, L2 norm {self.l2_norm:.2f}, "
-                f"PSNR {self.psnr_db:.2f} dB")
+        return (
+            f"largest pixel change {self.max_abs_change} grey levels, L2 norm {self.l2_norm:.2f}, "
+            f"PSNR {self.psnr_db:.2f} dB"
+        )
 
 
 def perturbation_stats(original: np.ndarray, adversarial: np.ndarray) -> PerturbationStats:

@@ -31,8 +31,10 @@ def plot_attack_comparison(result: AttackResult, class_names: Sequence[str], pat
     axes[0].set_xlabel(top_probabilities_text(result.probabilities_before, class_names))
     shown = axes[1].imshow(difference, cmap="seismic", vmin=-limit, vmax=limit)
     axes[1].set_title(f"difference (amplified x{255 // (2 * limit)})")
-    axes[1].set_xlabel(f"max |change| {result.stats.max_abs_change} grey levels\n"
-                       f"L2 {result.stats.l2_norm:.1f}, PSNR {result.stats.psnr_db:.1f} dB")
+    axes[1].set_xlabel(
+        f"max |change| {result.stats.max_abs_change} grey levels\n"
+        f"L2 {result.stats.l2_norm:.1f}, PSNR {result.stats.psnr_db:.1f} dB"
+    )
     fig.colorbar(shown, ax=axes[1], fraction=0.046, pad=0.04, label="grey levels")
     axes[2].imshow(result.adversarial, cmap="gray", vmin=0, vmax=255)
     axes[2].set_title("hacked")
@@ -47,8 +49,7 @@ def plot_attack_comparison(result: AttackResult, class_names: Sequence[str], pat
     return path
 
 
-def plot_robustness(rows: Sequence[BudgetSuccess], source_name: str, target_name: str, title: str,
-                    path: Path) -> Path:
+def plot_robustness(rows: Sequence[BudgetSuccess], source_name: str, target_name: str, title: str, path: Path) -> Path:
     """Targeted and untargeted success rate against the L-infinity budget."""
     budgets = [r.budget for r in rows]
     fig, ax = plt.subplots(figsize=(6, 4))

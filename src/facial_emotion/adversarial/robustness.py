@@ -29,8 +29,14 @@ class BudgetSuccess:
         return self.untargeted_successes / max(self.attacked, 1)
 
 
-def cumulative_success(predictor: EmotionPredictor, faces: np.ndarray, label: int, budgets: Sequence[int],
-                       targeted: bool, settings: AttackSettings = DEFAULT_SETTINGS) -> dict[int, int]:
+def cumulative_success(
+    predictor: EmotionPredictor,
+    faces: np.ndarray,
+    label: int,
+    budgets: Sequence[int],
+    targeted: bool,
+    settings: AttackSettings = DEFAULT_SETTINGS,
+) -> dict[int, int]:
     """Faces fooled at each budget (ascending). A face fooled within b grey levels is fooled within any
     larger budget too, so only the faces still standing are attacked again at the next budget."""
     fooled = np.zeros(len(faces), dtype=bool)
@@ -38,16 +44,22 @@ def cumulative_success(predictor: EmotionPredictor, faces: np.ndarray, label: in
     for budget in sorted(budgets):
         standing = np.flatnonzero(~fooled)
         if len(standing):
-            _, success = linf_attack_batch(predictor, faces[standing], np.full(len(standing), label), budget,
-                                           targeted, settings)
+            _, success = linf_attack_batch(
+                predictor, faces[standing], np.full(len(standing), label), budget, targeted, settings
+            )
             fooled[standing[success]] = True
         counts[budget] = int(fooled.sum())
     return counts
 
 
-def robustness_table(predictor: EmotionPredictor, faces: np.ndarray, source: int, target: int,
-                     budgets: Sequence[int], settings: AttackSettings = DEFAULT_SETTINGS,
-                     ) -> list[BudgetSuccess]:
+def robustness_table(
+    predictor: EmotionPredictor,
+    faces: np.ndarray,
+    source: int,
+    target: int,
+    budgets: Sequence[int],
+    settings: AttackSettings = DEFAULT_SETTINGS,
+) -> list[BudgetSuccess]:
     """Targeted source -> target and untargeted (away from source) success at each budget."""
     targeted = cumulative_success(predictor, faces, target, budgets, targeted=True, settings=settings)
     untargeted = cumulative_success(predictor, faces, source, budgets, targeted=False, settings=settings)
@@ -56,8 +68,13 @@ def robustness_table(predictor: EmotionPredictor, faces: np.ndarray, source: int
 
 def format_table(rows: Sequence[BudgetSuccess], source_name: str, target_name: str) -> str:
     """Markdown table of the success rates."""
-    lines = [f"| budget (grey levels) | faces | targeted {source_name}->{target_name} | untargeted |",
-             "|---:|---:|---:|---:|"]
-    lines += [f"| {r.budget} | {r.attacked} | {r.targeted_rate:.1%} ({r.targeted_successes}) "
-              f"| {r.untargeted_rate:.1%} ({r.untargeted_successes}) |" for r in rows]
+    lines = [
+        f"| budget (grey levels) | faces | targeted {source_name}->{target_name} | untargeted |",
+        "|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r.budget} | {r.attacked} | {r.targeted_rate:.1%} ({r.targeted_successes}) "
+        f"| {r.untargeted_rate:.1%} ({r.untargeted_successes}) |"
+        for r in rows
+    ]
     return "\n".join(lines)

@@ -19,8 +19,9 @@ from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.training.hardware import describe_device
 
 
-def faces_predicted_as(predictor: EmotionPredictor, faces: np.ndarray, source: int, limit: int | None,
-                       seed: int) -> tuple[np.ndarray, int]:
+def faces_predicted_as(
+    predictor: EmotionPredictor, faces: np.ndarray, source: int, limit: int | None, seed: int
+) -> tuple[np.ndarray, int]:
     """Indices of the faces predicted `source` (a seeded random subsample of `limit`) and their total."""
     predicted = np.flatnonzero(predictor.predict_proba(faces).argmax(axis=1) == source)
     if limit is None or limit >= len(predicted):
@@ -37,9 +38,12 @@ def run_robustness(cfg: DictConfig) -> int:
     source, target = emotion_index(cfg.source), emotion_index(cfg.target)
     test = load_fer_csv(require_csv(Path(cfg.data_dir), cfg.test_file))
     indices, total = faces_predicted_as(predictor, test.images, source, cfg.limit, cfg.seed)
-    scope = (f"all {total} test faces predicted {names[source]}" if len(indices) == total
-             else f"a random subsample (seed {cfg.seed}) of {len(indices)} of the {total} test faces "
-                  f"predicted {names[source]}")
+    scope = (
+        f"all {total} test faces predicted {names[source]}"
+        if len(indices) == total
+        else f"a random subsample (seed {cfg.seed}) of {len(indices)} of the {total} test faces "
+        f"predicted {names[source]}"
+    )
     print(f"attacking {scope}; test-time views {predictor.tta}, {cfg.steps} steps per budget")
     settings = AttackSettings(steps=cfg.steps, step_size=cfg.step_size, batch_size=cfg.batch_size)
     rows = robustness_table(predictor, test.images[indices], source, target, list(cfg.budgets), settings)
@@ -55,31 +59,44 @@ def run_robustness(cfg: DictConfig) -> int:
     return 0
 
 
-def robustness_markdown(cfg: DictConfig, predictor: EmotionPredictor, table: str, scope: str, elapsed: float,
-                        figure_name: str) -> str:
+def robustness_markdown(
+    cfg: DictConfig, predictor: EmotionPredictor, table: str, scope: str, elapsed: float, figure_name: str
+) -> str:
     """The report: what was attacked, how, the table, and the hardware and time it took."""
     names = predictor.class_names
     source, target = emotion_index(cfg.source), emotion_index(cfg.target)
-    return "\n".join([
-        f"# Robustness of `{Path(cfg.model_path).name}` to L-infinity attacks", "",
-        f"Faces: {scope} (`{cfg.test_file}`).", "",
-        f"Attack: iterative L-infinity PGD (sign steps of budget/4 grey levels, {cfg.steps} steps a budget) "
-        f"through `EmotionPredictor.probabilities` with the **{predictor.tta}** test-time views and "
-        f"temperature {predictor.temperature:.3f}. Success is decided on the *quantised* image (rounded to "
-        f"integers, clipped to 0..255 and to the budget) by `predict_proba`, i.e. exactly what a saved PNG "
-        f"gives. Targeted success: {names[target]} is the top class; untargeted: anything but "
-        f"{names[source]} is. Rates are cumulative: a face fooled within b grey levels counts at larger "
-        "budgets too (only the faces still standing are attacked again).", "",
-        table, "",
-        f"Budgets are in grey levels of 255 (1 grey level = {100 / 255:.2f}% of the range).", "",
-        f"Run: `python scripts/robustness_report.py{command_overrides(cfg)}` in {elapsed:.0f} s on "
-        f"{describe_device(cfg.device)}.", "",
-        f"![success rate vs budget]({figure_name})", "",
-    ])
+    return "\n".join(
+        [
+            f"# Robustness of `{Path(cfg.model_path).name}` to L-infinity attacks",
+            "",
+            f"Faces: {scope} (`{cfg.test_file}`).",
+            "",
+            f"Attack: iterative L-infinity PGD (sign steps of budget/4 grey levels, {cfg.steps} steps a budget) "
+            f"through `EmotionPredictor.probabilities` with the **{predictor.tta}** test-time views and "
+            f"temperature {predictor.temperature:.3f}. Success is decided on the *quantised* image (rounded to "
+            f"integers, clipped to 0..255 and to the budget) by `predict_proba`, i.e. exactly what a saved PNG "
+            f"gives. Targeted success: {names[target]} is the top class; untargeted: anything but "
+            f"{names[source]} is. Rates are cumulative: a face fooled within b grey levels counts at larger "
+            "budgets too (only the faces still standing are attacked again).",
+            "",
+            table,
+            "",
+            f"Budgets are in grey levels of 255 (1 grey level = {100 / 255:.2f}% of the range).",
+            "",
+            f"Run: `python scripts/robustness_report.py{command_overrides(cfg)}` in {elapsed:.0f} s on "
+            f"{describe_device(cfg.device)}.",
+            "",
+            f"![success rate vs budget]({figure_name})",
+            "",
+        ]
+    )
 
 
 def command_overrides(cfg: DictConfig) -> str:
     """The overrides that reproduce this run's scope (tta and limit)."""
-    parts = [f" tta={cfg.tta}" if cfg.tta else "", f" limit={cfg.limit}" if cfg.limit is not None else "",
-             f" report_name={cfg.report_name}" if cfg.report_name != "robustness" else ""]
+    parts = [
+        f" tta={cfg.tta}" if cfg.tta else "",
+        f" limit={cfg.limit}" if cfg.limit is not None else "",
+        f" report_name={cfg.report_name}" if cfg.report_name != "robustness" else "",
+    ]
     return "".join(parts)

@@ -43,38 +43,66 @@ def require_predicted_class(predictor: EmotionPredictor, image: np.ndarray, sour
         raise NotPredictedAsSourceError(
             f"the image is predicted {names[predicted]} ({probabilities[predicted]:.1%}), "
             f"not {names[source]} ({probabilities[source]:.1%}); refusing to attack it as a "
-            f"{names[source]} face")
+            f"{names[source]} face"
+        )
     return probabilities
 
 
-def attack_image(predictor: EmotionPredictor, image: np.ndarray, label: int, budget: int, targeted: bool,
-                 settings: AttackSettings = DEFAULT_SETTINGS) -> AttackResult:
+def attack_image(
+    predictor: EmotionPredictor,
+    image: np.ndarray,
+    label: int,
+    budget: int,
+    targeted: bool,
+    settings: AttackSettings = DEFAULT_SETTINGS,
+) -> AttackResult:
     """Attack one uint8 (48, 48) face toward (targeted) or away from (untargeted) class `label`."""
     image = np.asarray(image, dtype=np.uint8)
-    adversarial, success = linf_attack_batch(predictor, image[None], np.array([label]), budget, targeted,
-                                             settings)
+    adversarial, success = linf_attack_batch(predictor, image[None], np.array([label]), budget, targeted, settings)
     before, after = predictor.predict_proba(np.stack([image, adversarial[0]]))
-    return AttackResult(image, adversarial[0], label, targeted, budget, bool(success[0]), before, after,
-                        perturbation_stats(image, adversarial[0]))
+    return AttackResult(
+        image,
+        adversarial[0],
+        label,
+        targeted,
+        budget,
+        bool(success[0]),
+        before,
+        after,
+        perturbation_stats(image, adversarial[0]),
+    )
 
 
-def targeted_attack(predictor: EmotionPredictor, image: np.ndarray, target: int, budget: int,
-                    settings: AttackSettings = DEFAULT_SETTINGS, source: int | None = None) -> AttackResult:
+def targeted_attack(
+    predictor: EmotionPredictor,
+    image: np.ndarray,
+    target: int,
+    budget: int,
+    settings: AttackSettings = DEFAULT_SETTINGS,
+    source: int | None = None,
+) -> AttackResult:
     """Push one face to `target` within `budget` grey levels; with `source`, refuse faces not predicted so."""
     if source is not None:
         require_predicted_class(predictor, image, source)
     return attack_image(predictor, image, target, budget, targeted=True, settings=settings)
 
 
-def untargeted_attack(predictor: EmotionPredictor, image: np.ndarray, budget: int,
-                      settings: AttackSettings = DEFAULT_SETTINGS) -> AttackResult:
+def untargeted_attack(
+    predictor: EmotionPredictor, image: np.ndarray, budget: int, settings: AttackSettings = DEFAULT_SETTINGS
+) -> AttackResult:
     """Change the face's predicted class, whatever it becomes, within `budget` grey levels."""
     predicted = int(predictor.predict_proba(image)[0].argmax())
     return attack_image(predictor, image, predicted, budget, targeted=False, settings=settings)
 
 
-def smallest_budget_attack(predictor: EmotionPredictor, image: np.ndarray, label: int, targeted: bool,
-                           max_budget: int, settings: AttackSettings = DEFAULT_SETTINGS) -> AttackResult:
+def smallest_budget_attack(
+    predictor: EmotionPredictor,
+    image: np.ndarray,
+    label: int,
+    targeted: bool,
+    max_budget: int,
+    settings: AttackSettings = DEFAULT_SETTINGS,
+) -> AttackResult:
     """Try budgets 1, 2, ... `max_budget` grey levels; return the first success, else the last attempt."""
     if max_budget < 1:
         raise ValueError(f"max_budget must be at least 1 grey level, got {max_budget}")

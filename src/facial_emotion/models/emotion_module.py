@@ -117,9 +117,25 @@ class EmotionClassifier(L.LightningModule):
         if self.hparams.compile and stage == "fit":
             self.net = torch.compile(self.net)
 
+    def _parameter_groups(self) -> list[dict]:
+        """The net's own groups (e.g. a pretrained backbone at a lower `lr_scale`), else one group."""
+        if hasattr(self.net, "parameter_groups"):
+            return self.net.parameter_groups()
+        return [{"params": list(self.net.parameters())}]
+
     def configure_optimizers(self) -> dict:
-        optimizer = self.hparams.optimizer(params=self.trainer.model.parameters())
+        optimizer = self.hparams.optimizer(params=self._parameter_groups())
+        for group in optimizer.param_groups:
+            group["lr"] *= group.get("lr_scale", 1.0)
         if self.hparams.scheduler is None:
             return {"optimizer": optimizer}
-        scheduler = self.hparams.scheduler(optimizer=optimizer, total_steps=self.trainer.estimated_stepping_batches)
+        extra = {}
+        if "max_lr" in getattr(self.hparams.scheduler, "keywords", {}):
+            # OneCycleLR takes its peak from max_lr, not from the groups: give it one peak per group.
+            extra["max_lr"] = [
+                self.hparams.scheduler.keywords["max_lr"] * g.get("lr_scale", 1.0) for g in optimizer.param_groups
+            ]
+        scheduler = self.hparams.scheduler(
+            optimizer=optimizer, total_steps=self.trainer.estimated_stepping_batches, **extra
+        )
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

@@ -29,6 +29,7 @@ class TimmBackbone(nn.Module):
         pretrained: bool = False,
         pretrained_file: str | None = None,
         frozen_stages: int = 0,
+        backbone_lr_scale: float = 1.0,
     ) -> None:
         super().__init__()
         # Only what rebuilds the architecture goes into a model file: weights come from its state_dict.
@@ -40,6 +41,7 @@ class TimmBackbone(nn.Module):
             "drop_rate": drop_rate,
         }
         self.input_size = input_size
+        self.backbone_lr_scale = backbone_lr_scale
         self.backbone = timm.create_model(
             model_name,
             pretrained=pretrained and not pretrained_file,
@@ -49,6 +51,11 @@ class TimmBackbone(nn.Module):
         )
         if pretrained_file:
             self.load_pretrained_file(Path(pretrained_file))
+        if pretrained or pretrained_file:
+            # timm's head init gives logits ~10 on pretrained features (loss ~10 at step 0); zero starts at log(7).
+            classifier = self.backbone.get_classifier()
+            nn.init.zeros_(classifier.weight)
+            nn.init.zeros_(classifier.bias)
         self.freeze_stages(frozen_stages)
         self.num_features = self.backbone.num_features
 
@@ -76,6 +83,13 @@ class TimmBackbone(nn.Module):
         for module in frozen + list(blocks[:count]):
             for parameter in module.parameters():
                 parameter.requires_grad_(False)
+
+    def parameter_groups(self) -> list[dict]:
+        """Optimizer groups: the new head at the base learning rate, the backbone at `backbone_lr_scale` of it."""
+        head = list(self.backbone.get_classifier().parameters())
+        head_ids = {id(p) for p in head}
+        body = [p for p in self.backbone.parameters() if id(p) not in head_ids and p.requires_grad]
+        return [{"params": body, "lr_scale": self.backbone_lr_scale}, {"params": head, "lr_scale": 1.0}]
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Faces -> pooled features, after upscaling to the backbone's input size."""

@@ -16,9 +16,7 @@ WINDOW_NAME = "Facial emotion"
 
 def display_available() -> bool:
     """False on a headless machine or with OpenCV built without a GUI backend."""
-    if sys.platform.startswith("linux") and not (
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-    ):
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         return False
     return "NONE" not in next(
         (line for line in cv2.getBuildInformation().splitlines() if line.strip().startswith("GUI:")),

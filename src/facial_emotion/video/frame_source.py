@@ -32,9 +32,7 @@ class FrameSource:
     skipping frames when processing falls behind; a camera is always real time.
     """
 
-    def __init__(
-        self, source: str | int, resize: tuple[int, int] | None = None, realtime: bool = False
-    ) -> None:
+    def __init__(self, source: str | int, resize: tuple[int, int] | None = None, realtime: bool = False) -> None:
         self.source = parse_source(source)
         self.resize = tuple(resize) if resize else None
         self.realtime = realtime

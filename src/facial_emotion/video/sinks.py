@@ -106,9 +106,7 @@ class AnnotatedVideoWriter:
         canvas = draw_faces(result.frame, result.faces, self.class_names)
         if self._writer is None:
             height, width = canvas.shape[:2]
-            self._writer = cv2.VideoWriter(
-                str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (width, height)
-            )
+            self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (width, height))
         self._writer.write(canvas)
 
     def close(self) -> None:
@@ -142,9 +140,7 @@ class PredictionLog:
 
     def write_faces(self, key_value: str | float, faces: Sequence[FaceEmotion]) -> None:
         if not faces and self.record_empty:
-            self._write_row(
-                {self.key: key_value, "face": None, "box": None, "probabilities": None, "emotion": None}
-            )
+            self._write_row({self.key: key_value, "face": None, "box": None, "probabilities": None, "emotion": None})
         for face in faces:
             x1, y1, x2, y2 = (float(v) for v in face.box)
             record = {
@@ -164,9 +160,7 @@ class PredictionLog:
             return
         box = record["box"] or [""] * 4
         probabilities = (
-            list(record["probabilities"].values())
-            if record["probabilities"]
-            else [""] * len(self.class_names)
+            list(record["probabilities"].values()) if record["probabilities"] else [""] * len(self.class_names)
         )
         face = "" if record["face"] is None else record["face"]
         self._csv.writerow([record[self.key], face, *box, *probabilities, record["emotion"] or ""])
