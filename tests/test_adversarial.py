@@ -93,8 +93,7 @@ def test_smallest_budget_is_the_first_that_works(predictor, faces) -> None:
     result = smallest_budget_attack(predictor, faces[2], target, targeted=True, max_budget=BUDGET)
     assert result.success and result.stats.max_abs_change <= result.budget <= BUDGET
     if result.budget > 1:
-        lower = smallest_budget_attack(predictor, faces[2], target, targeted=True,
-                                       max_budget=result.budget - 1)
+        lower = smallest_budget_attack(predictor, faces[2], target, targeted=True, max_budget=result.budget - 1)
         assert not lower.success
 
 
@@ -102,8 +101,7 @@ def test_refuses_a_face_not_predicted_as_the_source(predictor, faces) -> None:
     probabilities = predictor.predict_proba(faces[3])[0]
     not_predicted = int(probabilities.argmin())
     with pytest.raises(NotPredictedAsSourceError, match="refusing"):
-        targeted_attack(predictor, faces[3], target=int(probabilities.argmax()), budget=BUDGET,
-                        source=not_predicted)
+        targeted_attack(predictor, faces[3], target=int(probabilities.argmax()), budget=BUDGET, source=not_predicted)
 
 
 def test_perturbation_stats() -> None:

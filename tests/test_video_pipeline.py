@@ -80,12 +80,8 @@ def test_crop_levels_the_eyes(detector: FaceDetector, face_frame: np.ndarray) ->
 
 
 def scripted_face(x: float, y: float, side: float = 100) -> DetectedFace:
-    landmarks = np.array(
-        [[x + 30, y + 40], [x + 70, y + 40], [x + 50, y + 60], [x + 35, y + 80], [x + 65, y + 80]]
-    )
-    return DetectedFace(
-        np.array([x, y, x + side, y + side], dtype=np.float32), 0.99, landmarks.astype(np.float32)
-    )
+    landmarks = np.array([[x + 30, y + 40], [x + 70, y + 40], [x + 50, y + 60], [x + 35, y + 80], [x + 65, y + 80]])
+    return DetectedFace(np.array([x, y, x + side, y + side], dtype=np.float32), 0.99, landmarks.astype(np.float32))
 
 
 def test_tracker_keeps_ids_of_moving_faces_and_drops_lost_ones() -> None:

@@ -14,9 +14,7 @@ from facial_emotion.data.locate import PROJECT_ROOT
 SHARED_VIDEOS = PROJECT_ROOT.parent / "shared" / "videos"
 SHORT_VIDEO = SHARED_VIDEOS / "videoretalking_face5.mp4"  # 4.9 s, one face
 MODEL = PROJECT_ROOT / "results" / "model" / "my_own_model.pkl"
-EMOTION_LINE = re.compile(
-    r"^\d{2}:\d{2}:\d{2}s : (Angry|Disgust|Fear|Happy|Sad|Surprise|Neutral) , \d{1,3}%$"
-)
+EMOTION_LINE = re.compile(r"^\d{2}:\d{2}:\d{2}s : (Angry|Disgust|Fear|Happy|Sad|Surprise|Neutral) , \d{1,3}%$")
 
 pytestmark = pytest.mark.skipif(not SHORT_VIDEO.is_file(), reason=f"real face video not found: {SHORT_VIDEO}")
 
@@ -77,9 +75,7 @@ def test_live_stream_falls_back_to_the_test_video_without_a_camera() -> None:
     ],
     ids=["missing", "empty", "text-renamed-mp4"],
 )
-def test_live_stream_rejects_bad_input_in_one_line(
-    tmp_path: Path, content: bytes | None, message: str
-) -> None:
+def test_live_stream_rejects_bad_input_in_one_line(tmp_path: Path, content: bytes | None, message: str) -> None:
     path = tmp_path / "clip.mp4"
     if content is not None:
         path.write_bytes(content)
