@@ -27,9 +27,7 @@ def main(cfg: DictConfig) -> None:
     try:
         paths = find_images(cfg.path)
         predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta)
-        log = (
-            PredictionLog(cfg.log, predictor.class_names, key="file", record_empty=True) if cfg.log else None
-        )
+        log = PredictionLog(cfg.log, predictor.class_names, key="file", record_empty=True) if cfg.log else None
     except (FileNotFoundError, ValueError, OSError) as error:
         sys.exit(f"error: {error}")
     if not paths:

@@ -14,6 +14,12 @@ from facial_emotion.export.model_file import ModelFileError, update_model_metric
 from facial_emotion.inference.predictor import EmotionPredictor
 
 
+def plot_prefix(model_path: Path) -> str:
+    """Plots of the shipped model keep their plain names; any other model's are prefixed with its file stem,
+    so evaluating a second model never overwrites the first one's figures."""
+    return "" if model_path.stem == "my_own_model" else f"{model_path.stem}_"
+
+
 def run_evaluation(cfg: DictConfig) -> int:
     """Print the test report for `cfg.model_path`; return the process exit code."""
     try:
@@ -39,10 +45,11 @@ def run_evaluation(cfg: DictConfig) -> int:
     if cfg.get("plots_dir"):
         plots = Path(cfg.plots_dir)
         plots.mkdir(parents=True, exist_ok=True)
+        prefix = plot_prefix(Path(cfg.model_path))
         plot_confusion_matrix(
             report.confusion,
             predictor.class_names,
-            plots / "confusion_matrix.png",
+            plots / f"{prefix}confusion_matrix.png",
             f"Test set, accuracy {100 * report.accuracy:.1f}%",
         )
         plot_reliability(
@@ -50,7 +57,7 @@ def run_evaluation(cfg: DictConfig) -> int:
                 f"T=1 (ECE {100 * report.ece_before:.1f}%)": (report.uncalibrated_probs, report.labels),
                 f"T={predictor.temperature:.2f} (ECE {100 * report.ece_after:.1f}%)": (report.probs, report.labels),
             },
-            plots / "calibration.png",
+            plots / f"{prefix}calibration.png",
         )
-        print(f"\nWrote {plots / 'confusion_matrix.png'} and {plots / 'calibration.png'}")
+        print(f"\nWrote {plots / f'{prefix}confusion_matrix.png'} and {plots / f'{prefix}calibration.png'}")
     return 0

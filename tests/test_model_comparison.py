@@ -1,0 +1,45 @@
+"""The scratch-vs-pretrained table: recorded accuracy, parameters, size and measured ms per face."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from facial_emotion.augmentation.preprocessing import Preprocessing
+from facial_emotion.evaluation.evaluate_cli import plot_prefix
+from facial_emotion.evaluation.model_comparison import compare_model, markdown_table
+from facial_emotion.export.exporter import export_model
+from facial_emotion.export.model_file import update_model_metrics
+from facial_emotion.models.timm_backbone import TimmBackbone
+from facial_emotion.models.vgg import VGGNet
+
+
+def test_table_reports_recorded_accuracy_size_and_timings(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    scratch = VGGNet(widths=[8, 16], convs_per_stage=1)
+    pretrained = TimmBackbone(input_size=48)
+    export_model(scratch, Preprocessing(crop_size=40, tta="ten_crop"), tmp_path / "my_own_model.pkl")
+    export_model(pretrained, Preprocessing(crop_size=40, tta="center"), tmp_path / "pre_trained_model.pkl")
+    update_model_metrics(
+        tmp_path / "my_own_model.pkl", {"test/acc": 0.7123, "test/acc_public": 0.7, "test/acc_private": 0.72}
+    )
+
+    rows = [compare_model(tmp_path / name, batches=(1, 4)) for name in ("my_own_model.pkl", "pre_trained_model.pkl")]
+
+    assert rows[0].parameters == sum(p.numel() for p in scratch.parameters())
+    assert rows[1].parameters == sum(p.numel() for p in pretrained.parameters()) > 2_000_000
+    assert rows[1].file_mb > 8 > rows[0].file_mb
+    assert set(rows[0].ms_per_face) == {"ten_crop b1", "ten_crop b4", "center b1", "center b4"}
+    assert set(rows[1].ms_per_face) == {"center b1", "center b4"}
+    assert all(ms > 0 for row in rows for ms in row.ms_per_face.values())
+    table = markdown_table(rows).splitlines()
+    assert len(table) == 4 and table[2].startswith("| my_own_model | vgg | 71.23% | 70.00% | 72.00% |")
+    assert table[3].startswith("| pre_trained_model | mobilenetv2_100 | - | - | - |")
+    header, pretrained_cells = (line.strip("| ").split(" | ") for line in (table[0], table[3]))
+    assert pretrained_cells[header.index("ms/face ten_crop b1")] == "-"  # a centre-only model is not ten-cropped
+
+
+def test_second_model_plots_never_overwrite_the_shipped_ones() -> None:
+    assert plot_prefix(Path("results/model/my_own_model.pkl")) == ""
+    assert plot_prefix(Path("results/model/pre_trained_model.pkl")) == "pre_trained_model_"
