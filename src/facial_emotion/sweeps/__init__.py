@@ -1,0 +1,1 @@
+"""Sweeps: a resumable Optuna sweeper, per-run summaries, TensorBoard HPARAMS and the run-comparison report."""
