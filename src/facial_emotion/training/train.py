@@ -15,6 +15,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from facial_emotion.augmentation.preprocessing import Preprocessing
 from facial_emotion.export.exporter import architecture_text, export_model
+from facial_emotion.sweeps.run_summary import RunSummary
+from facial_emotion.sweeps.tensorboard_hparams import log_final_hparams
 from facial_emotion.training.hardware import precision_reason
 from facial_emotion.training.run_info import RunInfo
 
@@ -35,15 +37,27 @@ def _metrics(trainer: L.Trainer) -> dict[str, float]:
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
-    """Fit the configured model; return the metrics (for sweeps: `cfg.optimized_metric`)."""
+    """Fit the configured model; return the metrics (for sweeps: `cfg.optimized_metric`).
+
+    `run_summary.json` in the run folder records progress and the outcome (with the error when it raises).
+    """
+    run_info = RunInfo()
+    summary = RunSummary(Path(cfg.paths.output_dir), run_info)
+    try:
+        return _fit_test_export(cfg, run_info, summary)
+    except Exception as error:
+        summary.write("failed", error=error)
+        raise
+
+
+def _fit_test_export(cfg: DictConfig, run_info: RunInfo, summary: RunSummary) -> dict[str, float]:
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
     torch.set_float32_matmul_precision("high")
 
     datamodule: L.LightningDataModule = instantiate(cfg.data)
     module: L.LightningModule = instantiate(cfg.model)
-    run_info = RunInfo()
-    callbacks = [instantiate(c) for c in cfg.get("callbacks", {}).values() if c is not None] + [run_info]
+    callbacks = [instantiate(c) for c in cfg.get("callbacks", {}).values() if c is not None] + [run_info, summary]
     loggers = [instantiate(lg) for lg in cfg.get("logger", {}).values() if lg is not None]
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
     log.info(precision_reason(str(trainer.precision), cfg.trainer.accelerator))
@@ -56,17 +70,22 @@ def train(cfg: DictConfig) -> dict[str, float]:
     metrics = _metrics(trainer)
     if trainer.interrupted:
         log.warning("training was interrupted; resume with ckpt_path=<run>/checkpoints/last.ckpt")
+        summary.write("interrupted", metrics)
         return metrics
 
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     if cfg.get("test"):
+        fit_history = run_info.state_dict()
         trainer.test(module, datamodule=datamodule, ckpt_path=best or None, weights_only=False)
+        run_info.state = fit_history  # loading the best checkpoint restored its older RunInfo state
         metrics.update(_metrics(trainer))
     elif best:
         module.load_state_dict(torch.load(best, map_location="cpu", weights_only=False)["state_dict"])
 
+    log_final_hparams(trainer.loggers, hparams, metrics, trainer.global_step)
     if cfg.get("export") and cfg.export.get("path") and trainer.is_global_zero:
         _export(cfg, module, datamodule, metrics, run_info, best)
+    summary.write("completed", metrics)
     return metrics
 
 

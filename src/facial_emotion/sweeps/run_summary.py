@@ -1,0 +1,83 @@
+"""`run_summary.json` in every run folder: status, epochs, wall time, hardware, precision, metrics.
+
+Rewritten after every training epoch (so a sweep in progress can be compared), when the run fails or is
+interrupted, and when it completes. `compare_runs.py` reads it; runs without one fall back to TensorBoard.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.fabric.utilities.rank_zero import rank_zero_only
+
+from facial_emotion.training.hardware import describe_device
+from facial_emotion.training.run_info import RunInfo
+
+SUMMARY_FILE = "run_summary.json"
+
+
+def scalar_metrics(trainer: L.Trainer) -> dict[str, float]:
+    """The trainer's current one-element metrics as floats."""
+    return {k: float(v) for k, v in trainer.callback_metrics.items() if torch.is_tensor(v) and v.numel() == 1}
+
+
+def read_run_summary(run_dir: Path) -> dict[str, Any] | None:
+    """The run's summary, or None when it has none (or it is unreadable, e.g. being rewritten)."""
+    try:
+        return json.loads((run_dir / SUMMARY_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+class RunSummary(L.Callback):
+    """Writes `run_summary.json` into `output_dir` (global rank zero only) as training progresses."""
+
+    def __init__(self, output_dir: Path, run_info: RunInfo) -> None:
+        self.path = Path(output_dir) / SUMMARY_FILE
+        self.run_info = run_info
+        self.device: str | None = None
+        self.precision: str | None = None
+        self.metrics: dict[str, float] = {}
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.device = describe_device("cuda" if trainer.strategy.root_device.type == "cuda" else "cpu")
+        self.precision = str(trainer.precision)
+        self.write("running")
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.metrics.update(scalar_metrics(trainer))
+        self.write("running")
+
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+        self.metrics.update(scalar_metrics(trainer))
+        self.write("interrupted" if isinstance(exception, KeyboardInterrupt) else "failed", error=exception)
+
+    def write(self, status: str, metrics: dict[str, float] | None = None, error: BaseException | None = None) -> None:
+        """Record the run's state; `metrics` are merged into those seen so far."""
+        if rank_zero_only.rank != 0:
+            return
+        self.metrics.update(metrics or {})
+        state = self.run_info.state_dict()
+        summary: dict[str, Any] = {
+            "status": status,
+            "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "epochs_completed": state.get("epochs_completed", 0),
+            "wall_time_s": round(float(state.get("wall_time_s", 0.0)), 1),
+            "resumes": state.get("resumes", 0),
+            "device": self.device,
+            "precision": self.precision,
+            "metrics": dict(sorted(self.metrics.items())),
+        }
+        if error is not None:
+            summary["error"] = f"{type(error).__name__}: {error}".strip()
+            summary["traceback"] = "".join(traceback.format_exception(error)[-8:])
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(".json.tmp")
+        temporary.write_text(json.dumps(summary, indent=2) + "\n")
+        temporary.replace(self.path)
