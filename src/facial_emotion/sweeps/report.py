@@ -1,0 +1,90 @@
+"""Render the run table for people: console text, Markdown and CSV."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import pandas as pd
+
+ACCURACY_COLUMNS = re.compile(r"(^|/)acc")
+_FLOAT = re.compile(r"(?<![\w.])-?\d+\.\d{5,}(e-?\d+)?")
+
+
+def short_floats(text: str, digits: int = 4) -> str:
+    """`optimizer.lr=0.08605034792033113` -> `optimizer.lr=0.08605` (for reading, not for reproducing)."""
+    return _FLOAT.sub(lambda m: f"{float(m.group(0)):.{digits}g}", text)
+
+
+def format_duration(seconds: float | None) -> str:
+    """12.3 s, 4m05s, 2h03m."""
+    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+        return ""
+    seconds = float(seconds)
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def _cell(column: str, value: object) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if column == "wall_time_s":
+        return format_duration(value)
+    if ACCURACY_COLUMNS.search(column) and isinstance(value, int | float):
+        return f"{100 * float(value):.2f}%"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if column == "overrides":
+        return short_floats(str(value))
+    return str(value)
+
+
+def readable_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Strings for display: accuracies in %, durations, short floats; empty columns (e.g. no errors) dropped."""
+    shown = pd.DataFrame({column: [_cell(column, v) for v in table[column]] for column in table.columns})
+    shown = shown.rename(columns={"wall_time_s": "wall time"})
+    return shown.loc[:, [c for c in shown.columns if (shown[c] != "").any() or c in ("run", "rank")]]
+
+
+def text_table(table: pd.DataFrame) -> str:
+    """Console table: numbers right-aligned, text left-aligned, two spaces between columns."""
+    shown = readable_table(table)
+    right = {c for c in shown.columns if c in ("rank", "epochs", "wall time") or ACCURACY_COLUMNS.search(c)}
+    widths = {c: max([len(c), *(len(v) for v in shown[c])]) for c in shown.columns}
+    lines = []
+    for row in [list(shown.columns), *shown.itertuples(index=False)]:
+        cells = [
+            v.rjust(widths[c]) if c in right else v.ljust(widths[c]) for c, v in zip(shown.columns, row, strict=True)
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _escape(text: object) -> str:
+    return str(text).replace("|", "\\|")
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    """GitHub Markdown table."""
+    shown = readable_table(table)
+    lines = [
+        "| " + " | ".join(_escape(c) for c in shown.columns) + " |",
+        "|" + "|".join("---" for _ in shown.columns) + "|",
+    ]
+    lines += ["| " + " | ".join(_escape(v) for v in row) + " |" for row in shown.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def write_report(table: pd.DataFrame, heading: list[str], folder: Path, stem: str = "sweep_runs") -> list[Path]:
+    """`<stem>.csv` (raw values) and `<stem>.md` (heading lines, then the readable table) in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    csv_path, md_path = folder / f"{stem}.csv", folder / f"{stem}.md"
+    table.to_csv(csv_path, index=False)
+    md_path.write_text("\n\n".join([*heading, markdown_table(table)]) + "\n")
+    return [csv_path, md_path]

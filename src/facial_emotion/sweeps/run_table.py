@@ -1,0 +1,179 @@
+"""Collect the runs under a folder (a multirun/sweep folder or any folder of runs) into one sorted table."""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from omegaconf import OmegaConf
+
+from facial_emotion.sweeps.run_summary import SUMMARY_FILE, read_run_summary
+
+DEFAULT_METRIC = "val/acc_best"
+TEST_METRIC = "test/acc"
+
+
+class RunsNotFoundError(FileNotFoundError):
+    """The folder does not exist or holds no runs."""
+
+
+@dataclass
+class RunRecord:
+    """What is known about one run folder (from run_summary.json, else from its TensorBoard events)."""
+
+    name: str
+    path: Path
+    overrides: list[str] = field(default_factory=list)
+    status: str = "unknown"
+    metrics: dict[str, float] = field(default_factory=dict)
+    epochs: int | None = None
+    wall_time_s: float | None = None
+    device: str | None = None
+    precision: str | None = None
+    error: str | None = None
+
+
+def is_run_dir(path: Path) -> bool:
+    """A folder Hydra ran a job in, or one with a run summary."""
+    return (path / ".hydra" / "overrides.yaml").is_file() or (path / SUMMARY_FILE).is_file()
+
+
+def find_run_dirs(root: Path) -> list[Path]:
+    """Run folders under `root` (or `root` itself), in natural order (2 before 10); never looks inside a run."""
+    if not root.is_dir():
+        raise RunsNotFoundError(f"no such folder: {root}")
+    runs: list[Path] = []
+    for folder, subfolders, _ in os.walk(root):
+        path = Path(folder)
+        if is_run_dir(path):
+            runs.append(path)
+            subfolders[:] = []
+        else:
+            subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+    if not runs:
+        raise RunsNotFoundError(f"no runs under {root} (folders with .hydra/overrides.yaml or {SUMMARY_FILE})")
+    return sorted(runs, key=lambda p: natural_key(str(p.relative_to(root))))
+
+
+def natural_key(text: str) -> list[Any]:
+    """Sort key that orders embedded numbers numerically."""
+    parts: list[Any] = []
+    number = ""
+    for char in text + "\0":
+        if char.isdigit():
+            number += char
+            continue
+        if number:
+            parts.append((0, int(number)))
+            number = ""
+        parts.append((1, char))
+    return parts
+
+
+def _read_overrides(run_dir: Path) -> list[str]:
+    path = run_dir / ".hydra" / "overrides.yaml"
+    if not path.is_file():
+        return []
+    try:
+        return [str(item) for item in OmegaConf.to_container(OmegaConf.load(path))]
+    except Exception:  # a half-written file of a run that is starting
+        return []
+
+
+def _tensorboard_facts(run_dir: Path) -> tuple[dict[str, float], int | None, float | None]:
+    """Final metrics, validated epochs and wall time from the run's TensorBoard events (runs without a summary)."""
+    log_dir = run_dir / "tensorboard"
+    if not log_dir.is_dir():
+        return {}, None, None
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    accumulator = EventAccumulator(str(log_dir), size_guidance={"scalars": 0})
+    accumulator.Reload()
+    tags = set(accumulator.Tags().get("scalars", []))
+    metrics = {tag: accumulator.Scalars(tag)[-1].value for tag in tags if accumulator.Scalars(tag)}
+    if "val/acc" in tags and "val/acc_best" not in tags:
+        metrics["val/acc_best"] = max(event.value for event in accumulator.Scalars("val/acc"))
+    epochs = len(accumulator.Scalars("val/acc")) if "val/acc" in tags else None
+    times = [event.wall_time for tag in tags for event in accumulator.Scalars(tag)]
+    return metrics, epochs, (max(times) - min(times)) if times else None
+
+
+def read_run(run_dir: Path, root: Path) -> RunRecord:
+    """One run's record; reads what exists, so runs still in progress (or killed) are included."""
+    name = str(run_dir.relative_to(root)) if run_dir != root else run_dir.name
+    record = RunRecord(name=name, path=run_dir, overrides=_read_overrides(run_dir))
+    summary = read_run_summary(run_dir)
+    if summary is not None:
+        record.status = str(summary.get("status", "unknown"))
+        record.metrics = {k: float(v) for k, v in summary.get("metrics", {}).items()}
+        record.epochs = summary.get("epochs_completed")
+        record.wall_time_s = summary.get("wall_time_s")
+        record.device = summary.get("device")
+        record.precision = summary.get("precision")
+        record.error = summary.get("error")
+    if summary is None or DEFAULT_METRIC not in record.metrics:
+        metrics, epochs, wall_time = _tensorboard_facts(run_dir)
+        record.metrics = {**metrics, **record.metrics}
+        record.epochs = record.epochs or epochs
+        record.wall_time_s = record.wall_time_s or wall_time
+    return record
+
+
+def load_runs(root: Path) -> list[RunRecord]:
+    """Every run under `root`; raises RunsNotFoundError for a missing folder or one without runs."""
+    return [read_run(run_dir, root) for run_dir in find_run_dirs(root)]
+
+
+def configured_metric(records: list[RunRecord]) -> str:
+    """The `optimized_metric` the runs were configured with (the first run that records one), else val/acc_best."""
+    for record in records:
+        path = record.path / ".hydra" / "config.yaml"
+        if path.is_file():
+            metric = OmegaConf.load(path).get("optimized_metric")
+            if metric:
+                return str(metric)
+    return DEFAULT_METRIC
+
+
+def sort_runs(records: list[RunRecord], metric: str, maximize: bool = True) -> list[RunRecord]:
+    """Best first by `metric`; runs without it (failed, not validated yet) last, in natural order."""
+
+    def key(record: RunRecord) -> tuple[int, float, list[Any]]:
+        value = record.metrics.get(metric)
+        if value is None or math.isnan(value):
+            return (1, 0.0, natural_key(record.name))
+        return (0, -value if maximize else value, natural_key(record.name))
+
+    return sorted(records, key=key)
+
+
+def split_overrides(records: list[RunRecord]) -> tuple[list[str], dict[str, list[str]]]:
+    """(overrides shared by every run, {run name: its other overrides}): what distinguishes the runs."""
+    common = set.intersection(*(set(r.overrides) for r in records)) if records else set()
+    shared = [o for o in records[0].overrides if o in common] if records else []
+    return shared, {r.name: [o for o in r.overrides if o not in common] for r in records}
+
+
+def run_table(records: list[RunRecord], metric: str) -> pd.DataFrame:
+    """The comparison table (raw values), rows in the order given."""
+    _, distinct = split_overrides(records)
+    rows = []
+    for rank, record in enumerate(records, start=1):
+        row: dict[str, Any] = {"rank": rank, "run": record.name}
+        for name in (metric, TEST_METRIC):
+            row[name] = record.metrics.get(name)
+        row.update(
+            epochs=record.epochs,
+            wall_time_s=record.wall_time_s,
+            hardware=record.device,
+            precision=record.precision,
+            status=record.status,
+            overrides=" ".join(distinct[record.name]),
+            error=record.error,
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)
