@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 from facial_emotion.adversarial import (
     NotPredictedAsSourceError,
@@ -17,6 +18,7 @@ from facial_emotion.adversarial import (
     untargeted_attack,
 )
 from facial_emotion.adversarial.face_io import load_face_image, read_face_png, save_face_png
+from facial_emotion.adversarial.hack_cli import run_hack
 from facial_emotion.augmentation.preprocessing import Preprocessing
 from facial_emotion.export.exporter import export_model
 from facial_emotion.inference.predictor import EmotionPredictor
@@ -123,3 +125,32 @@ def test_load_face_image_converts_and_resizes(tmp_path: Path) -> None:
     face, notes = load_face_image(path)
     assert face.shape == (48, 48) and face.dtype == np.uint8
     assert any("grayscale" in n for n in notes) and any("resized" in n for n in notes)
+
+
+def test_hack_of_another_model_writes_into_its_own_folder(
+    tmp_path: Path, model_path: Path, faces: np.ndarray, predictor: EmotionPredictor
+) -> None:
+    """`hack_the_cnn.py model_path=other.pkl` must not overwrite the shipped model's hacked images."""
+    save_face_png(faces[0], tmp_path / "face.png")
+    ranked = np.argsort(predictor.predict_proba(faces[:1])[0])[::-1]
+    names = predictor.class_names
+    cfg = OmegaConf.create(
+        {
+            "model_path": str(model_path),
+            "tta": None,
+            "device": "cpu",
+            "source": names[ranked[0]],
+            "target": names[ranked[1]],
+            "image": str(tmp_path / "face.png"),
+            "output_dir": str(tmp_path / "hack"),
+            "max_budget": BUDGET,
+            "min_target_confidence": 0.0,
+            "steps": 20,
+            "step_size": None,
+        }
+    )
+    assert run_hack(cfg) == 0
+    written = sorted(p.relative_to(tmp_path / "hack").as_posix() for p in (tmp_path / "hack").rglob("*.png"))
+    assert written == [
+        f"{model_path.stem}/{name}" for name in ("comparison.png", "hacked_image.png", "input_image.png")
+    ]

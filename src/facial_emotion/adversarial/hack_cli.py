@@ -20,6 +20,7 @@ from facial_emotion.adversarial.single_image import (
 from facial_emotion.data.cache import load_fer_csv
 from facial_emotion.data.labels import emotion_index
 from facial_emotion.data.locate import require_csv
+from facial_emotion.export.model_file import output_tag
 from facial_emotion.inference.predictor import EmotionPredictor
 
 SCAN_CHUNK = 256
@@ -108,7 +109,7 @@ def run_hack(cfg: DictConfig) -> int:
 
 def save_and_verify(result: AttackResult, predictor: EmotionPredictor, target: int, cfg: DictConfig) -> int:
     """Write input/hacked PNGs and the comparison figure; reload the hacked PNG and predict it again."""
-    output_dir = Path(cfg.output_dir)
+    output_dir = Path(cfg.output_dir) / output_tag(Path(cfg.model_path))
     save_face_png(result.original, output_dir / "input_image.png")
     hacked_path = save_face_png(result.adversarial, output_dir / "hacked_image.png")
     plot_attack_comparison(result, predictor.class_names, output_dir / "comparison.png")

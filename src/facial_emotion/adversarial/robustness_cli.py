@@ -15,6 +15,7 @@ from facial_emotion.adversarial.robustness import format_table, robustness_table
 from facial_emotion.data.cache import load_fer_csv
 from facial_emotion.data.labels import emotion_index
 from facial_emotion.data.locate import require_csv
+from facial_emotion.export.model_file import output_tag
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.training.hardware import describe_device
 
@@ -50,7 +51,8 @@ def run_robustness(cfg: DictConfig) -> int:
     elapsed = time.perf_counter() - started
     table = format_table(rows, names[source], names[target])
     print(table)
-    output_dir = Path(cfg.output_dir)
+    output_dir = Path(cfg.output_dir) / output_tag(Path(cfg.model_path))
+    output_dir.mkdir(parents=True, exist_ok=True)
     title = f"{Path(cfg.model_path).name}, {predictor.tta} views, {len(indices)} {names[source]} faces"
     figure = plot_robustness(rows, names[source], names[target], title, output_dir / f"{cfg.report_name}.png")
     report = output_dir / f"{cfg.report_name}.md"

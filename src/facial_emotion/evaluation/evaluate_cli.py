@@ -10,14 +10,14 @@ from omegaconf import DictConfig
 from facial_emotion.data.fer_csv import FERDataError
 from facial_emotion.evaluation.plots import plot_confusion_matrix, plot_reliability
 from facial_emotion.evaluation.test_report import evaluate_model_file, format_report
-from facial_emotion.export.model_file import ModelFileError, update_model_metrics
+from facial_emotion.export.model_file import ModelFileError, output_tag, update_model_metrics
 from facial_emotion.inference.predictor import EmotionPredictor
 
 
 def plot_prefix(model_path: Path) -> str:
-    """Plots of the shipped model keep their plain names; any other model's are prefixed with its file stem,
-    so evaluating a second model never overwrites the first one's figures."""
-    return "" if model_path.stem == "my_own_model" else f"{model_path.stem}_"
+    """'' for the shipped model's plots, else `<model stem>_`."""
+    tag = output_tag(model_path)
+    return f"{tag}_" if tag else ""
 
 
 def run_evaluation(cfg: DictConfig) -> int:

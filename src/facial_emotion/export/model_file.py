@@ -18,6 +18,7 @@ from facial_emotion.data.labels import EMOTIONS
 from facial_emotion.models.registry import build_model
 
 FORMAT = "facial-emotion-model/1"
+SHIPPED_MODEL_STEM = "my_own_model"
 
 
 class ModelFileError(ValueError):
@@ -105,3 +106,9 @@ def update_model_metrics(path: Path, metrics: dict[str, float]) -> None:
     model = load_model_file(path)
     model.metrics.update({k: float(v) for k, v in metrics.items()})
     save_model_file(path, model)
+
+
+def output_tag(model_path: Path) -> str:
+    """'' for the shipped model, else the file's stem: figures and images written for another model carry it,
+    so evaluating or attacking a second model never overwrites the shipped model's results."""
+    return "" if Path(model_path).stem == SHIPPED_MODEL_STEM else Path(model_path).stem
