@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import subprocess
 import sys
@@ -78,6 +79,8 @@ def test_resume_continues_from_last_checkpoint(tmp_path: Path, fer_dir: Path) ->
     train(cfg)
     last = Path(cfg.callbacks.model_checkpoint.dirpath) / "last.ckpt"
     assert torch.load(last, weights_only=False)["epoch"] == 0
+    metrics_csv = Path(cfg.paths.output_dir) / "csv" / "metrics.csv"
+    assert {row["epoch"] for row in csv.DictReader(metrics_csv.open()) if row.get("val/acc")} == {"0"}
     with open_dict(cfg):
         del cfg.callbacks.stop
         cfg.ckpt_path = str(last)
@@ -86,6 +89,8 @@ def test_resume_continues_from_last_checkpoint(tmp_path: Path, fer_dir: Path) ->
     assert state["epoch"] == 1 and state["global_step"] == 2 * (126 // 16)
     training = load_model_file(Path(cfg.export.path)).training
     assert training["resumes"] == 1 and training["epochs_completed"] == 2
+    rows = list(csv.DictReader(metrics_csv.open()))
+    assert {row["epoch"] for row in rows if row.get("val/acc")} == {"0", "1"}, "resuming lost the logged epochs"
 
 
 def test_model_file_loading_refuses_pickled_objects(tmp_path: Path) -> None:
