@@ -55,6 +55,7 @@ def test_fit_test_export_and_reload_give_identical_predictions(tmp_path: Path, f
     loaded = load_model_file(model_path)
     assert loaded.preprocessing.tta == "ten_crop" and loaded.training["epochs_completed"] == 2
     assert loaded.temperature > 0 and "scripts/train.py" in loaded.training["command"]
+    assert sorted(p.name for p in model_path.parent.glob("*.pkl")) == ["my_own_model.pkl"], "side files left"
     assert model_path.with_name("my_own_model_architecture.txt").read_text().startswith("Architecture: vgg")
     faces = np.random.default_rng(0).integers(0, 256, (5, 48, 48), dtype=np.uint8)
     first = EmotionPredictor(model_path, bf16=False).predict_proba(faces)

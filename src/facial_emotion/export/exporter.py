@@ -37,9 +37,14 @@ def export_model(
         metrics=dict(metrics or {}),
         training=dict(training or {}),
     )
-    save_model_file(output_path, model)
-    if val_images is not None and val_labels is not None and len(val_labels):
-        predictor = EmotionPredictor(output_path, temperature=1.0)
+    if val_images is None or val_labels is None or not len(val_labels):
+        save_model_file(output_path, model)
+        return model
+    # The predictor reads a file; fitting on a side copy means `output_path` only ever holds the final model.
+    unfitted_path = Path(output_path).with_suffix(".unfitted.pkl")
+    save_model_file(unfitted_path, model)
+    try:
+        predictor = EmotionPredictor(unfitted_path, temperature=1.0)
         with torch.inference_mode():
             view_logits = torch.cat(
                 [
@@ -47,9 +52,11 @@ def export_model(
                     for i in range(0, len(val_images), 512)
                 ]
             )
-        model.temperature = fit_temperature(view_logits, torch.from_numpy(val_labels))
-        log.info("fitted temperature %.3f on %d validation images", model.temperature, len(val_labels))
-        save_model_file(output_path, model)
+    finally:
+        unfitted_path.unlink(missing_ok=True)
+    model.temperature = fit_temperature(view_logits, torch.from_numpy(val_labels))
+    log.info("fitted temperature %.3f on %d validation images", model.temperature, len(val_labels))
+    save_model_file(output_path, model)
     return model
 
 
