@@ -12,7 +12,7 @@ from facial_emotion.data.locate import PROJECT_ROOT
 from facial_emotion.video.face_aligner import FaceCropper
 from facial_emotion.video.face_detector import DetectedFace, FaceDetector
 from facial_emotion.video.frame_source import FrameSource, VideoSourceError
-from facial_emotion.video.sinks import format_stream_time
+from facial_emotion.video.sinks import format_stream_time, probability_panel_origin
 from facial_emotion.video.tracker import EmotionSmoother, IouTracker
 
 SHARED_VIDEOS = PROJECT_ROOT.parent / "shared" / "videos"
@@ -150,3 +150,17 @@ def test_file_timestamps_are_positions_in_the_video() -> None:
         assert frame.shape == (240, 320, 3)
         stamps.append(timestamp)
     assert stamps[0] == 0 and stamps[25] == pytest.approx(1.0) and len(stamps) == 122
+
+
+@pytest.mark.parametrize(
+    ("box", "expected_x"),
+    [
+        ((100, 50, 200), 206),  # room on the right
+        ((420, 50, 600), 234),  # face at the right edge: panel left of it, not over it
+        ((10, 50, 630), 460),  # face fills the frame: panel at the frame edge
+    ],
+)
+def test_probability_panel_stays_off_the_face_and_in_the_frame(box: tuple[int, int, int], expected_x: int) -> None:
+    x, y = probability_panel_origin(*box, panel_size=(180, 154), frame_size=(640, 480))
+    assert x == expected_x and 0 <= y <= 480 - 154
+    assert probability_panel_origin(100, 400, 200, (180, 154), (640, 480))[1] == 480 - 154

@@ -66,18 +66,36 @@ def draw_faces(frame: np.ndarray, faces: Sequence[FaceEmotion], class_names: Seq
         cv2.rectangle(canvas, (x1, y1), (x2, y2), BOX_COLOUR, 2)
         title = f"{face.track_id}: {face.label} {face.probability:.0%}"
         cv2.putText(canvas, title, (x1, max(12, y1 - 6)), cv2.FONT_HERSHEY_SIMPLEX, scale, BOX_COLOUR, 2)
-        _draw_probability_bars(canvas, (x2 + 6, y1), face.probabilities, class_names, scale)
+        _draw_probability_bars(canvas, (x1, y1, x2), face.probabilities, class_names, scale)
     return canvas
 
 
+def probability_panel_origin(
+    box_x1: int, box_y1: int, box_x2: int, panel_size: tuple[int, int], frame_size: tuple[int, int]
+) -> tuple[int, int]:
+    """Top-left corner of the bar panel: right of the face, else left of it, else the frame edge; never off-frame."""
+    panel_width, panel_height = panel_size
+    frame_width, frame_height = frame_size
+    if box_x2 + 6 + panel_width <= frame_width:
+        x = box_x2 + 6
+    elif box_x1 - 6 - panel_width >= 0:
+        x = box_x1 - 6 - panel_width
+    else:  # a face filling the frame: the panel has to cover part of it
+        x = max(0, frame_width - panel_width)
+    y = min(max(0, box_y1), max(0, frame_height - panel_height))
+    return x, y
+
+
 def _draw_probability_bars(
-    canvas: np.ndarray, origin: tuple[int, int], probabilities: np.ndarray, names: Sequence[str], scale: float
+    canvas: np.ndarray,
+    box_x1_y1_x2: tuple[int, int, int],
+    probabilities: np.ndarray,
+    names: Sequence[str],
+    scale: float,
 ) -> None:
     row = int(22 * scale / 0.5)
     width = int(90 * scale / 0.5)
-    x, y = origin
-    if x + width * 2 > canvas.shape[1]:  # no room on the right: draw inside the box's left edge
-        x = max(0, x - width * 2 - 12)
+    x, y = probability_panel_origin(*box_x1_y1_x2, (width * 2, row * len(names)), (canvas.shape[1], canvas.shape[0]))
     for index, (name, prob) in enumerate(zip(names, probabilities, strict=True)):
         top = y + index * row
         cv2.rectangle(canvas, (x, top), (x + int(width * prob), top + row - 4), BOX_COLOUR, -1)
