@@ -74,13 +74,13 @@ def _fit_test_export(cfg: DictConfig, run_info: RunInfo, summary: RunSummary) ->
         return metrics
 
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
-    if cfg.get("test"):
-        fit_history = run_info.state_dict()
-        trainer.test(module, datamodule=datamodule, ckpt_path=best or None, weights_only=False)
-        run_info.state = fit_history  # loading the best checkpoint restored its older RunInfo state
-        metrics.update(_metrics(trainer))
-    elif best:
+    if best:
+        # Loaded by hand, not with trainer.test(ckpt_path=...): that would also restore the checkpoint's older
+        # RunInfo and, with callbacks=ema, the raw weights instead of the averaged ones in its state_dict.
         module.load_state_dict(torch.load(best, map_location="cpu", weights_only=False)["state_dict"])
+    if cfg.get("test"):
+        trainer.test(module, datamodule=datamodule)
+        metrics.update(_metrics(trainer))
 
     log_final_hparams(trainer.loggers, hparams, metrics, trainer.global_step)
     if cfg.get("export") and cfg.export.get("path") and trainer.is_global_zero:
