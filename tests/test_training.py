@@ -180,14 +180,3 @@ def test_ddp_config_trains_with_two_cpu_processes(tmp_path: Path, fer_dir: Path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert (tmp_path / "ddp" / "model" / "my_own_model.pkl").is_file()
     assert "GLOBAL_RANK: 1" in result.stderr + result.stdout or "distributed_backend=gloo" in result.stderr
-
-
-def test_ema_callback_validates_checkpoints_and_exports_the_averaged_weights(tmp_path: Path, fer_dir: Path) -> None:
-    cfg = compose_train_config(tmp_path, fer_dir, ["trainer.max_epochs=2", "callbacks=ema"])
-    train(cfg)
-    best = load_model_file(Path(cfg.export.path)).training["best_checkpoint"]
-    checkpoint = torch.load(best, weights_only=False)
-    exported = load_model_file(Path(cfg.export.path)).net.state_dict()
-    name = "features.0.0.weight"
-    torch.testing.assert_close(exported[name], checkpoint["state_dict"][f"net.{name}"])
-    assert not torch.allclose(exported[name], checkpoint["current_model_state"][f"net.{name}"])
