@@ -75,8 +75,8 @@ def _fit_test_export(cfg: DictConfig, run_info: RunInfo, summary: RunSummary) ->
 
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     if best:
-        # Loaded by hand, not with trainer.test(ckpt_path=...): that also restores the checkpoint's older RunInfo
-        # and, with a weight-averaging callback, its raw weights instead of the averaged ones in state_dict.
+        # Loaded by hand, not with trainer.test(ckpt_path=...), which would also restore the checkpoint's older
+        # RunInfo (wall time, epochs, resumes) into the exported model file.
         module.load_state_dict(torch.load(best, map_location="cpu", weights_only=False)["state_dict"])
     if cfg.get("test"):
         trainer.test(module, datamodule=datamodule)
