@@ -18,6 +18,7 @@ from facial_emotion.export.exporter import architecture_text, export_model
 from facial_emotion.sweeps.run_summary import RunSummary
 from facial_emotion.sweeps.tensorboard_hparams import log_final_hparams
 from facial_emotion.training.hardware import precision_reason
+from facial_emotion.training.initial_weights import load_initial_weights
 from facial_emotion.training.run_info import RunInfo
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,10 @@ def _fit_test_export(cfg: DictConfig, run_info: RunInfo, summary: RunSummary) ->
 
     datamodule: L.LightningDataModule = instantiate(cfg.data)
     module: L.LightningModule = instantiate(cfg.model)
+    initial_weights = None
+    if cfg.get("init_from"):  # checked and recorded on resume too; the checkpoint's weights then replace these
+        initial_weights = load_initial_weights(module.net, cfg.init_from)
+        log.info("starting from the weights of %s", cfg.init_from)
     callbacks = [instantiate(c) for c in cfg.get("callbacks", {}).values() if c is not None] + [run_info, summary]
     loggers = [instantiate(lg) for lg in cfg.get("logger", {}).values() if lg is not None]
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
@@ -84,7 +89,7 @@ def _fit_test_export(cfg: DictConfig, run_info: RunInfo, summary: RunSummary) ->
 
     log_final_hparams(trainer.loggers, hparams, metrics, trainer.global_step)
     if cfg.get("export") and cfg.export.get("path") and trainer.is_global_zero:
-        _export(cfg, module, datamodule, metrics, run_info, best)
+        _export(cfg, module, datamodule, metrics, run_info, best, initial_weights)
     summary.write("completed", metrics)
     return metrics
 
@@ -96,11 +101,13 @@ def _export(
     metrics: dict[str, float],
     run_info: RunInfo,
     best_checkpoint: str,
+    initial_weights: dict[str, Any] | None,
 ) -> None:
     training: dict[str, Any] = {
         "command": training_command(),
         "seed": cfg.get("seed"),
         "best_checkpoint": best_checkpoint,
+        **({"init_from": initial_weights} if initial_weights else {}),
         **run_info.state_dict(),
     }
     val = datamodule.val_set

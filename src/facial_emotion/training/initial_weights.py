@@ -1,0 +1,27 @@
+"""Start a run from the weights of an earlier run's model file (a second training stage, e.g. fine-tuning)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from facial_emotion.export.model_file import ModelFileError, architecture_of, load_model_file
+
+
+def load_initial_weights(net: nn.Module, path: Path | str) -> dict[str, Any]:
+    """Copy the weights of the model file at `path` into `net`; return what the file records of its training.
+
+    The file must hold the same architecture (name and constructor arguments) as `net`, so a stage can only
+    continue the network it was given, never silently start from a partly matching one.
+    """
+    source = load_model_file(Path(path))
+    wanted = architecture_of(net)
+    if source.architecture != wanted:
+        raise ModelFileError(
+            f"{path}: holds {source.architecture['name']} {source.architecture['kwargs']}, "
+            f"but this run builds {wanted['name']} {wanted['kwargs']}"
+        )
+    getattr(net, "_orig_mod", net).load_state_dict(source.net.state_dict())
+    return {"path": str(path), "command": source.training.get("command"), "seed": source.training.get("seed")}
