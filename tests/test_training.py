@@ -15,7 +15,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import open_dict
 
-from facial_emotion.augmentation.preprocessing import Preprocessing
+from facial_emotion.augmentation.preprocessing import TTA_MODES, Preprocessing
 from facial_emotion.data.locate import PROJECT_ROOT
 from facial_emotion.export.model_file import (
     ModelFile,
@@ -63,6 +63,8 @@ def test_fit_test_export_and_reload_give_identical_predictions(tmp_path: Path, f
     loaded = load_model_file(model_path)
     assert loaded.preprocessing.tta == "ten_crop" and loaded.training["epochs_completed"] == 2
     assert loaded.temperature > 0 and "scripts/train.py" in loaded.training["command"]
+    assert set(loaded.temperatures) == set(TTA_MODES) and loaded.temperature == loaded.temperatures["ten_crop"]
+    assert EmotionPredictor(model_path, tta="center").temperature == loaded.temperatures["center"]
     assert sorted(p.name for p in model_path.parent.glob("*.pkl")) == ["my_own_model.pkl"], "side files left"
     assert model_path.with_name("my_own_model_architecture.txt").read_text().startswith("Architecture: vgg")
     faces = np.random.default_rng(0).integers(0, 256, (5, 48, 48), dtype=np.uint8)
@@ -181,6 +183,32 @@ def test_predict_script_prints_accuracy_first(tmp_path: Path, fer_dir: Path) -> 
     assert lines[0].startswith("Accuracy on test set: ") and lines[0].endswith("%")
     assert any(line.startswith("PublicTest accuracy:") for line in lines)
     assert (tmp_path / "plots" / "calibration.png").stat().st_size > 0
+
+
+def test_calibrate_script_refits_the_temperatures_of_an_older_file(tmp_path: Path, fer_dir: Path) -> None:
+    cfg = compose_train_config(tmp_path, fer_dir, ["test=false", "augmentation.eval.tta=ten_crop"])
+    train(cfg)
+    model_path = Path(cfg.export.path)
+    exported = load_model_file(model_path)
+    exported_temperatures = dict(exported.temperatures)
+    exported.temperatures, exported.temperature = {}, 3.0  # as written before per-mode temperatures
+    save_model_file(model_path, exported)
+    assert EmotionPredictor(model_path, tta="center").temperature == 3.0
+
+    command = [sys.executable, "scripts/calibrate.py", f"paths.data_dir={fer_dir}", f"paths.cache_dir={tmp_path}"]
+    result = subprocess.run(
+        [*command, f"model_path={model_path}"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert [line.split()[0] for line in result.stdout.splitlines()[1:4]] == list(TTA_MODES)
+    refitted = load_model_file(model_path)
+    assert refitted.temperatures == pytest.approx(exported_temperatures, rel=1e-6)
+    assert refitted.temperature == refitted.temperatures["ten_crop"]
+
+    missing = subprocess.run(
+        [*command, f"model_path={tmp_path / 'missing.pkl'}"], cwd=PROJECT_ROOT, capture_output=True, text=True
+    )
+    assert missing.returncode == 2 and missing.stderr.strip().count("\n") == 0 and "not found" in missing.stderr
 
 
 def test_predict_script_bad_model_file_is_one_line(tmp_path: Path, fer_dir: Path) -> None:

@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from torch import nn
 
 from facial_emotion.augmentation.preprocessing import Preprocessing
-from facial_emotion.evaluation.calibration import fit_temperature
 from facial_emotion.export.model_file import ModelFile, architecture_of, save_model_file
+from facial_emotion.export.temperatures import fit_temperatures, uncalibrated_view_logits
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +25,7 @@ def export_model(
     metrics: dict[str, float] | None = None,
     training: dict[str, Any] | None = None,
 ) -> ModelFile:
-    """Write `net` as a model file; with validation data, fit and record the softmax temperature."""
-    from facial_emotion.inference.predictor import EmotionPredictor
-
+    """Write `net` as a model file; with validation data, fit and record the softmax temperatures."""
     net = getattr(net, "_orig_mod", net)
     model = ModelFile(
         net=net,
@@ -44,18 +41,12 @@ def export_model(
     unfitted_path = Path(output_path).with_suffix(".unfitted.pkl")
     save_model_file(unfitted_path, model)
     try:
-        predictor = EmotionPredictor(unfitted_path, temperature=1.0)
-        with torch.inference_mode():
-            view_logits = torch.cat(
-                [
-                    predictor.view_logits(torch.from_numpy(val_images[i : i + 512]))
-                    for i in range(0, len(val_images), 512)
-                ]
-            )
+        view_logits = uncalibrated_view_logits(unfitted_path, val_images)
     finally:
         unfitted_path.unlink(missing_ok=True)
-    model.temperature = fit_temperature(view_logits, torch.from_numpy(val_labels))
-    log.info("fitted temperature %.3f on %d validation images", model.temperature, len(val_labels))
+    model.temperatures = fit_temperatures(view_logits, val_labels)
+    model.temperature = model.temperatures[preprocessing.tta]
+    log.info("fitted temperatures %s on %d validation images", model.temperatures, len(val_labels))
     save_model_file(output_path, model)
     return model
 
@@ -76,7 +67,8 @@ def architecture_text(model: ModelFile, notes: str = "") -> str:
         repr(model.net),
         "",
         f"Preprocessing: {model.preprocessing.to_dict()}",
-        f"Softmax temperature (fitted on validation): {model.temperature:.3f}",
+        f"Softmax temperature (fitted on validation): {model.temperature:.3f}"
+        + "".join(f", {tta} {t:.3f}" for tta, t in model.temperatures.items()),
         "",
         "Metrics:",
     ]

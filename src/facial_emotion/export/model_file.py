@@ -1,7 +1,9 @@
 """The model file: a plain dict of tensors and config that loads with `torch.load(weights_only=True)`.
 
-Keys: format, architecture {name, kwargs}, state_dict, class_names, preprocessing, temperature,
-metrics, training. Loading never executes code: the network is rebuilt from the registry by name.
+Keys: format, architecture {name, kwargs}, state_dict, class_names, preprocessing, temperature (for the
+file's own test-time augmentation), temperatures (one per test-time augmentation: averaging ten crops makes
+a model less confident than one crop does, so each needs its own), metrics, training. Loading never
+executes code: the network is rebuilt from the registry by name.
 """
 
 from __future__ import annotations
@@ -36,9 +38,14 @@ class ModelFile:
     temperature: float = 1.0
     metrics: dict[str, float] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
+    temperatures: dict[str, float] = field(default_factory=dict)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.net.parameters())
+
+    def temperature_for(self, tta: str) -> float:
+        """The temperature fitted for test-time augmentation `tta` (files from before per-mode fitting: the one)."""
+        return self.temperatures.get(tta, self.temperature)
 
 
 def architecture_of(net: nn.Module) -> dict[str, Any]:
@@ -68,6 +75,7 @@ def save_model_file(path: Path, model: ModelFile) -> None:
         "class_names": list(model.class_names),
         "preprocessing": model.preprocessing.to_dict(),
         "temperature": float(model.temperature),
+        "temperatures": {k: float(v) for k, v in model.temperatures.items()},
         "metrics": {k: float(v) for k, v in model.metrics.items()},
         "training": model.training,
     }
@@ -102,6 +110,7 @@ def load_model_file(path: Path) -> ModelFile:
         preprocessing=Preprocessing(**payload["preprocessing"]),
         class_names=list(payload["class_names"]),
         temperature=float(payload.get("temperature", 1.0)),
+        temperatures={k: float(v) for k, v in payload.get("temperatures", {}).items()},
         metrics=dict(payload.get("metrics", {})),
         training=dict(payload.get("training", {})),
     )

@@ -32,9 +32,10 @@ class EmotionPrediction:
 class EmotionPredictor:
     """Loads a model file and applies its recorded preprocessing, test-time views and temperature.
 
-    `tta` overrides the file's test-time augmentation (e.g. `center` for a live stream), `temperature`
-    overrides the fitted temperature (1.0 gives the uncalibrated model). `bf16` runs the network in
-    bfloat16 autocast; by default only where the CPU has it natively (AMX / AVX512-BF16) or on CUDA.
+    `tta` overrides the file's test-time augmentation (e.g. `center` for a live stream) and brings the
+    temperature fitted for it; `temperature` overrides that (1.0 gives the uncalibrated model). `bf16`
+    runs the network in bfloat16 autocast; by default only where the CPU has it natively (AMX /
+    AVX512-BF16) or on CUDA.
     """
 
     def __init__(
@@ -51,7 +52,7 @@ class EmotionPredictor:
         if tta is not None and tta not in TTA_MODES:
             raise ValueError(f"tta must be one of {TTA_MODES}, got {tta!r}")
         self.tta = tta or self.model.preprocessing.tta
-        self.temperature = self.model.temperature if temperature is None else float(temperature)
+        self.temperature = self.model.temperature_for(self.tta) if temperature is None else float(temperature)
         self.device = torch.device(device)
         # ~80 views per forward: larger batches run slower per face on CPU (cache misses), measured.
         self.batch_size = batch_size or max(1, 80 // views_per_image(self.tta))

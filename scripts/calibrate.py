@@ -1,0 +1,20 @@
+"""Refit a model file's temperatures on validation: `python scripts/calibrate.py [model_path=...]`."""
+
+import sys
+
+import hydra
+from omegaconf import DictConfig
+
+from facial_emotion.export.calibrate_cli import run_calibration
+from facial_emotion.training.resolvers import register_resolvers
+
+register_resolvers()
+
+
+@hydra.main(version_base="1.3", config_path="../configs", config_name="calibrate")
+def main(cfg: DictConfig) -> None:
+    sys.exit(run_calibration(cfg))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+"""Fit a model file's softmax temperatures on held-out faces, one per test-time augmentation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from facial_emotion.augmentation.preprocessing import TTA_MODES, mean_view_probabilities
+from facial_emotion.evaluation.calibration import expected_calibration_error, fit_temperature
+
+
+def uncalibrated_view_logits(model_path: Path, images: np.ndarray) -> dict[str, torch.Tensor]:
+    """For each test-time augmentation: (N, views, classes) logits of the model file at `model_path`."""
+    from facial_emotion.inference.predictor import EmotionPredictor  # the predictor imports this package
+
+    faces = torch.from_numpy(images)
+    logits = {}
+    for tta in TTA_MODES:
+        predictor = EmotionPredictor(model_path, tta=tta, temperature=1.0)
+        with torch.inference_mode():
+            logits[tta] = torch.cat([predictor.view_logits(faces[i : i + 512]) for i in range(0, len(faces), 512)])
+    return logits
+
+
+def fit_temperatures(view_logits: dict[str, torch.Tensor], labels: np.ndarray) -> dict[str, float]:
+    """The NLL-minimising temperature of each test-time augmentation's view logits."""
+    return {tta: fit_temperature(logits, torch.from_numpy(labels)) for tta, logits in view_logits.items()}
+
+
+def calibration_errors(
+    view_logits: dict[str, torch.Tensor], labels: np.ndarray, temperatures: dict[str, float]
+) -> dict[str, float]:
+    """ECE (15 bins) of each test-time augmentation at its temperature."""
+    return {
+        tta: expected_calibration_error(mean_view_probabilities(logits, temperatures[tta]).numpy(), labels)
+        for tta, logits in view_logits.items()
+    }
