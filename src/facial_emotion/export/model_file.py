@@ -56,22 +56,16 @@ def architecture_of(net: nn.Module) -> dict[str, Any]:
     return {"name": net.registry_name, "kwargs": dict(net.init_kwargs)}
 
 
-def _stored_tensor(name: str, tensor: torch.Tensor) -> torch.Tensor:
-    """Weights as fp16 (half the file, still finer than the bf16 the CPU predicts in); normalisation statistics,
-    whose variances can fall below fp16's range, and integers as they are. Loading casts back to fp32."""
-    tensor = tensor.detach().cpu().contiguous()
-    if not tensor.is_floating_point():
-        return tensor
-    return tensor.float() if "running_" in name else tensor.half()
-
-
 def save_model_file(path: Path, model: ModelFile) -> None:
-    """Write `model` to `path` as a plain dict of CPU tensors (weights fp16, normalisation statistics fp32)."""
+    """Write `model` to `path` as a plain dict (fp32 tensors on CPU)."""
     net = getattr(model.net, "_orig_mod", model.net)
     payload = {
         "format": FORMAT,
         "architecture": model.architecture,
-        "state_dict": {k: _stored_tensor(k, v) for k, v in net.state_dict().items()},
+        "state_dict": {
+            k: v.detach().float().cpu().contiguous() if v.is_floating_point() else v.detach().cpu()
+            for k, v in net.state_dict().items()
+        },
         "class_names": list(model.class_names),
         "preprocessing": model.preprocessing.to_dict(),
         "temperature": float(model.temperature),
