@@ -31,7 +31,13 @@ CONFIG_GROUPS = {
     "augmentation": ["default", "light", "mixup"],
     "optimizer": ["sgd", "adamw"],
     "scheduler": ["onecycle", "cosine"],
-    "experiment": ["fer_vgg_small", "fer_vgg_large", "fer_vgg_large_mixup"],
+    "experiment": [
+        "fer_vgg_small",
+        "fer_vgg_large",
+        "fer_vgg_large_mixup",
+        "fer_vgg_large_finetune",
+        "fer_vgg_large_swa",
+    ],
 }
 
 
@@ -122,6 +128,23 @@ def test_second_stage_starts_from_the_first_stages_weights(tmp_path: Path, fer_d
     other = compose_train_config(tmp_path / "other", fer_dir, ["model=vgg_small", f"+init_from={first.export.path}"])
     with pytest.raises(ModelFileError, match="holds vgg.*but this run builds vgg"):
         train(other)
+
+
+def test_swa_stage_validates_and_keeps_the_weight_average(tmp_path: Path, fer_dir: Path) -> None:
+    first = compose_train_config(tmp_path / "first", fer_dir, ["model=vgg_large", "test=false"])
+    train(first)
+    swa = compose_train_config(
+        tmp_path / "swa", fer_dir, ["experiment=fer_vgg_large_swa", f"init_from={first.export.path}", "test=false"]
+    )
+    with open_dict(swa):
+        swa.trainer.max_epochs = 3
+    train(swa)
+    rows = list(csv.DictReader((Path(swa.paths.output_dir) / "csv" / "metrics.csv").open()))
+    # epochs 0-2 train; epoch 3 only recomputes BatchNorm statistics for the average, then validates it
+    assert sorted({int(row["epoch"]) for row in rows if row.get("val/acc")}) == [0, 1, 2, 3]
+    epoch_lrs = [float(row["lr-SGD"]) for row in rows if row.get("lr-SGD")]  # one per epoch, in order
+    assert epoch_lrs[1:3] == pytest.approx([0.01, 0.01]), "the cosine schedule was not swapped for SWA's"
+    assert load_model_file(Path(swa.export.path)).training["init_from"]["path"] == first.export.path
 
 
 def test_model_file_loading_refuses_pickled_objects(tmp_path: Path) -> None:
