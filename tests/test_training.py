@@ -147,6 +147,32 @@ def test_swa_stage_validates_and_keeps_the_weight_average(tmp_path: Path, fer_di
     assert load_model_file(Path(swa.export.path)).training["init_from"]["path"] == first.export.path
 
 
+@pytest.mark.parametrize(
+    ("init_from", "message"), [([], "give init_from=<its model file>"), (["init_from=missing.pkl"], "not found")]
+)
+def test_second_stage_without_its_model_file_is_a_one_line_error(
+    tmp_path: Path, fer_dir: Path, init_from: list[str], message: str
+) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "scripts/train.py",
+            "experiment=fer_vgg_large_finetune",
+            *init_from,
+            f"paths.data_dir={fer_dir}",
+            f"hydra.run.dir={tmp_path / 'run'}",
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stderr.strip().splitlines()[-1].startswith("error: ") and message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "run" / "checkpoints").exists(), "it trained from scratch instead"
+
+
 def test_model_file_loading_refuses_pickled_objects(tmp_path: Path) -> None:
     class Evil:
         def __reduce__(self):

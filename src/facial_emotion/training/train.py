@@ -15,6 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from facial_emotion.augmentation.preprocessing import Preprocessing
 from facial_emotion.export.exporter import architecture_text, export_model
+from facial_emotion.export.model_file import ModelFileError
 from facial_emotion.sweeps.run_summary import RunSummary
 from facial_emotion.sweeps.tensorboard_hparams import log_final_hparams
 from facial_emotion.training.hardware import precision_reason
@@ -59,6 +60,8 @@ def _fit_test_export(cfg: DictConfig, run_info: RunInfo, summary: RunSummary) ->
     datamodule: L.LightningDataModule = instantiate(cfg.data)
     module: L.LightningModule = instantiate(cfg.model)
     initial_weights = None
+    if OmegaConf.is_missing(cfg, "init_from"):
+        raise ModelFileError("this experiment continues an earlier run: give init_from=<its model file>")
     if cfg.get("init_from"):  # checked and recorded on resume too; the checkpoint's weights then replace these
         initial_weights = load_initial_weights(module.net, cfg.init_from)
         log.info("starting from the weights of %s", cfg.init_from)
