@@ -19,10 +19,14 @@ from facial_emotion.augmentation.preprocessing import (
     to_normalized_float,
 )
 from facial_emotion.data.labels import EMOTIONS, NUM_CLASSES
+from facial_emotion.models.teacher import TeacherEnsemble
 
 
 class EmotionClassifier(L.LightningModule):
-    """Cross-entropy (label smoothing, optional mixup) over uint8 face batches.
+    """Cross-entropy (label smoothing, optional mixup) over uint8 face batches, optionally distilled.
+
+    With a `teacher`, the loss is `(1 - distillation_weight) * cross-entropy + distillation_weight * T^2 *
+    KL(teacher || student)` at the teacher's temperature T, on the same augmented batch.
 
     Augmentation runs on the batch after it reaches the device. Validation uses a centre crop; the test
     stage uses the test-time augmentation in `preprocessing.tta` and reports per-class accuracy and a
@@ -39,9 +43,11 @@ class EmotionClassifier(L.LightningModule):
         label_smoothing: float = 0.0,
         channels_last: bool = True,
         compile: bool = False,
+        teacher: TeacherEnsemble | None = None,
+        distillation_weight: float = 0.0,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters(logger=False, ignore=["net", "augmentation"])
+        self.save_hyperparameters(logger=False, ignore=["net", "augmentation", "teacher"])
         self.net = net
         self.augmentation = augmentation or BatchAugmentation()
         self.preprocessing = Preprocessing(**(preprocessing or {}))
@@ -52,8 +58,25 @@ class EmotionClassifier(L.LightningModule):
         self.test_class_acc = MulticlassAccuracy(NUM_CLASSES, average=None)
         self.test_confusion = MulticlassConfusionMatrix(NUM_CLASSES)
         self.val_acc_best = MaxMetric()
+        self._set_teacher(teacher, distillation_weight)
         if channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
+
+    def _set_teacher(self, teacher: TeacherEnsemble | None, weight: float) -> None:
+        if not 0.0 <= weight <= 1.0:
+            raise ValueError(f"distillation_weight must lie in [0, 1], got {weight}")
+        if teacher is not None and teacher.normalisation != (self.preprocessing.mean, self.preprocessing.std):
+            raise ValueError(
+                f"teachers normalise input as {teacher.normalisation}, this model as "
+                f"{(self.preprocessing.mean, self.preprocessing.std)}"
+            )
+        # Kept out of the registered children: checkpoints hold the student alone, and resuming rebuilds the
+        # teacher from its files. Moved to the training device in on_fit_start.
+        object.__setattr__(self, "teacher", teacher)
+
+    def on_fit_start(self) -> None:
+        if self.teacher is not None:
+            self.teacher.to(self.device)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.hparams.channels_last:
@@ -72,6 +95,8 @@ class EmotionClassifier(L.LightningModule):
         x, targets = self.augmentation(self._normalize(images), targets)
         logits = self(x)
         loss = F.cross_entropy(logits.float(), targets, label_smoothing=self.hparams.label_smoothing)
+        if self.teacher is not None:
+            loss = self._distilled(loss, logits.float(), self.teacher(x))
         if not torch.isfinite(loss):
             raise FloatingPointError(f"training loss is {loss.item()} at epoch {self.current_epoch}, batch {batch_idx}")
         self.train_loss(loss)
@@ -79,6 +104,15 @@ class EmotionClassifier(L.LightningModule):
         self.log("train/loss", self.train_loss, on_step=False, on_epoch=True, prog_bar=True)
         self.log("train/acc", self.train_acc, on_step=False, on_epoch=True, prog_bar=True)
         return loss
+
+    def _distilled(self, label_loss: torch.Tensor, logits: torch.Tensor, teacher_probs: torch.Tensor) -> torch.Tensor:
+        temperature = self.teacher.temperature
+        student_log_probs = F.log_softmax(logits / temperature, dim=-1)
+        # T^2 keeps the gradient scale of the soft term independent of the temperature (Hinton et al. 2015).
+        distill_loss = F.kl_div(student_log_probs, teacher_probs, reduction="batchmean") * temperature**2
+        self.log("train/distill_loss", distill_loss, on_step=False, on_epoch=True)
+        weight = self.hparams.distillation_weight
+        return (1 - weight) * label_loss + weight * distill_loss
 
     def _eval_log_probs(self, images: torch.Tensor, tta: str) -> torch.Tensor:
         views = test_time_views(self._normalize(images), self.preprocessing.crop_size, tta)

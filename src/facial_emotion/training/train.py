@@ -24,6 +24,12 @@ from facial_emotion.training.run_info import RunInfo
 
 log = logging.getLogger(__name__)
 
+# Top-level keys an experiment may mark required (???), with the one-line error when they are not given.
+_REQUIRED_MODEL_FILES = {
+    "init_from": "this experiment continues an earlier run: give init_from=<its model file>",
+    "teachers": "this experiment distils trained models: give teachers=[<model file>,...]",
+}
+
 
 def training_command() -> str:
     """The command line that reproduces this run (script and overrides)."""
@@ -57,11 +63,12 @@ def _fit_test_export(cfg: DictConfig, run_info: RunInfo, summary: RunSummary) ->
         L.seed_everything(cfg.seed, workers=True)
     torch.set_float32_matmul_precision("high")
 
+    for key, message in _REQUIRED_MODEL_FILES.items():
+        if OmegaConf.is_missing(cfg, key):
+            raise ModelFileError(message)
     datamodule: L.LightningDataModule = instantiate(cfg.data)
     module: L.LightningModule = instantiate(cfg.model)
     initial_weights = None
-    if OmegaConf.is_missing(cfg, "init_from"):
-        raise ModelFileError("this experiment continues an earlier run: give init_from=<its model file>")
     if cfg.get("init_from"):  # checked and recorded on resume too; the checkpoint's weights then replace these
         initial_weights = load_initial_weights(module.net, cfg.init_from)
         log.info("starting from the weights of %s", cfg.init_from)
@@ -106,11 +113,14 @@ def _export(
     best_checkpoint: str,
     initial_weights: dict[str, Any] | None,
 ) -> None:
+    teacher = getattr(module, "teacher", None)
+    distillation = {**teacher.describe(), "weight": module.hparams.distillation_weight} if teacher else None
     training: dict[str, Any] = {
         "command": training_command(),
         "seed": cfg.get("seed"),
         "best_checkpoint": best_checkpoint,
         **({"init_from": initial_weights} if initial_weights else {}),
+        **({"distillation": distillation} if distillation else {}),
         **run_info.state_dict(),
     }
     val = datamodule.val_set
