@@ -1,4 +1,7 @@
-"""Plot a run's learning curves: `python scripts/plot_learning_curves.py run_dir=outputs/train/runs/<run>`."""
+"""Plot a run's learning curves: `python scripts/plot_learning_curves.py run_dir=outputs/train/runs/<run>`.
+
+A run that continued earlier ones (init_from) is drawn after them: `'earlier_run_dirs=[<stage 1 run>]'`.
+"""
 
 import re
 import sys
@@ -8,7 +11,7 @@ import hydra
 from omegaconf import DictConfig
 
 from facial_emotion.evaluation.plots import plot_learning_curves
-from facial_emotion.evaluation.tensorboard_scalars import read_epoch_scalars
+from facial_emotion.evaluation.tensorboard_scalars import concatenate_stages, read_epoch_scalars
 from facial_emotion.export.model_file import load_model_file
 from facial_emotion.training.resolvers import register_resolvers
 
@@ -17,12 +20,16 @@ register_resolvers()
 
 @hydra.main(version_base="1.3", config_path="../configs", config_name="learning_curves")
 def main(cfg: DictConfig) -> None:
-    scalars = read_epoch_scalars(Path(cfg.run_dir) / "tensorboard")
-    if not scalars:
-        sys.exit(f"error: no TensorBoard scalars under {Path(cfg.run_dir) / 'tensorboard'}")
+    stages = []
+    for run_dir in [*cfg.earlier_run_dirs, cfg.run_dir]:
+        stages.append(read_epoch_scalars(Path(run_dir) / "tensorboard"))
+        if not stages[-1]:
+            sys.exit(f"error: no TensorBoard scalars under {Path(run_dir) / 'tensorboard'}")
+    scalars, stage_starts = concatenate_stages(stages)
     best = load_model_file(Path(cfg.model_path)).training.get("best_checkpoint", "")
     match = re.search(r"epoch_(\d+)", best)
-    plot_learning_curves(scalars, int(match.group(1)) if match else None, Path(cfg.output))
+    best_epoch = int(match.group(1)) + (stage_starts[-1] if stage_starts else 0) if match else None
+    plot_learning_curves(scalars, best_epoch, Path(cfg.output), stage_starts, cfg.note)
     print(f"Wrote {cfg.output}")
 
 

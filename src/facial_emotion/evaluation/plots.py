@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -56,14 +57,25 @@ def plot_reliability(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Pat
     plt.close(fig)
 
 
-def plot_learning_curves(scalars: dict[str, list[tuple[int, float]]], best_epoch: int | None, path: Path) -> None:
-    """Loss and accuracy per epoch for train and validation, the chosen epoch marked."""
+def plot_learning_curves(
+    scalars: dict[str, list[tuple[int, float]]],
+    best_epoch: int | None,
+    path: Path,
+    stage_starts: Sequence[int] = (),
+    note: str = "",
+) -> None:
+    """Loss and accuracy per epoch for train and validation, the chosen epoch and later stages' starts marked.
+
+    `note` is added to the caption (e.g. what a later stage's training loss measures).
+    """
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, metric in zip(axes, ("loss", "acc"), strict=True):
         for stage in ("train", "val"):
             points = scalars.get(f"{stage}/{metric}", [])
             if points:
                 ax.plot([p[0] for p in points], [p[1] for p in points], label=f"{stage}/{metric}")
+        for number, start in enumerate(stage_starts, start=2):
+            ax.axvline(start, color="gray", ls=":", lw=1, label=f"stage {number} starts (epoch {start})")
         if best_epoch is not None:
             ax.axvline(best_epoch, color="red", ls="--", lw=1, label=f"checkpoint chosen (epoch {best_epoch})")
         ax.set_xlabel("epoch")
@@ -73,11 +85,12 @@ def plot_learning_curves(scalars: dict[str, list[tuple[int, float]]], best_epoch
     fig.text(
         0.5,
         0.01,
-        "train: augmented batches (crops, erasing, mixup when on), dropout active; val: clean centre crop",
+        "train: augmented batches (crops, erasing, mixup when on), dropout active; val: clean centre crop"
+        + (f"\n{note}" if note else ""),
         ha="center",
         fontsize=8,
         color="dimgray",
     )
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    fig.tight_layout(rect=(0, 0.07 if note else 0.04, 1, 1))
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -1,0 +1,67 @@
+"""Learning curves from TensorBoard logs, including a run drawn after the run it continued."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from torch.utils.tensorboard import SummaryWriter
+
+from facial_emotion.augmentation.preprocessing import Preprocessing
+from facial_emotion.data.locate import PROJECT_ROOT
+from facial_emotion.evaluation.tensorboard_scalars import concatenate_stages, read_epoch_scalars
+from facial_emotion.export.model_file import ModelFile, architecture_of, save_model_file
+from facial_emotion.models.registry import build_model
+
+
+def _write_run(run_dir: Path, val_acc: list[float]) -> Path:
+    with SummaryWriter(str(run_dir / "tensorboard")) as writer:
+        for epoch, acc in enumerate(val_acc):
+            step = 10 * (epoch + 1)  # logged at global steps, read back per epoch
+            writer.add_scalar("val/acc", acc, step)
+            writer.add_scalar("val/loss", 1 - acc, step)
+            writer.add_scalar("train/loss", 2 - acc, step)
+    return run_dir
+
+
+def test_stages_are_joined_on_one_epoch_axis(tmp_path: Path) -> None:
+    first = read_epoch_scalars(_write_run(tmp_path / "a", [0.5, 0.6, 0.65]) / "tensorboard")
+    second = read_epoch_scalars(_write_run(tmp_path / "b", [0.7, 0.71]) / "tensorboard")
+    joined, starts = concatenate_stages([first, second])
+    assert starts == [3]
+    assert [epoch for epoch, _ in joined["val/acc"]] == [0, 1, 2, 3, 4]
+    assert [round(v, 2) for _, v in joined["val/acc"]] == [0.5, 0.6, 0.65, 0.7, 0.71]
+    assert "train/acc" not in joined
+
+
+def test_script_draws_a_second_stage_after_the_first(tmp_path: Path) -> None:
+    first = _write_run(tmp_path / "stage1", [0.5, 0.6, 0.65])
+    second = _write_run(tmp_path / "stage2", [0.7, 0.71])
+    net = build_model("vgg", widths=[8, 16])
+    model = tmp_path / "model.pkl"
+    training = {"best_checkpoint": str(second / "checkpoints" / "epoch_001.ckpt")}
+    save_model_file(
+        model, ModelFile(net=net, architecture=architecture_of(net), preprocessing=Preprocessing(), training=training)
+    )
+    output = tmp_path / "curves.png"
+    command = [sys.executable, "scripts/plot_learning_curves.py", f"run_dir={second}", f"model_path={model}"]
+    result = subprocess.run(
+        [*command, f"earlier_run_dirs=[{first}]", f"output={output}", "note=stage 2: distillation"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert output.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and output.stat().st_size > 10_000
+
+    missing = subprocess.run(
+        [*command, f"earlier_run_dirs=[{tmp_path / 'nothing'}]", f"output={output}"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == f"error: no TensorBoard scalars under {tmp_path / 'nothing' / 'tensorboard'}"
