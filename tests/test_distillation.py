@@ -112,13 +112,23 @@ def test_distill_experiment_trains_exports_and_records_its_teachers(tmp_path: Pa
     assert all(key.startswith("net.") for key in checkpoint["state_dict"]), "teacher weights leaked into the checkpoint"
 
 
-def test_distill_experiment_without_teachers_is_a_one_line_error(tmp_path: Path, fer_dir: Path) -> None:
+@pytest.mark.parametrize(
+    ("teachers", "message"),
+    [
+        ([], "error: this experiment distils trained models: give teachers=[<model file>,...]"),
+        (["teachers=[missing.pkl]"], "error: model file not found: missing.pkl"),
+    ],
+)
+def test_distill_experiment_without_its_teachers_is_a_one_line_error(
+    tmp_path: Path, fer_dir: Path, teachers: list[str], message: str
+) -> None:
     result = subprocess.run(
         [
             sys.executable,
             "scripts/train.py",
             "experiment=fer_vgg_large_distill",
             "init_from=null",
+            *teachers,
             f"paths.data_dir={fer_dir}",
             f"hydra.run.dir={tmp_path / 'run'}",
         ],
@@ -128,6 +138,6 @@ def test_distill_experiment_without_teachers_is_a_one_line_error(tmp_path: Path,
         timeout=120,
     )
     assert result.returncode == 2, result.stderr[-2000:]
-    last_line = result.stderr.strip().splitlines()[-1]
-    assert last_line == "error: this experiment distils trained models: give teachers=[<model file>,...]"
+    assert result.stderr.strip().splitlines()[-1] == message
+    assert "Traceback" not in result.stderr
     assert not (tmp_path / "run" / "checkpoints").exists()

@@ -19,6 +19,7 @@ from facial_emotion.augmentation.preprocessing import (
     to_normalized_float,
 )
 from facial_emotion.data.labels import EMOTIONS, NUM_CLASSES
+from facial_emotion.export.model_file import ModelFileError
 from facial_emotion.models.teacher import TeacherEnsemble
 
 
@@ -66,7 +67,7 @@ class EmotionClassifier(L.LightningModule):
         if not 0.0 <= weight <= 1.0:
             raise ValueError(f"distillation_weight must lie in [0, 1], got {weight}")
         if teacher is not None and teacher.normalisation != (self.preprocessing.mean, self.preprocessing.std):
-            raise ValueError(
+            raise ModelFileError(
                 f"teachers normalise input as {teacher.normalisation}, this model as "
                 f"{(self.preprocessing.mean, self.preprocessing.std)}"
             )

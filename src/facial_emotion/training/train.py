@@ -10,10 +10,12 @@ from typing import Any
 import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from facial_emotion.augmentation.preprocessing import Preprocessing
+from facial_emotion.data.fer_csv import FERDataError
 from facial_emotion.export.exporter import architecture_text, export_model
 from facial_emotion.export.model_file import ModelFileError
 from facial_emotion.sweeps.run_summary import RunSummary
@@ -38,6 +40,17 @@ def training_command() -> str:
     except ValueError:  # composed outside @hydra.main (tests)
         overrides = sys.argv[1:]
     return " ".join(["python", "scripts/train.py", *overrides])
+
+
+def _instantiate(config: DictConfig) -> Any:
+    """`instantiate`, but bad input found while building (e.g. a missing teacher file) raises as itself:
+    Hydra would wrap it in an InstantiationException that the scripts cannot tell from a bug."""
+    try:
+        return instantiate(config)
+    except InstantiationException as error:
+        if isinstance(error.__cause__, (FERDataError, ModelFileError, FileNotFoundError)):
+            raise error.__cause__ from None
+        raise
 
 
 def _metrics(trainer: L.Trainer) -> dict[str, float]:
@@ -66,8 +79,8 @@ def _fit_test_export(cfg: DictConfig, run_info: RunInfo, summary: RunSummary) ->
     for key, message in _REQUIRED_MODEL_FILES.items():
         if OmegaConf.is_missing(cfg, key):
             raise ModelFileError(message)
-    datamodule: L.LightningDataModule = instantiate(cfg.data)
-    module: L.LightningModule = instantiate(cfg.model)
+    datamodule: L.LightningDataModule = _instantiate(cfg.data)
+    module: L.LightningModule = _instantiate(cfg.model)
     initial_weights = None
     if cfg.get("init_from"):  # checked and recorded on resume too; the checkpoint's weights then replace these
         initial_weights = load_initial_weights(module.net, cfg.init_from)
