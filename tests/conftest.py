@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -78,3 +80,21 @@ def real_data_dir() -> Path:
     if not (data / "test_with_emotions.csv.gz").exists() and not (data / "test_with_emotions.csv").exists():
         pytest.skip(f"real FER2013 data not found in {data}")
     return data
+
+
+def train_script_error(run_dir: Path, data_dir: Path, overrides: list[str]) -> str:
+    """Run `scripts/train.py` expecting bad input: assert a one-line `error:` (exit 2, no traceback) and that
+    nothing was trained; return that line."""
+    result = subprocess.run(
+        [sys.executable, "scripts/train.py", *overrides, f"paths.data_dir={data_dir}", f"hydra.run.dir={run_dir}"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    assert not (run_dir / "checkpoints").exists(), "it trained instead of refusing"
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("error: ")
+    return last_line

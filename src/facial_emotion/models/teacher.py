@@ -31,7 +31,6 @@ class TeacherEnsemble(nn.Module):
         if len(normalisations) > 1:
             names = ", ".join(map(str, paths))
             raise ModelFileError(f"teachers {names} normalise their input differently: {sorted(normalisations)}")
-        self.paths = [str(p) for p in paths]
         self.temperature = float(temperature)
         self.normalisation = normalisations.pop()
         self.members = nn.ModuleList(m.net.to(memory_format=torch.channels_last) for m in models)
