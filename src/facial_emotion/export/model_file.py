@@ -48,6 +48,11 @@ class ModelFile:
         return self.temperatures.get(tta, self.temperature)
 
 
+def provenance(path: Path | str, model: ModelFile) -> dict[str, Any]:
+    """What a run records of a model file it builds on (a start point, a teacher): path, command, seed."""
+    return {"path": str(path), "command": model.training.get("command"), "seed": model.training.get("seed")}
+
+
 def architecture_of(net: nn.Module) -> dict[str, Any]:
     """The registry name and constructor kwargs of a registered network (unwrapping torch.compile)."""
     net = getattr(net, "_orig_mod", net)

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from facial_emotion.export.model_file import ModelFileError, load_model_file
+from facial_emotion.export.model_file import ModelFileError, load_model_file, provenance
 
 
 class TeacherEnsemble(nn.Module):
@@ -34,10 +34,7 @@ class TeacherEnsemble(nn.Module):
         self.temperature = float(temperature)
         self.normalisation = normalisations.pop()
         self.members = nn.ModuleList(m.net.to(memory_format=torch.channels_last) for m in models)
-        self.records = [
-            {"path": str(p), "command": m.training.get("command"), "seed": m.training.get("seed")}
-            for p, m in zip(paths, models, strict=True)
-        ]
+        self.records = [provenance(p, m) for p, m in zip(paths, models, strict=True)]
         self.requires_grad_(False)
         self.eval()
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from torch import nn
 
-from facial_emotion.export.model_file import ModelFileError, architecture_of, load_model_file
+from facial_emotion.export.model_file import ModelFileError, architecture_of, load_model_file, provenance
 
 
 def load_initial_weights(net: nn.Module, path: Path | str) -> dict[str, Any]:
@@ -24,4 +24,4 @@ def load_initial_weights(net: nn.Module, path: Path | str) -> dict[str, Any]:
             f"but this run builds {wanted['name']} {wanted['kwargs']}"
         )
     getattr(net, "_orig_mod", net).load_state_dict(source.net.state_dict())
-    return {"path": str(path), "command": source.training.get("command"), "seed": source.training.get("seed")}
+    return provenance(path, source)
