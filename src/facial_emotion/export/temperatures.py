@@ -37,3 +37,13 @@ def calibration_errors(
         tta: expected_calibration_error(mean_view_probabilities(logits, temperatures[tta]).numpy(), labels)
         for tta, logits in view_logits.items()
     }
+
+
+def view_accuracies(
+    view_logits: dict[str, torch.Tensor], labels: np.ndarray, temperatures: dict[str, float]
+) -> dict[str, float]:
+    """Accuracy of each test-time augmentation's averaged probabilities at its temperature."""
+    return {
+        tta: float((mean_view_probabilities(logits, temperatures[tta]).argmax(-1).numpy() == labels).mean())
+        for tta, logits in view_logits.items()
+    }
