@@ -40,7 +40,7 @@ def main(cfg: DictConfig) -> None:
             predictor = EmotionPredictor(cfg.model_path, tta=tta, device=cfg.device)
             for batch in (1, 64):
                 ms = inference_latency(predictor, batch)
-                print(f"inference {predictor.tta:<9} batch {batch:>2}: {ms:7.3f} ms/face ({1000 / ms:8.0f} faces/s)")
+                print(f"inference {predictor.tta:<20} batch {batch:>2}: {ms:7.3f} ms/face ({1000 / ms:8.0f} faces/s)")
 
 
 if __name__ == "__main__":
