@@ -98,3 +98,16 @@ def train_script_error(run_dir: Path, data_dir: Path, overrides: list[str]) -> s
     last_line = result.stderr.strip().splitlines()[-1]
     assert last_line.startswith("error: ")
     return last_line
+
+
+FIGURE = "figure"  # a test's `record_property(FIGURE, text)` is printed at the end of the run, pass or fail
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the figures tests recorded (the committed models' test accuracy), so CI logs show them."""
+    reports = [r for outcome in ("passed", "failed") for r in terminalreporter.stats.get(outcome, [])]
+    figures = [value for report in reports for key, value in report.user_properties if key == FIGURE]
+    if figures:
+        terminalreporter.section("measured figures")
+        for line in figures:
+            terminalreporter.write_line(line)
