@@ -19,6 +19,7 @@ from facial_emotion.adversarial import (
 )
 from facial_emotion.adversarial.face_io import load_face_image, read_face_png, save_face_png
 from facial_emotion.adversarial.hack_cli import run_hack
+from facial_emotion.adversarial.robustness_cli import run_robustness
 from facial_emotion.augmentation.preprocessing import Preprocessing
 from facial_emotion.export.exporter import export_model
 from facial_emotion.inference.predictor import EmotionPredictor
@@ -154,3 +155,33 @@ def test_hack_of_another_model_writes_into_its_own_folder(
     assert written == [
         f"{model_path.stem}/{name}" for name in ("comparison.png", "hacked_image.png", "input_image.png")
     ]
+
+
+def attack_cli_error(run, model_path: Path, data_dir: Path, capsys: pytest.CaptureFixture, override: dict) -> str:
+    """Run an attack CLI (no test CSV in `data_dir`), expect exit code 2, return its one stderr line."""
+    settings = {"model_path": str(model_path), "tta": None, "device": "cpu", "source": "Happy", "target": "Sad"}
+    settings |= {"data_dir": str(data_dir), "test_file": "test_with_emotions.csv", "output_dir": str(data_dir)}
+    assert run(OmegaConf.create(settings | override)) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error: ") and "\n" not in error
+    return error
+
+
+@pytest.mark.parametrize("run", [run_hack, run_robustness])
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"model_path": "missing.pkl"}, "model file not found"),
+        ({"tta": "five_crop"}, "tta must be one of"),
+        ({"target": "Happyy"}, "unknown emotion 'Happyy'"),
+    ],
+)
+def test_attack_scripts_refuse_bad_input_in_one_line(
+    run, override: dict, message: str, model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    assert message in attack_cli_error(run, model_path, tmp_path, capsys, override)
+
+
+def test_robustness_script_names_the_missing_test_file(model_path: Path, tmp_path: Path, capsys) -> None:
+    error = attack_cli_error(run_robustness, model_path, tmp_path, capsys, {})
+    assert error.startswith("error: FER data not found") and str(tmp_path) in error

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,9 +77,13 @@ def report(result: AttackResult, description: str, class_names: list[str]) -> No
 
 def run_hack(cfg: DictConfig) -> int:
     """Attack, save the PNGs and the comparison, verify from the saved PNG; 0 on success."""
-    predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, device=cfg.device)
+    try:
+        predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, device=cfg.device)
+        source, target = emotion_index(cfg.source), emotion_index(cfg.target)
+    except ValueError as error:  # a missing or bad model file, unknown views or emotion names
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     names = predictor.class_names
-    source, target = emotion_index(cfg.source), emotion_index(cfg.target)
     settings = AttackSettings(steps=cfg.steps, step_size=cfg.step_size, min_confidence=cfg.min_target_confidence)
     print(
         f"model {cfg.model_path} (test-time views: {predictor.tta}, "

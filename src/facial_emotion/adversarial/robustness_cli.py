@@ -3,6 +3,7 @@ predicts as the source class (targeted source -> target and untargeted), at seve
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -34,10 +35,14 @@ def faces_predicted_as(
 def run_robustness(cfg: DictConfig) -> int:
     """Attack the faces, print the table, write robustness.md and robustness.png."""
     started = time.perf_counter()
-    predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, device=cfg.device)
+    try:
+        predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, device=cfg.device)
+        source, target = emotion_index(cfg.source), emotion_index(cfg.target)
+        test = load_fer_csv(require_csv(Path(cfg.data_dir), cfg.test_file))
+    except (ValueError, FileNotFoundError) as error:  # model file, views, emotion names, test CSV
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     names = predictor.class_names
-    source, target = emotion_index(cfg.source), emotion_index(cfg.target)
-    test = load_fer_csv(require_csv(Path(cfg.data_dir), cfg.test_file))
     indices, total = faces_predicted_as(predictor, test.images, source, cfg.limit, cfg.seed)
     scope = (
         f"all {total} test faces predicted {names[source]}"
