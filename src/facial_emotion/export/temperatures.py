@@ -19,8 +19,9 @@ def uncalibrated_view_logits(model_path: Path, images: np.ndarray) -> dict[str, 
     logits = {}
     for tta in TTA_MODES:
         predictor = EmotionPredictor(model_path, tta=tta, temperature=1.0)
+        step = predictor.batch_size  # the predictor's CPU-friendly number of views per forward
         with torch.inference_mode():
-            logits[tta] = torch.cat([predictor.view_logits(faces[i : i + 512]) for i in range(0, len(faces), 512)])
+            logits[tta] = torch.cat([predictor.view_logits(faces[i : i + step]) for i in range(0, len(faces), step)])
     return logits
 
 
