@@ -51,9 +51,13 @@ def test_multi_scale_adds_the_same_views_of_the_zoomed_out_face() -> None:
         assert torch.equal(views[:, :k], views_of(faces, 40, single).unflatten(0, (2, -1)))
         assert torch.allclose(views[:, k:], views_of(shrunk, 40, single).unflatten(0, (2, -1)))
     assert torch.allclose(shrunk, F.interpolate(faces, size=(44, 44), mode="bilinear", antialias=True))
-    # The zoomed-out centre crop reaches rows the plain 40-px centre crop (rows 4..43) cuts off.
+    # The zoomed-out centre crop (the live stream's one view) reaches rows the plain 40-px centre crop
+    # (rows 4..43) cuts off; it is the third of multi_scale_hflip's views.
     rows = torch.arange(48, dtype=torch.float32).view(1, 1, 48, 1).expand(1, 1, 48, 48)
-    zoomed_centre = views_of(rows, 40, "multi_scale_hflip")[2]
+    zoomed_centre = views_of(rows, 40, "zoomed_center")
+    assert zoomed_centre.shape == (1, 1, 40, 40) and torch.equal(
+        zoomed_centre[0], views_of(rows, 40, "multi_scale_hflip")[2]
+    )
     assert zoomed_centre.min() < 4 - 0.5 and zoomed_centre.max() > 43 + 0.5
 
 
