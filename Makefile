@@ -22,6 +22,7 @@ evaluate: setup
 	$(PY) scripts/predict.py
 
 test: setup
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
 
 test-all: setup
@@ -31,7 +32,8 @@ bench: setup
 	$(PY) scripts/benchmark.py 'models=[vgg_small]'
 
 lint: setup
-	$(PY) -m ruff check src scripts tests
+	$(PY) -m ruff check src scripts tests tools
+	$(VENV)/bin/lint-imports
 
 train: setup
 	$(PY) scripts/train.py experiment=fer_vgg_small

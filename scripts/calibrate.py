@@ -5,15 +5,12 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from facial_emotion.export.calibrate_cli import run_calibration
-from facial_emotion.training.resolvers import register_resolvers
-
-register_resolvers()
+from facial_emotion.tasks import calibrate
 
 
 @hydra.main(version_base="1.3", config_path="../configs", config_name="calibrate")
 def main(cfg: DictConfig) -> None:
-    sys.exit(run_calibration(cfg))
+    sys.exit(calibrate.run(cfg))
 
 
 if __name__ == "__main__":

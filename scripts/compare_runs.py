@@ -1,6 +1,17 @@
-"""Compare the runs of a sweep: `python scripts/compare_runs.py outputs/train/multiruns/<sweep> [--metric ...]`."""
+"""Compare the runs of a sweep: `python scripts/compare_runs.py path=outputs/train/multiruns/<sweep> [metric=...]`."""
 
-from facial_emotion.sweeps.compare_cli import main
+import sys
+
+import hydra
+from omegaconf import DictConfig
+
+from facial_emotion.tasks import compare_runs
+
+
+@hydra.main(version_base="1.3", config_path="../configs", config_name="compare_runs")
+def main(cfg: DictConfig) -> None:
+    sys.exit(compare_runs.run(cfg))
+
 
 if __name__ == "__main__":
     main()

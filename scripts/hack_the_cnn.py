@@ -8,15 +8,12 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from facial_emotion.adversarial.hack_cli import run_hack
-from facial_emotion.training.resolvers import register_resolvers
-
-register_resolvers()
+from facial_emotion.tasks import hack_the_cnn
 
 
-@hydra.main(version_base="1.3", config_path="../configs", config_name="hack")
+@hydra.main(version_base="1.3", config_path="../configs", config_name="hack_the_cnn")
 def main(cfg: DictConfig) -> None:
-    sys.exit(run_hack(cfg))
+    sys.exit(hack_the_cnn.run(cfg))
 
 
 if __name__ == "__main__":

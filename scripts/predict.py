@@ -5,15 +5,12 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from facial_emotion.evaluation.evaluate_cli import run_evaluation
-from facial_emotion.training.resolvers import register_resolvers
-
-register_resolvers()
+from facial_emotion.tasks import predict
 
 
 @hydra.main(version_base="1.3", config_path="../configs", config_name="predict")
 def main(cfg: DictConfig) -> None:
-    sys.exit(run_evaluation(cfg))
+    sys.exit(predict.run(cfg))
 
 
 if __name__ == "__main__":

@@ -4,60 +4,16 @@
 """
 
 import sys
-from pathlib import Path
 
-import cv2
 import hydra
 from omegaconf import DictConfig
 
-from facial_emotion.inference.predictor import EmotionPredictor
-from facial_emotion.training.resolvers import register_resolvers
-from facial_emotion.video.build import build_cropper, build_detector
-from facial_emotion.video.config import register_face_pipeline_config
-from facial_emotion.video.image_files import find_images, read_bgr
-from facial_emotion.video.pipeline import FaceEmotion
-from facial_emotion.video.sinks import PredictionLog, describe_faces, draw_faces
-
-register_resolvers()
-register_face_pipeline_config()
+from facial_emotion.tasks import predict_image
 
 
 @hydra.main(version_base="1.3", config_path="../configs", config_name="predict_image")
 def main(cfg: DictConfig) -> None:
-    try:
-        paths = find_images(cfg.path)
-        predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta)
-        log = PredictionLog(cfg.log, predictor.class_names, key="file", record_empty=True) if cfg.log else None
-    except (FileNotFoundError, ValueError, OSError) as error:
-        sys.exit(f"error: {error}")
-    if not paths:
-        sys.exit(f"error: no images (jpg png bmp tiff) under {cfg.path}")
-    detector, cropper = build_detector(cfg.face_pipeline), build_cropper(cfg.face_pipeline)
-    root = Path(cfg.path) if Path(cfg.path).is_dir() else Path(cfg.path).parent
-    for path in paths:
-        name = str(path.relative_to(root))
-        image = read_bgr(path)
-        if image is None:
-            print(f"{name} : unreadable image")
-            if log is not None:
-                log.write_faces(name, [])
-            continue
-        detected = detector.detect(image)
-        probabilities = predictor.predict_proba(cropper.crop_all(image, detected))
-        faces = [
-            FaceEmotion(index, face.box, probs, predictor.class_names[int(probs.argmax())])
-            for index, (face, probs) in enumerate(zip(detected, probabilities, strict=True), start=1)
-        ]
-        for line in describe_faces(name, faces):
-            print(line)
-        if log is not None:
-            log.write_faces(name, faces)
-        if cfg.save_dir:
-            target = Path(cfg.save_dir) / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            cv2.imwrite(str(target), draw_faces(image, faces, predictor.class_names))
-    if log is not None:
-        log.close()
+    sys.exit(predict_image.run(cfg))
 
 
 if __name__ == "__main__":

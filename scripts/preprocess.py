@@ -4,41 +4,16 @@
 """
 
 import sys
-from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
 
-from facial_emotion.adversarial.face_io import save_face_png
-from facial_emotion.training.resolvers import register_resolvers
-from facial_emotion.video.build import build_cropper, build_detector
-from facial_emotion.video.config import register_face_pipeline_config
-from facial_emotion.video.face_sampler import faces_per_second
-from facial_emotion.video.frame_source import FrameSource, VideoSourceError
-
-register_resolvers()
-register_face_pipeline_config()
+from facial_emotion.tasks import preprocess
 
 
 @hydra.main(version_base="1.3", config_path="../configs", config_name="preprocess")
 def main(cfg: DictConfig) -> None:
-    try:
-        source = FrameSource(cfg.video)
-    except VideoSourceError as error:
-        sys.exit(f"error: {error}")
-    output_dir = Path(cfg.output_dir)
-    print(f"Reading {source.description}; faces go to {output_dir}")
-    saved, missing = 0, []
-    for second, face in faces_per_second(
-        source, build_detector(cfg.face_pipeline), build_cropper(cfg.face_pipeline), cfg.tries_per_second
-    ):
-        if face is None:
-            missing.append(second)
-            print(f"second {second}: no face found")
-            continue
-        save_face_png(face, output_dir / f"image{second}.png")
-        saved += 1
-    print(f"{saved} images written to {output_dir}" + (f"; no face in seconds {missing}" if missing else ""))
+    sys.exit(preprocess.run(cfg))
 
 
 if __name__ == "__main__":

@@ -8,15 +8,12 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from facial_emotion.adversarial.robustness_cli import run_robustness
-from facial_emotion.training.resolvers import register_resolvers
-
-register_resolvers()
+from facial_emotion.tasks import robustness_report
 
 
-@hydra.main(version_base="1.3", config_path="../configs", config_name="robustness")
+@hydra.main(version_base="1.3", config_path="../configs", config_name="robustness_report")
 def main(cfg: DictConfig) -> None:
-    sys.exit(run_robustness(cfg))
+    sys.exit(robustness_report.run(cfg))
 
 
 if __name__ == "__main__":

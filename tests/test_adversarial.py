@@ -18,12 +18,12 @@ from facial_emotion.adversarial import (
     untargeted_attack,
 )
 from facial_emotion.adversarial.face_io import load_face_image, read_face_png, save_face_png
-from facial_emotion.adversarial.hack_cli import run_hack
-from facial_emotion.adversarial.robustness_cli import run_robustness
-from facial_emotion.augmentation.preprocessing import Preprocessing
+from facial_emotion.core.preprocessing import Preprocessing
 from facial_emotion.export.exporter import export_model
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.models.vgg import VGGNet
+from facial_emotion.tasks.hack_the_cnn import run as run_hack
+from facial_emotion.tasks.robustness_report import run as run_robustness
 
 BUDGET = 8
 

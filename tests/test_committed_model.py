@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from facial_emotion.augmentation.preprocessing import TTA_MODES
+from facial_emotion.core.preprocessing import TTA_MODES
 from facial_emotion.data.locate import PROJECT_ROOT
 from facial_emotion.evaluation.test_report import evaluate_model_file
-from facial_emotion.export.model_file import load_model_file
 from facial_emotion.inference.predictor import EmotionPredictor
+from facial_emotion.models.loading import load_model_file
 from tests.conftest import FIGURE
 
 MODELS = PROJECT_ROOT / "results" / "model"

@@ -9,17 +9,12 @@ import torch
 import torch.nn.functional as F
 from hydra.utils import instantiate
 
-from facial_emotion.augmentation.preprocessing import Preprocessing
-from facial_emotion.export.model_file import (
-    ModelFile,
-    ModelFileError,
-    architecture_of,
-    load_model_file,
-    save_model_file,
-)
-from facial_emotion.models.registry import build_model
+from facial_emotion.core.model_file import ModelFile, ModelFileError, save_model_file
+from facial_emotion.core.preprocessing import Preprocessing
+from facial_emotion.models.loading import load_model_file
+from facial_emotion.models.registry import architecture_of, build_model
 from facial_emotion.models.teacher import TeacherEnsemble
-from facial_emotion.training.train import train
+from facial_emotion.tasks.train import train
 from tests.conftest import compose_train_config, train_script_error
 
 

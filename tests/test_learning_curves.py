@@ -8,11 +8,11 @@ from pathlib import Path
 
 from torch.utils.tensorboard import SummaryWriter
 
-from facial_emotion.augmentation.preprocessing import Preprocessing
+from facial_emotion.core.model_file import ModelFile, save_model_file
+from facial_emotion.core.preprocessing import Preprocessing
 from facial_emotion.data.locate import PROJECT_ROOT
-from facial_emotion.evaluation.tensorboard_scalars import concatenate_stages, read_epoch_scalars
-from facial_emotion.export.model_file import ModelFile, architecture_of, save_model_file
-from facial_emotion.models.registry import build_model
+from facial_emotion.models.registry import architecture_of, build_model
+from facial_emotion.training.tensorboard_scalars import concatenate_stages, read_epoch_scalars
 
 
 def _write_run(run_dir: Path, val_acc: list[float]) -> Path:

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import torch
 
-from facial_emotion.augmentation.preprocessing import Preprocessing
-from facial_emotion.evaluation.evaluate_cli import plot_prefix
+from facial_emotion.core.model_file import update_model_metrics
+from facial_emotion.core.preprocessing import Preprocessing
 from facial_emotion.evaluation.model_comparison import compare_model, markdown_table
 from facial_emotion.export.exporter import export_model
-from facial_emotion.export.model_file import update_model_metrics
 from facial_emotion.models.timm_backbone import TimmBackbone
 from facial_emotion.models.vgg import VGGNet
+from facial_emotion.tasks.predict import plot_prefix
 
 
 def test_table_reports_recorded_accuracy_size_and_timings(tmp_path: Path) -> None:

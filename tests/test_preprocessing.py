@@ -9,8 +9,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from facial_emotion.augmentation.preprocessing import TTA_MODES, Preprocessing, views_per_image, zoomed_out
 from facial_emotion.augmentation.preprocessing import test_time_views as views_of  # not a test for pytest
+from facial_emotion.augmentation.preprocessing import zoomed_out
+from facial_emotion.core.preprocessing import TTA_MODES, Preprocessing, views_per_image
 from facial_emotion.export.exporter import export_model
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.models.vgg import VGGNet

@@ -18,13 +18,21 @@ from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import OmegaConf
 
 from facial_emotion.data.locate import PROJECT_ROOT
-from facial_emotion.sweeps.compare_cli import main as compare_runs
 from facial_emotion.sweeps.optuna_sweeper import INTERRUPTED_REASON, _RecordingLauncher, failure_reason
-from facial_emotion.sweeps.run_summary import SUMMARY_FILE
+from facial_emotion.tasks.compare_runs import run as run_compare_runs
+from facial_emotion.training.run_summary import SUMMARY_FILE
 from tests.conftest import CONFIG_DIR, write_fer_csv
 
 SEARCH = "fer_vgg_small_optuna"
 STUDY = "fer_vgg_small_optuna"
+
+
+def compare_runs(*overrides: str) -> None:
+    """scripts/compare_runs.py in-process, on its real config."""
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
+        run_compare_runs(compose(config_name="compare_runs", overrides=list(overrides)))
+
+
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
@@ -131,7 +139,7 @@ def test_rerun_continues_the_study(fast_sweep: Path, data: Path, tmp_path: Path)
 
 def test_compare_runs_prints_both_runs_best_first(fast_sweep: Path, tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "scripts/compare_runs.py", str(fast_sweep), "--out", str(tmp_path / "report")],
+        [sys.executable, "scripts/compare_runs.py", f"path={fast_sweep}", f"out={tmp_path / 'report'}"],
         cwd=PROJECT_ROOT,
         env=ENV,
         capture_output=True,
@@ -201,7 +209,7 @@ def test_failed_trial_is_recorded_and_the_sweep_goes_on(data: Path, tmp_path: Pa
     assert summary(failed_run)["status"] == "failed" and "Invalid learning rate" in summary(failed_run)["error"]
     assert summary(completed_run)["epochs_completed"] == 2 and summary(completed_run)["resumes"] == 0
 
-    compare_runs([str(sweep_dir)])
+    compare_runs(f"path={sweep_dir}")
     lines = capsys.readouterr().out.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("rank"))
     assert lines[header + 1].split()[1] == completed_run.name and "completed" in lines[header + 1]
@@ -332,7 +340,7 @@ def test_compare_runs_reads_runs_in_progress(tmp_path: Path, capsys) -> None:
     (tmp_path / "multirun" / "1" / SUMMARY_FILE).write_text(
         json.dumps({"status": "running", "epochs_completed": 1, "metrics": {"val/acc_best": 0.6}})
     )
-    compare_runs([str(tmp_path / "multirun"), "--out", str(tmp_path / "out")])
+    compare_runs(f"path={tmp_path / 'multirun'}", f"out={tmp_path / 'out'}")
     out = capsys.readouterr().out.splitlines()
     header = next(i for i, line in enumerate(out) if line.startswith("rank"))
     assert out[header + 1].split()[:5] == ["1", "1", "60.00%", "1", "running"]
@@ -346,7 +354,7 @@ def test_compare_runs_bad_folder_is_a_one_line_error(tmp_path: Path, make: str) 
     if make == "empty":
         (folder / "not_a_run").mkdir(parents=True)
     with pytest.raises(SystemExit) as exit_info:
-        compare_runs([str(folder)])
+        compare_runs(f"path={folder}")
     message = str(exit_info.value.code)
     assert message.startswith("error: ") and "\n" not in message and str(folder) in message
     assert ("no such folder" if make == "missing" else "no runs under") in message

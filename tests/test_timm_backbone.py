@@ -13,7 +13,7 @@ from hydra.utils import instantiate
 from facial_emotion.models.packaged_weights import packaged_weights_file
 from facial_emotion.models.timm_backbone import TimmBackbone
 from facial_emotion.models.torchvision_mapping import WeightMappingError, map_torchvision_mobilenetv2
-from facial_emotion.training.train import train
+from facial_emotion.tasks.train import train
 from tests.conftest import compose_train_config
 
 

@@ -15,15 +15,12 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import open_dict
 
-from facial_emotion.augmentation.preprocessing import TTA_MODES
+from facial_emotion.core.model_file import ModelFileError, save_model_file
+from facial_emotion.core.preprocessing import TTA_MODES
 from facial_emotion.data.locate import PROJECT_ROOT
-from facial_emotion.export.model_file import (
-    ModelFileError,
-    load_model_file,
-    save_model_file,
-)
 from facial_emotion.inference.predictor import EmotionPredictor
-from facial_emotion.training.train import train
+from facial_emotion.models.loading import load_model_file
+from facial_emotion.tasks.train import train
 from tests.conftest import compose_train_config, train_script_error
 
 CONFIG_GROUPS = {

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from facial_emotion.data.labels import NUM_CLASSES
+from facial_emotion.core.labels import NUM_CLASSES
 
 log = logging.getLogger(__name__)
 

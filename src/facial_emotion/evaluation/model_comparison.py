@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from facial_emotion.benchmarking import inference_latency
+from facial_emotion.evaluation.benchmarking import inference_latency
 from facial_emotion.inference.predictor import EmotionPredictor
 
 ACCURACY_KEYS = {"all": "test/acc", "PublicTest": "test/acc_public", "PrivateTest": "test/acc_private"}

@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from facial_emotion.evaluation.calibration import reliability_bins  # noqa: E402
+from facial_emotion.core.calibration import reliability_bins  # noqa: E402
 
 
 def plot_confusion_matrix(matrix: np.ndarray, class_names: list[str], path: Path, title: str) -> None:

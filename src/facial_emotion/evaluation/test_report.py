@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from facial_emotion.core.calibration import expected_calibration_error
 from facial_emotion.data.cache import load_fer_csv
 from facial_emotion.data.locate import find_csv, require_csv
-from facial_emotion.evaluation.calibration import expected_calibration_error
 from facial_emotion.evaluation.metrics import accuracy, confusion_matrix, per_class_accuracy
 from facial_emotion.inference.predictor import EmotionPredictor
 

@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-from facial_emotion.augmentation.preprocessing import Preprocessing
-from facial_emotion.export.model_file import ModelFile, architecture_of, save_model_file
+from facial_emotion.core.model_file import ModelFile, save_model_file
+from facial_emotion.core.preprocessing import Preprocessing
 from facial_emotion.export.temperatures import fit_temperatures, uncalibrated_view_logits
+from facial_emotion.models.registry import architecture_of
 
 log = logging.getLogger(__name__)
 

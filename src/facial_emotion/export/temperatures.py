@@ -7,14 +7,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from facial_emotion.augmentation.preprocessing import TTA_MODES, mean_view_probabilities
-from facial_emotion.evaluation.calibration import expected_calibration_error, fit_temperature
+from facial_emotion.core.calibration import expected_calibration_error, fit_temperature, mean_view_probabilities
+from facial_emotion.core.preprocessing import TTA_MODES
+from facial_emotion.inference.predictor import EmotionPredictor
 
 
 def uncalibrated_view_logits(model_path: Path, images: np.ndarray) -> dict[str, torch.Tensor]:
     """For each test-time augmentation: (N, views, classes) logits of the model file at `model_path`."""
-    from facial_emotion.inference.predictor import EmotionPredictor  # the predictor imports this package
-
     faces = torch.from_numpy(images)
     logits = {}
     for tta in TTA_MODES:

@@ -9,15 +9,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from facial_emotion.augmentation.preprocessing import (
-    TTA_MODES,
-    mean_view_probabilities,
-    test_time_views,
-    to_normalized_float,
-    views_per_image,
-)
-from facial_emotion.export.model_file import ModelFile, load_model_file
-from facial_emotion.training.hardware import cpu_has_native_bf16
+from facial_emotion.augmentation.preprocessing import test_time_views, to_normalized_float
+from facial_emotion.core.calibration import mean_view_probabilities
+from facial_emotion.core.hardware import cpu_has_native_bf16
+from facial_emotion.core.model_file import ModelFile
+from facial_emotion.core.preprocessing import TTA_MODES, views_per_image
+from facial_emotion.models.loading import load_model_file
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,10 @@ from torchmetrics import MaxMetric, MeanMetric
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
 from facial_emotion.augmentation.batch_augmentation import BatchAugmentation
-from facial_emotion.augmentation.preprocessing import (
-    Preprocessing,
-    average_view_logits,
-    test_time_views,
-    to_normalized_float,
-)
-from facial_emotion.data.labels import EMOTIONS, NUM_CLASSES
-from facial_emotion.export.model_file import ModelFileError
+from facial_emotion.augmentation.preprocessing import average_view_logits, test_time_views, to_normalized_float
+from facial_emotion.core.labels import EMOTIONS, NUM_CLASSES
+from facial_emotion.core.model_file import ModelFileError
+from facial_emotion.core.preprocessing import Preprocessing
 from facial_emotion.models.teacher import TeacherEnsemble
 
 

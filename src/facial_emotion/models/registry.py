@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from torch import nn
+
+from facial_emotion.core.model_file import ModelFileError
 
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {}
 
@@ -30,3 +33,11 @@ def build_model(name: str, **kwargs) -> nn.Module:
 
 def _import_builtin_models() -> None:
     from facial_emotion.models import timm_backbone, vgg  # noqa: F401  (registers them)
+
+
+def architecture_of(net: nn.Module) -> dict[str, Any]:
+    """The registry name and constructor kwargs of a registered network (unwrapping torch.compile)."""
+    net = getattr(net, "_orig_mod", net)
+    if not hasattr(net, "registry_name"):
+        raise ModelFileError(f"{type(net).__name__} is not a registered architecture; cannot export it")
+    return {"name": net.registry_name, "kwargs": dict(net.init_kwargs)}

@@ -9,7 +9,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from facial_emotion.export.model_file import ModelFileError, load_model_file, provenance
+from facial_emotion.core.model_file import ModelFileError, provenance
+from facial_emotion.models.loading import load_model_file
 
 
 class TeacherEnsemble(nn.Module):

@@ -11,9 +11,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from facial_emotion.evaluation.tensorboard_scalars import read_epoch_scalars  # noqa: E402
 from facial_emotion.sweeps.report import short_floats  # noqa: E402
 from facial_emotion.sweeps.run_table import RunRecord, split_overrides  # noqa: E402
+from facial_emotion.training.tensorboard_scalars import read_epoch_scalars  # noqa: E402
 
 # Runs drawn in colour with a legend entry; the rest are thin grey lines.
 HIGHLIGHTED = 10

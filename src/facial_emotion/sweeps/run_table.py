@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 from omegaconf import OmegaConf
 
-from facial_emotion.sweeps.run_summary import SUMMARY_FILE, read_run_summary
+from facial_emotion.training.run_summary import SUMMARY_FILE, read_run_summary
 
 DEFAULT_METRIC = "val/acc_best"
 TEST_METRIC = "test/acc"

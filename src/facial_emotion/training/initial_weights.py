@@ -7,7 +7,9 @@ from typing import Any
 
 from torch import nn
 
-from facial_emotion.export.model_file import ModelFileError, architecture_of, load_model_file, provenance
+from facial_emotion.core.model_file import ModelFileError, provenance
+from facial_emotion.models.loading import load_model_file
+from facial_emotion.models.registry import architecture_of
 
 
 def load_initial_weights(net: nn.Module, path: Path | str) -> dict[str, Any]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from omegaconf import OmegaConf
 
+from facial_emotion.core.hardware import auto_precision
 from facial_emotion.data.locate import PROJECT_ROOT, default_data_dir
 from facial_emotion.models.packaged_weights import packaged_weights_file
-from facial_emotion.training.hardware import auto_precision
 
 
 def register_resolvers() -> None:

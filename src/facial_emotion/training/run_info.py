@@ -7,7 +7,7 @@ from typing import Any
 
 import lightning as L
 
-from facial_emotion.training.hardware import describe_device
+from facial_emotion.core.hardware import describe_device
 
 
 class RunInfo(L.Callback):

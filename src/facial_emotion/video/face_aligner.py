@@ -20,7 +20,7 @@ class FaceCropper:
     FER2013's brow-to-chin framing). The defaults in `video/config.py` were picked on labelled photos.
     """
 
-    def __init__(self, margin: float = 0.1, center_shift: float = 0.0, size: int = FER_FACE_SIZE) -> None:
+    def __init__(self, margin: float = 0.2, center_shift: float = 0.1, size: int = FER_FACE_SIZE) -> None:
         self.margin = float(margin)
         self.center_shift = float(center_shift)
         self.size = int(size)

@@ -35,7 +35,7 @@ class FaceDetector:
 
     def __init__(
         self,
-        min_face_size: int = 40,
+        min_face_size: int = 30,
         thresholds: Sequence[float] = (0.6, 0.7, 0.7),
         max_side: int = 320,
         min_score: float = 0.9,

@@ -58,7 +58,7 @@ class IouTracker:
     the boxes keep up with a moving face without running the detector.
     """
 
-    def __init__(self, iou_threshold: float = 0.3, max_missed: int = 5, velocity_decay: float = 0.5) -> None:
+    def __init__(self, iou_threshold: float = 0.3, max_missed: int = 2, velocity_decay: float = 0.5) -> None:
         self.iou_threshold = float(iou_threshold)
         self.max_missed = int(max_missed)
         self.velocity_decay = float(velocity_decay)

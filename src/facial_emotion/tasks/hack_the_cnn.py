@@ -18,10 +18,10 @@ from facial_emotion.adversarial.single_image import (
     require_predicted_class,
     smallest_budget_attack,
 )
+from facial_emotion.core.labels import emotion_index
+from facial_emotion.core.model_file import output_tag
 from facial_emotion.data.cache import load_fer_csv
-from facial_emotion.data.labels import emotion_index
 from facial_emotion.data.locate import require_csv
-from facial_emotion.export.model_file import output_tag
 from facial_emotion.inference.predictor import EmotionPredictor
 
 SCAN_CHUNK = 256
@@ -75,7 +75,7 @@ def report(result: AttackResult, description: str, class_names: list[str]) -> No
     print(f"change: {result.stats.describe()}")
 
 
-def run_hack(cfg: DictConfig) -> int:
+def run(cfg: DictConfig) -> int:
     """Attack, save the PNGs and the comparison, verify from the saved PNG; 0 on success."""
     try:
         predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, device=cfg.device)

@@ -16,7 +16,7 @@ import lightning as L
 import torch
 from lightning.fabric.utilities.rank_zero import rank_zero_only
 
-from facial_emotion.training.hardware import describe_device
+from facial_emotion.core.hardware import describe_device
 from facial_emotion.training.run_info import RunInfo
 
 SUMMARY_FILE = "run_summary.json"

@@ -2,8 +2,8 @@
 
 Keys: format, architecture {name, kwargs}, state_dict, class_names, preprocessing, temperature (for the
 file's own test-time augmentation), temperatures (one per test-time augmentation: averaging ten crops makes
-a model less confident than one crop does, so each needs its own), metrics, training. Loading never
-executes code: the network is rebuilt from the registry by name.
+a model less confident than one crop does, so each needs its own), metrics, training. Reading never
+executes code; `facial_emotion.models.loading.load_model_file` rebuilds the network from the registry by name.
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from facial_emotion.augmentation.preprocessing import Preprocessing
-from facial_emotion.data.labels import EMOTIONS
-from facial_emotion.models.registry import build_model
+from facial_emotion.core.labels import EMOTIONS
+from facial_emotion.core.preprocessing import Preprocessing
 
 FORMAT = "facial-emotion-model/1"
 SHIPPED_MODEL_STEM = "my_own_model"
@@ -53,31 +52,30 @@ def provenance(path: Path | str, model: ModelFile) -> dict[str, Any]:
     return {"path": str(path), "command": model.training.get("command"), "seed": model.training.get("seed")}
 
 
-def architecture_of(net: nn.Module) -> dict[str, Any]:
-    """The registry name and constructor kwargs of a registered network (unwrapping torch.compile)."""
-    net = getattr(net, "_orig_mod", net)
-    if not hasattr(net, "registry_name"):
-        raise ModelFileError(f"{type(net).__name__} is not a registered architecture; cannot export it")
-    return {"name": net.registry_name, "kwargs": dict(net.init_kwargs)}
-
-
 def save_model_file(path: Path, model: ModelFile) -> None:
     """Write `model` to `path` as a plain dict (fp32 tensors on CPU)."""
     net = getattr(model.net, "_orig_mod", model.net)
-    payload = {
-        "format": FORMAT,
-        "architecture": model.architecture,
-        "state_dict": {
-            k: v.detach().float().cpu().contiguous() if v.is_floating_point() else v.detach().cpu()
-            for k, v in net.state_dict().items()
+    write_model_payload(
+        path,
+        {
+            "format": FORMAT,
+            "architecture": model.architecture,
+            "state_dict": {
+                k: v.detach().float().cpu().contiguous() if v.is_floating_point() else v.detach().cpu()
+                for k, v in net.state_dict().items()
+            },
+            "class_names": list(model.class_names),
+            "preprocessing": model.preprocessing.to_dict(),
+            "temperature": float(model.temperature),
+            "temperatures": {k: float(v) for k, v in model.temperatures.items()},
+            "metrics": {k: float(v) for k, v in model.metrics.items()},
+            "training": model.training,
         },
-        "class_names": list(model.class_names),
-        "preprocessing": model.preprocessing.to_dict(),
-        "temperature": float(model.temperature),
-        "temperatures": {k: float(v) for k, v in model.temperatures.items()},
-        "metrics": {k: float(v) for k, v in model.metrics.items()},
-        "training": model.training,
-    }
+    )
+
+
+def write_model_payload(path: Path, payload: dict[str, Any]) -> None:
+    """Write a model file's dict atomically (a crash never leaves half a file under `path`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
@@ -85,8 +83,8 @@ def save_model_file(path: Path, model: ModelFile) -> None:
     tmp.replace(path)
 
 
-def load_model_file(path: Path) -> ModelFile:
-    """Load a model file safely (`weights_only=True`); raise `ModelFileError` with the reason otherwise."""
+def read_model_payload(path: Path) -> dict[str, Any]:
+    """The dict of a model file, loaded safely (`weights_only=True`); `ModelFileError` with the reason otherwise."""
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"model file not found: {path}")
@@ -97,12 +95,11 @@ def load_model_file(path: Path) -> ModelFile:
         raise ModelFileError(f"{path} is not a loadable model file ({first_line})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModelFileError(f"{path} is not a facial-emotion model file (no format {FORMAT!r})")
-    try:
-        net = build_model(payload["architecture"]["name"], **payload["architecture"]["kwargs"])
-        net.load_state_dict(payload["state_dict"])
-    except (KeyError, RuntimeError, TypeError) as error:
-        raise ModelFileError(f"{path}: the weights do not fit the recorded architecture ({error})") from None
-    net.eval()
+    return payload
+
+
+def model_file_from_payload(payload: dict[str, Any], net: nn.Module) -> ModelFile:
+    """The `ModelFile` of a payload around its already rebuilt network."""
     return ModelFile(
         net=net,
         architecture=payload["architecture"],
@@ -117,9 +114,9 @@ def load_model_file(path: Path) -> ModelFile:
 
 def update_model_metrics(path: Path, metrics: dict[str, float]) -> None:
     """Add or replace metrics recorded in an existing model file (e.g. the test figures)."""
-    model = load_model_file(path)
-    model.metrics.update({k: float(v) for k, v in metrics.items()})
-    save_model_file(path, model)
+    payload = read_model_payload(path)
+    payload["metrics"] = {**payload.get("metrics", {}), **{k: float(v) for k, v in metrics.items()}}
+    write_model_payload(path, payload)
 
 
 def output_tag(model_path: Path) -> str:

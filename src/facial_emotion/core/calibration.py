@@ -6,7 +6,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from facial_emotion.augmentation.preprocessing import mean_view_probabilities
+
+def mean_view_probabilities(view_logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """(N, K, classes) view logits -> (N, classes): softmax of each view at `temperature`, averaged."""
+    return F.softmax(view_logits.float() / temperature, dim=-1).mean(dim=1)
 
 
 def fit_temperature(view_logits: torch.Tensor, labels: torch.Tensor) -> float:

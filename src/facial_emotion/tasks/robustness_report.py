@@ -13,12 +13,12 @@ from omegaconf import DictConfig
 from facial_emotion.adversarial.linf_attack import AttackSettings
 from facial_emotion.adversarial.plots import plot_robustness
 from facial_emotion.adversarial.robustness import format_table, robustness_table
+from facial_emotion.core.hardware import describe_device
+from facial_emotion.core.labels import emotion_index
+from facial_emotion.core.model_file import output_tag
 from facial_emotion.data.cache import load_fer_csv
-from facial_emotion.data.labels import emotion_index
 from facial_emotion.data.locate import require_csv
-from facial_emotion.export.model_file import output_tag
 from facial_emotion.inference.predictor import EmotionPredictor
-from facial_emotion.training.hardware import describe_device
 
 
 def faces_predicted_as(
@@ -32,7 +32,7 @@ def faces_predicted_as(
     return np.sort(chosen), len(predicted)
 
 
-def run_robustness(cfg: DictConfig) -> int:
+def run(cfg: DictConfig) -> int:
     """Attack the faces, print the table, write robustness.md and robustness.png."""
     started = time.perf_counter()
     try:

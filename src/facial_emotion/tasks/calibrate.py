@@ -13,18 +13,19 @@ from pathlib import Path
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from facial_emotion.augmentation.preprocessing import TTA_MODES
+from facial_emotion.core.model_file import ModelFileError, save_model_file
+from facial_emotion.core.preprocessing import TTA_MODES
 from facial_emotion.data.fer_csv import FERDataError
-from facial_emotion.export.model_file import ModelFileError, load_model_file, save_model_file
 from facial_emotion.export.temperatures import (
     calibration_errors,
     fit_temperatures,
     uncalibrated_view_logits,
     view_accuracies,
 )
+from facial_emotion.models.loading import load_model_file
 
 
-def run_calibration(cfg: DictConfig) -> int:
+def run(cfg: DictConfig) -> int:
     """Fit, report and record the temperatures of `cfg.model_path`; return the process exit code."""
     path = Path(cfg.model_path)
     default_tta = cfg.get("tta")

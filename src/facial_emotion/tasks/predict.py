@@ -7,10 +7,10 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
+from facial_emotion.core.model_file import ModelFileError, output_tag, update_model_metrics
 from facial_emotion.data.fer_csv import FERDataError
 from facial_emotion.evaluation.plots import plot_confusion_matrix, plot_reliability
 from facial_emotion.evaluation.test_report import evaluate_model_file, format_report
-from facial_emotion.export.model_file import ModelFileError, output_tag, update_model_metrics
 from facial_emotion.inference.predictor import EmotionPredictor
 
 
@@ -20,7 +20,7 @@ def plot_prefix(model_path: Path) -> str:
     return f"{tag}_" if tag else ""
 
 
-def run_evaluation(cfg: DictConfig) -> int:
+def run(cfg: DictConfig) -> int:
     """Print the test report for `cfg.model_path`; return the process exit code."""
     try:
         predictor = EmotionPredictor(cfg.model_path, tta=cfg.get("tta"), device=cfg.get("device", "cpu"))

@@ -1,6 +1,6 @@
 """Build results/preprocessing_test/input_video.mp4: 20 s of real FER2013 test faces on a background.
 
-`python scripts/make_preprocessing_video.py [--seconds 20] [--out PATH]`. The face changes expression
+`python tools/make_preprocessing_video.py [--seconds 20] [--out PATH]`. The face changes expression
 every 2.5 s (a different test image), drifts across the frame and grows and shrinks; only images that
 MTCNN finds at the smallest and largest scale used are kept.
 """

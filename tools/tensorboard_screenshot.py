@@ -1,6 +1,6 @@
 """Screenshot TensorBoard showing a run's scalars (needs Debian's chromium and `pip install playwright`).
 
-`python scripts/tensorboard_screenshot.py outputs/train/runs/<run>/tensorboard results/model/tensorboard.png`
+`python tools/tensorboard_screenshot.py outputs/train/runs/<run>/tensorboard results/model/tensorboard.png`
 TensorBoard is started on loopback only and stopped afterwards.
 """
 
@@ -72,5 +72,5 @@ def main(log_dir: str, output: str) -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) != 3:
-        sys.exit("usage: python scripts/tensorboard_screenshot.py TENSORBOARD_LOG_DIR OUTPUT.png")
+        sys.exit("usage: python tools/tensorboard_screenshot.py TENSORBOARD_LOG_DIR OUTPUT.png")
     main(sys.argv[1], sys.argv[2])

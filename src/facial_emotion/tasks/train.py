@@ -1,4 +1,4 @@
-"""`train(cfg)`: build everything from the Hydra config, fit, test the best checkpoint, export."""
+"""`python scripts/train.py`: build everything from the Hydra config, fit, test the best checkpoint, export."""
 
 from __future__ import annotations
 
@@ -14,15 +14,15 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from facial_emotion.augmentation.preprocessing import Preprocessing
+from facial_emotion.core.hardware import precision_reason
+from facial_emotion.core.model_file import ModelFileError
+from facial_emotion.core.preprocessing import Preprocessing
 from facial_emotion.data.fer_csv import FERDataError
 from facial_emotion.export.exporter import architecture_text, export_model
-from facial_emotion.export.model_file import ModelFileError
-from facial_emotion.sweeps.run_summary import RunSummary
 from facial_emotion.sweeps.tensorboard_hparams import log_final_hparams
-from facial_emotion.training.hardware import precision_reason
 from facial_emotion.training.initial_weights import load_initial_weights
 from facial_emotion.training.run_info import RunInfo
+from facial_emotion.training.run_summary import RunSummary
 
 log = logging.getLogger(__name__)
 
@@ -149,3 +149,13 @@ def _export(
     )
     path.with_name(path.stem + "_architecture.txt").write_text(architecture_text(model))
     log.info("exported %s", path)
+
+
+def run(cfg: DictConfig) -> float | None:
+    """Train; return the metric a sweep optimises. Bad input (data, model files) is one line on stderr, exit 2."""
+    try:
+        metrics = train(cfg)
+    except (FERDataError, ModelFileError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    return metrics.get(cfg.get("optimized_metric"))

@@ -1,0 +1,50 @@
+"""`python scripts/compare_runs.py path=PATH [metric=...] [minimize=true] [curve=val/acc] [out=DIR]`.
+
+The runs under PATH (a multirun/sweep folder, a folder of runs, or one run) sorted by the target metric, also as
+CSV and Markdown, and their validation curves overlaid (sweep_curves.png). Reads what exists: works on a sweep in
+progress.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from facial_emotion.sweeps.curves import plot_sweep_curves
+from facial_emotion.sweeps.report import short_floats, text_table, write_report
+from facial_emotion.sweeps.run_table import (
+    RunsNotFoundError,
+    configured_metric,
+    load_runs,
+    run_table,
+    sort_runs,
+    split_overrides,
+)
+
+
+def run(cfg: DictConfig) -> None:
+    """Print the table, write the CSV, Markdown and curves; one-line errors for a bad path."""
+    path = Path(cfg.path)
+    try:
+        records = load_runs(path)
+    except RunsNotFoundError as error:
+        sys.exit(f"error: {error}")
+    metric = cfg.metric or configured_metric(records)
+    records = sort_runs(records, metric, maximize=not cfg.minimize)
+    table = run_table(records, metric)
+    common, _ = split_overrides(records)
+    heading = [f"{len(records)} runs in {path}, best {metric} first."]
+    if common and len(records) > 1:
+        heading.append("Overrides shared by every run: " + short_floats(" ".join(common)))
+    out = Path(cfg.out) if cfg.out else path
+    try:
+        written = write_report(table, heading, out)
+        curves = out / "sweep_curves.png"
+        drawn = plot_sweep_curves(records, curves, tag=cfg.curve, metric=metric)
+    except OSError as error:
+        sys.exit(f"error: cannot write the report into {out}: {error}")
+    print("\n".join(heading))
+    print(text_table(table))
+    print(f"Wrote {', '.join(str(p) for p in written)} and {curves} ({drawn} runs with {cfg.curve}).")

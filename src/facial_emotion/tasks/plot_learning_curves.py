@@ -1,0 +1,31 @@
+"""`python scripts/plot_learning_curves.py run_dir=outputs/train/runs/<run>`: a run's learning curves as a PNG.
+
+A run that continued earlier ones (init_from) is drawn after them: `'earlier_run_dirs=[<stage 1 run>]'`.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from facial_emotion.evaluation.plots import plot_learning_curves
+from facial_emotion.models.loading import load_model_file
+from facial_emotion.training.tensorboard_scalars import concatenate_stages, read_epoch_scalars
+
+
+def run(cfg: DictConfig) -> None:
+    """Read the runs' TensorBoard scalars, mark the chosen epoch, write `cfg.output`."""
+    stages = []
+    for run_dir in [*cfg.earlier_run_dirs, cfg.run_dir]:
+        stages.append(read_epoch_scalars(Path(run_dir) / "tensorboard"))
+        if not stages[-1]:
+            sys.exit(f"error: no TensorBoard scalars under {Path(run_dir) / 'tensorboard'}")
+    scalars, stage_starts = concatenate_stages(stages)
+    best = load_model_file(Path(cfg.model_path)).training.get("best_checkpoint", "")
+    match = re.search(r"epoch_(\d+)", best)
+    best_epoch = int(match.group(1)) + (stage_starts[-1] if stage_starts else 0) if match else None
+    plot_learning_curves(scalars, best_epoch, Path(cfg.output), stage_starts, cfg.note)
+    print(f"Wrote {cfg.output}")

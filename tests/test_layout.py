@@ -1,0 +1,81 @@
+"""The shape of the house: thin scripts over task modules, config names = script names, one face-pipeline config."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from pathlib import Path
+
+import pytest
+from hydra.utils import get_class
+from omegaconf import OmegaConf
+
+from facial_emotion.data.locate import PROJECT_ROOT
+
+SCRIPTS = sorted((PROJECT_ROOT / "scripts").glob("*.py"))
+ALLOWED_IMPORTS = ("facial_emotion.tasks", "hydra", "omegaconf", "sys")
+MAX_LINES_OF_CODE = 25
+
+
+def lines_of_code(source: str) -> int:
+    """Lines that hold code: not blank, not comments, not the module docstring."""
+    tree = ast.parse(source)
+    docstring_lines: set[int] = set()
+    if tree.body and isinstance(tree.body[0], ast.Expr) and isinstance(tree.body[0].value, ast.Constant):
+        docstring_lines = set(range(tree.body[0].lineno, tree.body[0].end_lineno + 1))
+    return sum(
+        1
+        for number, line in enumerate(source.splitlines(), start=1)
+        if line.strip() and not line.strip().startswith("#") and number not in docstring_lines
+    )
+
+
+def imported_modules(source: str) -> list[str]:
+    modules = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            modules += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            modules.append(node.module or "")
+    return modules
+
+
+def test_there_are_scripts() -> None:
+    assert {"train", "predict", "predict_live_stream", "preprocess", "hack_the_cnn"} <= {s.stem for s in SCRIPTS}
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_script_is_a_few_lines_over_its_task(script: Path) -> None:
+    source = script.read_text()
+    assert lines_of_code(source) <= MAX_LINES_OF_CODE
+    outside = [m for m in imported_modules(source) if not m.startswith(ALLOWED_IMPORTS)]
+    assert outside == [], f"{script.name} imports {outside}: only facial_emotion.tasks (and hydra) belong in scripts"
+    assert (PROJECT_ROOT / "configs" / f"{script.stem}.yaml").is_file(), f"no configs/{script.stem}.yaml"
+    assert f'config_name="{script.stem}"' in source
+
+
+def test_lines_of_code_counts_code_only() -> None:
+    assert lines_of_code('"""Doc\n\nmore."""\n\n# comment\nimport sys\n\nx = 1\n') == 2
+
+
+FACE_PIPELINE = OmegaConf.load(PROJECT_ROOT / "configs" / "face_pipeline" / "default.yaml")
+
+
+@pytest.mark.parametrize("part", ["detector", "cropper", "tracker", "smoother"])
+def test_face_pipeline_classes_default_to_the_config(part: str) -> None:
+    settings = OmegaConf.to_container(FACE_PIPELINE[part])
+    cls = get_class(settings.pop("_target_"))
+    parameters = inspect.signature(cls.__init__).parameters
+    for name, value in settings.items():
+        default = parameters[name].default
+        if default is inspect.Parameter.empty:
+            continue  # no default of its own: the config is the only source
+        assert list(default) == value if isinstance(value, list) else default == value, f"{cls.__name__}.{name}"
+    with_defaults = {n for n, p in parameters.items() if p.default is not inspect.Parameter.empty}
+    assert with_defaults <= set(settings), f"{cls.__name__} has defaults the config does not set: {with_defaults}"
+
+
+def test_pipeline_detect_every_default_matches_the_config() -> None:
+    from facial_emotion.video.pipeline import EmotionPipeline
+
+    assert inspect.signature(EmotionPipeline.__init__).parameters["detect_every"].default == FACE_PIPELINE.detect_every
