@@ -1,23 +1,17 @@
 """Frames per second and per-frame latency (decode, detect, track, classify) of the whole video pipeline.
 
-`python scripts/benchmark_video.py [video=PATH] [width=640 height=480] [face_pipeline.detect_every=3]`
+`python scripts/benchmark_video.py [video=PATH] [width=640 height=480] [backend=auto] [threads=2]
+[side_by_side=[CLIP2,CLIP3]] [face_pipeline.async_detection=false] [face_pipeline.detect_every=3]`
 """
 
 import sys
-import time
 
 import hydra
-import numpy as np
-import torch
 from omegaconf import DictConfig
 
-from facial_emotion.inference.predictor import EmotionPredictor
-from facial_emotion.training.hardware import describe_device
+from facial_emotion.tasks.benchmark_video import run_video_benchmark
 from facial_emotion.training.resolvers import register_resolvers
-from facial_emotion.video.build import build_pipeline
 from facial_emotion.video.config import register_face_pipeline_config
-from facial_emotion.video.frame_source import FrameSource, VideoSourceError
-from facial_emotion.video.pipeline import STAGES
 
 register_resolvers()
 register_face_pipeline_config()
@@ -25,31 +19,7 @@ register_face_pipeline_config()
 
 @hydra.main(version_base="1.3", config_path="../configs", config_name="benchmark_video")
 def main(cfg: DictConfig) -> None:
-    torch.set_num_threads(cfg.threads)
-    try:
-        source = FrameSource(cfg.video, resize=(cfg.width, cfg.height))
-    except VideoSourceError as error:
-        sys.exit(f"error: {error}")
-    pipeline = build_pipeline(cfg.face_pipeline, EmotionPredictor(cfg.model_path, tta=cfg.tta))
-    print(f"Hardware: {describe_device('cpu')}; torch threads {torch.get_num_threads()}")
-    print(
-        f"{source.description} at {cfg.width}x{cfg.height}, detector every {pipeline.detect_every} frames "
-        f"at longer side <= {pipeline.detector.max_side} px"
-    )
-    timings, faces, start = [], [], None
-    for index, result in enumerate(pipeline.run(source)):
-        if index == cfg.warmup_frames:
-            start = time.perf_counter()
-        if index >= cfg.warmup_frames:
-            timings.append([result.timings[stage] for stage in STAGES])
-            faces.append(len(result.faces))
-    if not timings:
-        sys.exit(f"error: the video has no more than {cfg.warmup_frames} frames")
-    elapsed = time.perf_counter() - start
-    milliseconds = np.array(timings) * 1000
-    print(f"{len(timings)} frames, {np.mean(faces):.2f} faces/frame: {len(timings) / elapsed:.1f} frames/s")
-    for name, column in zip((*STAGES, "total"), (*milliseconds.T, milliseconds.sum(axis=1)), strict=True):
-        print(f"  {name:<9} median {np.median(column):6.2f} ms   p95 {np.percentile(column, 95):6.2f} ms")
+    sys.exit(run_video_benchmark(cfg))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from facial_emotion.augmentation.preprocessing import (
     views_per_image,
 )
 from facial_emotion.export.model_file import ModelFile, load_model_file
+from facial_emotion.inference.backends import GRAPH_PRECISION, resolve_backend
+from facial_emotion.inference.onnx_graph import GraphError, load_graph_session, run_session
 from facial_emotion.training.hardware import cpu_has_native_bf16
 
 
@@ -35,7 +38,9 @@ class EmotionPredictor:
     `tta` overrides the file's test-time augmentation (e.g. `center` for a live stream) and brings the
     temperature fitted for it; `temperature` overrides that (1.0 gives the uncalibrated model). `bf16`
     runs the network in bfloat16 autocast; by default only where the CPU has it natively (AMX /
-    AVX512-BF16) or on CUDA.
+    AVX512-BF16) or on CUDA. `backend` (see `inference.backends`): `torch`, `onnxruntime` (fp32 graph),
+    `onnxruntime-int8`, or `auto` (the scripts' default); graphs are derived from the model file and checked against it. Only
+    the torch backend is differentiable (`view_logits` for attacks).
     """
 
     def __init__(
@@ -46,6 +51,7 @@ class EmotionPredictor:
         device: str = "cpu",
         batch_size: int | None = None,
         bf16: bool | None = None,
+        backend: str = "torch",
     ) -> None:
         self.model: ModelFile = load_model_file(Path(model_path))
         self.model_path = Path(model_path)
@@ -58,6 +64,31 @@ class EmotionPredictor:
         self.batch_size = batch_size or max(1, 80 // views_per_image(self.tta))
         self.net = self.model.net.to(self.device).to(memory_format=torch.channels_last).eval()
         self.bf16 = (self.device.type == "cuda" or cpu_has_native_bf16()) if bf16 is None else bf16
+        self.backend = resolve_backend(backend, self.device.type)
+        self._session = self._graph_session(auto=backend == "auto")
+
+    def _graph_session(self, auto: bool) -> object | None:
+        """The ONNX Runtime session of a graph backend; `auto` steps down from int8 to fp32 with one line."""
+        if self.backend == "torch":
+            return None
+        self.bf16 = False
+        try:
+            return load_graph_session(
+                self.model_path, self.model, GRAPH_PRECISION[self.backend], torch.get_num_threads()
+            )
+        except GraphError as error:
+            if not (auto and self.backend == "onnxruntime-int8"):
+                raise
+            print(f"note: int8 graph unavailable ({error}); using onnxruntime fp32", file=sys.stderr)
+            self.backend = "onnxruntime"
+            return load_graph_session(self.model_path, self.model, "fp32", torch.get_num_threads())
+
+    @property
+    def precision(self) -> str:
+        """What the network computes in: bf16, fp32 or int8."""
+        if self.backend == "onnxruntime-int8":
+            return "int8"
+        return "bf16" if self.bf16 else "fp32"
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if not self.bf16:
@@ -69,12 +100,15 @@ class EmotionPredictor:
         return self.model.class_names
 
     def view_logits(self, images: torch.Tensor) -> torch.Tensor:
-        """Differentiable: (N, 48, 48) or (N, 1, 48, 48) pixel values in 0..255 -> (N, K, classes) logits."""
+        """(N, 48, 48) or (N, 1, 48, 48) pixel values in 0..255 -> (N, K, classes) logits (differentiable on torch)."""
         if images.dim() == 3:
             images = images.unsqueeze(1)
         prep = self.model.preprocessing
         x = to_normalized_float(images.to(self.device), prep.mean, prep.std)
         views = test_time_views(x, prep.crop_size, self.tta).contiguous(memory_format=torch.channels_last)
+        if self._session is not None:
+            logits = torch.from_numpy(run_session(self._session, views.detach().cpu().numpy()))
+            return logits.view(images.shape[0], views_per_image(self.tta), -1)
         with self._autocast():
             logits = self.net(views).float()
         return logits.view(images.shape[0], views_per_image(self.tta), -1)

@@ -49,6 +49,7 @@ class FacePipelineConfig:
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     smoother: SmootherConfig = field(default_factory=SmootherConfig)
     detect_every: int = 3  # run MTCNN on every Nth frame; the tracker's motion model fills the others
+    async_detection: bool = True  # MTCNN on its own thread: frames are classified while a detection runs
 
 
 def register_face_pipeline_config() -> None:

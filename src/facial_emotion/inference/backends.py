@@ -1,0 +1,49 @@
+"""Which runtime computes the network: PyTorch, or ONNX Runtime (fp32 or int8) on the CPU.
+
+`auto` is a fixed rule per CPU kind, justified by `scripts/benchmark.py` (results/model/speed.md): where bf16
+is native (AMX / AVX512-BF16) PyTorch in bf16; elsewhere (AVX2 and other fp32-only CPUs) ONNX Runtime int8,
+or fp32 where the int8 graph cannot be built (no FER2013 data to calibrate and check it). CUDA: PyTorch.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from facial_emotion.training.hardware import cpu_has_native_bf16
+
+BACKENDS = ("auto", "torch", "onnxruntime", "onnxruntime-int8")
+GRAPH_PRECISION = {"onnxruntime": "fp32", "onnxruntime-int8": "int8"}
+# How far a backend's FER2013 test accuracy may move from the model file's record (measured with PyTorch).
+ACCURACY_TOLERANCE = {"torch": 0.001, "onnxruntime": 0.001, "onnxruntime-int8": 0.003}
+
+
+def onnxruntime_installed() -> bool:
+    """ONNX Runtime can be imported (it is an optional speed-up: without it everything runs on torch)."""
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def auto_backend(device: str = "cpu") -> str:
+    """The backend `auto` means on this machine (see the module docstring for the rule)."""
+    if device != "cpu" or cpu_has_native_bf16():
+        return "torch"
+    return "onnxruntime-int8"
+
+
+def resolve_backend(requested: str, device: str = "cpu") -> str:
+    """A concrete backend for `requested`; ONNX Runtime where it is absent or off-CPU falls back to torch (one line)."""
+    if requested not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {requested!r}")
+    backend = auto_backend(device) if requested == "auto" else requested
+    if backend == "torch":
+        return backend
+    if device != "cpu":
+        print(f"note: backend {backend} runs on the CPU only; using torch on {device}", file=sys.stderr)
+        return "torch"
+    if not onnxruntime_installed():
+        print(f"note: onnxruntime is not installed; backend {backend} falls back to torch", file=sys.stderr)
+        return "torch"
+    return backend
