@@ -26,7 +26,7 @@ register_face_pipeline_config()
 def main(cfg: DictConfig) -> None:
     try:
         paths = find_images(cfg.path)
-        predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta)
+        predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, backend=cfg.backend)
         log = PredictionLog(cfg.log, predictor.class_names, key="file", record_empty=True) if cfg.log else None
     except (FileNotFoundError, ValueError, OSError) as error:
         sys.exit(f"error: {error}")

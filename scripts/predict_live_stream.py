@@ -52,7 +52,7 @@ def open_sinks(cfg: DictConfig, source: FrameSource, class_names: list[str]) -> 
 def main(cfg: DictConfig) -> None:
     try:
         source = open_source(cfg)
-        predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta)
+        predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, backend=cfg.backend)
     except (VideoSourceError, FileNotFoundError, ValueError) as error:
         sys.exit(f"error: {error}")
     pipeline = build_pipeline(cfg.face_pipeline, predictor)

@@ -50,9 +50,7 @@ def test_onnxruntime_probabilities_match_torch_fp32(model_path: Path, faces: np.
     assert np.abs(probabilities - reference).max() < FP32_TOLERANCE
 
 
-def test_graph_is_cached_beside_the_model_file_and_reused(
-    model_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_graph_is_cached_beside_the_model_file_and_reused(model_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     EmotionPredictor(model_path, backend="onnxruntime")
     graph = fp32_graph(model_path)
     assert graph.parent == model_path.parent / ".cache" and graph.is_file()

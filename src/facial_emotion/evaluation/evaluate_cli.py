@@ -23,7 +23,9 @@ def plot_prefix(model_path: Path) -> str:
 def run_evaluation(cfg: DictConfig) -> int:
     """Print the test report for `cfg.model_path`; return the process exit code."""
     try:
-        predictor = EmotionPredictor(cfg.model_path, tta=cfg.get("tta"), device=cfg.get("device", "cpu"))
+        predictor = EmotionPredictor(
+            cfg.model_path, tta=cfg.get("tta"), device=cfg.get("device", "cpu"), backend=cfg.get("backend", "auto")
+        )
         report = evaluate_model_file(predictor, Path(cfg.data_dir), cfg.test_file)
     except (ModelFileError, FERDataError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -33,6 +33,13 @@ def auto_backend(device: str = "cpu") -> str:
     return "onnxruntime-int8"
 
 
+def differentiable_backend(requested: str) -> str:
+    """`requested` if it is `torch`; attacks differentiate through the network, which only torch can."""
+    if requested != "torch":
+        raise ValueError(f"backend {requested!r} has no gradients; attacks need backend=torch")
+    return requested
+
+
 def resolve_backend(requested: str, device: str = "cpu") -> str:
     """A concrete backend for `requested`; ONNX Runtime where it is absent or off-CPU falls back to torch (one line)."""
     if requested not in BACKENDS:

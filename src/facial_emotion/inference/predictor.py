@@ -39,8 +39,8 @@ class EmotionPredictor:
     temperature fitted for it; `temperature` overrides that (1.0 gives the uncalibrated model). `bf16`
     runs the network in bfloat16 autocast; by default only where the CPU has it natively (AMX /
     AVX512-BF16) or on CUDA. `backend` (see `inference.backends`): `torch`, `onnxruntime` (fp32 graph),
-    `onnxruntime-int8`, or `auto` (the scripts' default); graphs are derived from the model file and checked against it. Only
-    the torch backend is differentiable (`view_logits` for attacks).
+    `onnxruntime-int8`, or `auto` (the scripts' default); graphs are derived from the model file and checked
+    against it. Only the torch backend is differentiable (`view_logits` for attacks).
     """
 
     def __init__(

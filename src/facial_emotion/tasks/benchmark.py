@@ -16,6 +16,7 @@ from facial_emotion.export.model_file import ModelFileError
 from facial_emotion.inference.speed import TABLE_HEADER, cpu_kind, measure, write_speed_table
 from facial_emotion.training.hardware import cpu_has_native_bf16, describe_device
 
+
 def benchmark_training(cfg: DictConfig) -> None:
     """Training images/s of each model in `cfg.models` at fp32, fp32 channels_last and bf16."""
     precisions = ["32-true", "32-true+channels_last", "bf16-mixed+channels_last"]
@@ -34,7 +35,8 @@ def benchmark_inference(cfg: DictConfig) -> None:
     """ms/face and faces/s per backend x threads x batch; writes this CPU kind's section of the speed table."""
     configurations = []  # (backend, bf16): torch also in bf16 where it is native (emulated it is ~12x slower)
     for backend in cfg.backends:
-        configurations += [(backend, False)] + ([(backend, True)] if backend == "torch" and cpu_has_native_bf16() else [])
+        native_bf16 = backend == "torch" and cpu_has_native_bf16()
+        configurations += [(backend, False)] + ([(backend, True)] if native_bf16 else [])
     print(f"Inference ({cpu_kind()}), views {cfg.tta}:\n{TABLE_HEADER}")
     rows = measure(Path(cfg.model_path), configurations, list(cfg.threads), list(cfg.batches), cfg.tta)
     if cfg.speed_table:
