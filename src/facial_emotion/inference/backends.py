@@ -1,8 +1,9 @@
 """Which runtime computes the network: PyTorch, or ONNX Runtime (fp32 or int8) on the CPU.
 
 `auto` is a fixed rule per CPU kind, justified by `scripts/benchmark.py` (results/model/speed.md): where bf16
-is native (AMX / AVX512-BF16) PyTorch in bf16; elsewhere (AVX2 and other fp32-only CPUs) ONNX Runtime int8,
-or fp32 where the int8 graph cannot be built (no FER2013 data to calibrate and check it). CUDA: PyTorch.
+is native (AMX / AVX512-BF16) PyTorch in bf16; elsewhere (AVX2 and other fp32-only CPUs) ONNX Runtime int8
+once its graph is built (calibrating and checking it takes minutes and FER2013, so `auto` never builds it: an
+explicit backend=onnxruntime-int8 does, once per model file), else ONNX Runtime fp32. CUDA: PyTorch.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ check it passed. A graph whose hashes do not match (the model file changed, the 
 is missing) is rebuilt, never used; a graph that fails its check is refused with `GraphError`.
 
 Checks: fp32 probabilities within 1e-4 of PyTorch's on fixed inputs (at build time and on every load); int8
-top-1 agreement >= 99% with fp32 PyTorch on the centre views of the whole FER2013 test set (at build time).
+top-1 agreement >= 99% with the fp32 graph on the centre views of the whole FER2013 test set (at build time).
 """
 
 from __future__ import annotations
@@ -178,6 +178,13 @@ def cached_graph_problem(path: Path, model_sha: str) -> str | None:
     if manifest.get("graph_sha256") != file_sha256(path):
         return "the graph file was changed after it was built"
     return None
+
+
+def checked_graph_cached(model_path: Path, precision: str) -> bool:
+    """A built and checked `precision` graph of the model file is in the cache (nothing to build)."""
+    model_sha = file_sha256(model_path)
+    path = graph_path(model_path, model_sha, precision)
+    return path.is_file() and cached_graph_problem(path, model_sha) is None
 
 
 def remove_stale_graphs(model_path: Path, keep: Path, precision: str) -> None:

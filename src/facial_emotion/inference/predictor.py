@@ -19,7 +19,7 @@ from facial_emotion.augmentation.preprocessing import (
 )
 from facial_emotion.export.model_file import ModelFile, load_model_file
 from facial_emotion.inference.backends import GRAPH_PRECISION, resolve_backend
-from facial_emotion.inference.onnx_graph import GraphError, load_graph_session, run_session
+from facial_emotion.inference.onnx_graph import GraphError, checked_graph_cached, load_graph_session, run_session
 from facial_emotion.training.hardware import cpu_has_native_bf16
 
 
@@ -72,6 +72,13 @@ class EmotionPredictor:
         if self.backend == "torch":
             return None
         self.bf16 = False
+        if auto and self.backend == "onnxruntime-int8" and not checked_graph_cached(self.model_path, "int8"):
+            print(
+                f"note: no int8 graph of {self.model_path.name} built yet; using onnxruntime fp32 (build it once, "
+                "~2 min, with backend=onnxruntime-int8)",
+                file=sys.stderr,
+            )
+            self.backend = "onnxruntime"
         try:
             return load_graph_session(
                 self.model_path, self.model, GRAPH_PRECISION[self.backend], torch.get_num_threads()

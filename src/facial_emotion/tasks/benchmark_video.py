@@ -47,6 +47,8 @@ def run_video_benchmark(cfg: DictConfig) -> int:
     start = clock = None
     try:
         for index, result in enumerate(pipeline.run(source)):
+            if cfg.get("max_frames") and index >= cfg.max_frames:
+                break
             now = time.perf_counter()
             if index == cfg.warmup_frames:
                 start = clock = now
