@@ -13,7 +13,8 @@ import torch
 
 from facial_emotion.augmentation.preprocessing import Preprocessing
 from facial_emotion.export.exporter import export_model
-from facial_emotion.inference.onnx_graph import FP32_TOLERANCE, GraphError, file_sha256, graph_path
+from facial_emotion.export.model_file import load_model_file, update_model_metrics
+from facial_emotion.inference.onnx_graph import FP32_TOLERANCE, GraphError, file_sha256, graph_path, network_sha256
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.models.vgg import VGGNet
 
@@ -37,7 +38,7 @@ def faces() -> np.ndarray:
 
 
 def fp32_graph(model_path: Path) -> Path:
-    return graph_path(model_path, file_sha256(model_path), "fp32")
+    return graph_path(model_path, network_sha256(load_model_file(model_path)), "fp32")
 
 
 @pytest.mark.parametrize("tta", ["center", "multi_scale_hflip", "multi_scale_ten_crop"])
@@ -55,11 +56,14 @@ def test_graph_is_cached_beside_the_model_file_and_reused(model_path: Path, caps
     graph = fp32_graph(model_path)
     assert graph.parent == model_path.parent / ".cache" and graph.is_file()
     manifest = json.loads(graph.with_suffix(".json").read_text())
-    assert manifest["model_sha256"] == file_sha256(model_path) and manifest["graph_sha256"] == file_sha256(graph)
+    assert manifest["network_sha256"] == network_sha256(load_model_file(model_path))
+    assert manifest["graph_sha256"] == file_sha256(graph)
     built = graph.stat().st_mtime_ns
+    update_model_metrics(model_path, {"test/acc": 0.5})  # a new figure in the file: same network, same graph
     capsys.readouterr()
     EmotionPredictor(model_path, backend="onnxruntime")
     assert graph.stat().st_mtime_ns == built and "rebuilding" not in capsys.readouterr().err
+    assert fp32_graph(model_path) == graph
 
 
 def test_edited_graph_is_rebuilt_with_one_line(

@@ -1,8 +1,10 @@
 """The committed models on the real FER2013 test set (needs ../shared/data/fer2013 or FER_DATA_DIR).
 
 Evaluated with ONNX Runtime fp32, the fastest backend from a fresh clone (no int8 graph to build first; 2x
-PyTorch on AVX2): its probabilities are checked within 1e-4 of PyTorch's, so the recorded figure (PyTorch)
-must be met within 0.1 points.
+PyTorch on AVX2): its probabilities are checked within 1e-4 of PyTorch's, so the recorded figure must be met
+within 0.1 points. On CI_VIEWS (4 views, a fifth of the files' 20: the 20-view evaluation of both files takes
+~30 min on a 2-core AVX2 CPU even on ONNX Runtime) against the figure the file records for those views
+(`python scripts/predict.py model_path=... tta=multi_scale_hflip record_metrics=true plots_dir=null`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from facial_emotion.inference.predictor import EmotionPredictor
 from tests.conftest import FIGURE
 
 MODELS = PROJECT_ROOT / "results" / "model"
+CI_VIEWS = "multi_scale_hflip"
 
 
 @pytest.mark.real_data
@@ -31,7 +34,10 @@ MODELS = PROJECT_ROOT / "results" / "model"
 def test_committed_model_beats_its_floor_and_matches_its_record(
     real_data_dir: Path, name: str, floor: float, record_property: Callable[[str, object], None]
 ) -> None:
-    predictor = EmotionPredictor(MODELS / name, backend="onnxruntime")
+    model = load_model_file(MODELS / name)
+    key = f"test/acc@{CI_VIEWS}"
+    assert key in model.metrics, f"{name} records no {key}: record it with scripts/predict.py (see the docstring)"
+    predictor = EmotionPredictor(MODELS / name, tta=CI_VIEWS, backend="onnxruntime")
     report = evaluate_model_file(predictor, real_data_dir)
     record_property(
         FIGURE,
@@ -40,11 +46,10 @@ def test_committed_model_beats_its_floor_and_matches_its_record(
         f"{100 * report.public_accuracy:.2f}%, PrivateTest {100 * report.private_accuracy:.2f}%)",
     )
     assert report.accuracy > floor, f"{name}: accuracy {100 * report.accuracy:.2f}% is not above {100 * floor:.0f}%"
-    model = load_model_file(MODELS / name)
     tolerance = ACCURACY_TOLERANCE[predictor.backend]
-    assert report.accuracy == pytest.approx(model.metrics["test/acc"], abs=tolerance), (
+    assert report.accuracy == pytest.approx(model.metrics[key], abs=tolerance), (
         f"{name}: {100 * report.accuracy:.2f}% on {predictor.backend} vs the recorded "
-        f"{100 * model.metrics['test/acc']:.2f}% (tolerance {100 * tolerance:.1f} points)"
+        f"{100 * model.metrics[key]:.2f}% (tolerance {100 * tolerance:.1f} points)"
     )
     assert set(model.temperatures) == set(TTA_MODES), "the live stream's centre crop needs its own temperature"
 

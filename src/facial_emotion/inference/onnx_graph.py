@@ -1,9 +1,11 @@
 """ONNX graphs derived from a model file: exported, checked against PyTorch, cached beside the file.
 
 The model file stays the one source of truth. Its network is exported to `<dir>/.cache/<stem>.<hash>.<precision>.onnx`
-(git-ignored), keyed by the SHA-256 of the model file; a manifest beside the graph records both hashes and the
-check it passed. A graph whose hashes do not match (the model file changed, the graph was edited, the manifest
-is missing) is rebuilt, never used; a graph that fails its check is refused with `GraphError`.
+(git-ignored), keyed by the SHA-256 of the file's network content (architecture, weights, input normalisation;
+not its metrics or temperatures, so recording a figure or recalibrating keeps the graph); a manifest beside the
+graph records both hashes and the check it passed. A graph whose hashes do not match (other weights, the graph
+was edited, the manifest is missing) is rebuilt, never used; a graph that fails its check is refused with
+`GraphError`.
 
 Checks: fp32 probabilities within 1e-4 of PyTorch's on fixed inputs (at build time and on every load); int8
 top-1 agreement >= 99% with the fp32 graph on the centre views of the whole FER2013 test set (at build time).
@@ -42,6 +44,18 @@ def file_sha256(path: Path) -> str:
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
+    return digest.hexdigest()
+
+
+def network_sha256(model: ModelFile) -> str:
+    """Hex SHA-256 of what a graph is derived from: architecture, every weight tensor, crop and normalisation."""
+    prep = model.preprocessing
+    digest = hashlib.sha256(
+        json.dumps([model.architecture, prep.input_size, prep.crop_size, prep.mean, prep.std], sort_keys=True).encode()
+    )
+    for name, tensor in sorted(model.net.state_dict().items()):
+        digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return digest.hexdigest()
 
 
@@ -156,7 +170,7 @@ def write_manifest(path: Path, model_sha: str, precision: str, check: dict[str, 
     import onnxruntime as ort
 
     record = {
-        "model_sha256": model_sha,
+        "network_sha256": model_sha,
         "graph_sha256": file_sha256(path),
         "precision": precision,
         "check": check,
@@ -173,16 +187,16 @@ def cached_graph_problem(path: Path, model_sha: str) -> str | None:
     manifest = read_manifest(path)
     if manifest is None:
         return "it has no readable manifest"
-    if manifest.get("model_sha256") != model_sha:
-        return "it was built from another model file"
+    if manifest.get("network_sha256") != model_sha:
+        return "it was built from other weights or another architecture"
     if manifest.get("graph_sha256") != file_sha256(path):
         return "the graph file was changed after it was built"
     return None
 
 
-def checked_graph_cached(model_path: Path, precision: str) -> bool:
+def checked_graph_cached(model_path: Path, model: ModelFile, precision: str) -> bool:
     """A built and checked `precision` graph of the model file is in the cache (nothing to build)."""
-    model_sha = file_sha256(model_path)
+    model_sha = network_sha256(model)
     path = graph_path(model_path, model_sha, precision)
     return path.is_file() and cached_graph_problem(path, model_sha) is None
 
@@ -197,7 +211,7 @@ def remove_stale_graphs(model_path: Path, keep: Path, precision: str) -> None:
 
 def load_graph_session(model_path: Path, model: ModelFile, precision: str, threads: int) -> Any:
     """An ONNX Runtime session for the model file at `model_path`, building and checking the graph when needed."""
-    model_sha = file_sha256(model_path)
+    model_sha = network_sha256(model)
     path = graph_path(model_path, model_sha, precision)
     problem = cached_graph_problem(path, model_sha)
     if problem is not None or not path.is_file():

@@ -72,7 +72,11 @@ class EmotionPredictor:
         if self.backend == "torch":
             return None
         self.bf16 = False
-        if auto and self.backend == "onnxruntime-int8" and not checked_graph_cached(self.model_path, "int8"):
+        if (
+            auto
+            and self.backend == "onnxruntime-int8"
+            and not checked_graph_cached(self.model_path, self.model, "int8")
+        ):
             print(
                 f"note: no int8 graph of {self.model_path.name} built yet; using onnxruntime fp32 (build it once, "
                 "~2 min, with backend=onnxruntime-int8)",
