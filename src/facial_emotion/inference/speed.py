@@ -48,10 +48,14 @@ class SpeedRow:
 TABLE_HEADER = "| backend | precision | views | threads | batch | ms/face | faces/s |\n|---|---|---|---|---|---|---|"
 
 
+def emulating_avx2() -> bool:
+    """ONEDNN_MAX_CPU_ISA=AVX2: PyTorch's oneDNN kernels are limited to AVX2 (what an AVX2-only CPU runs)."""
+    return os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper().startswith("AVX2")
+
+
 def cpu_kind() -> str:
     """The CPU kind a speed table is labelled with (what decides the `auto` backend)."""
-    isa = os.environ.get("ONEDNN_MAX_CPU_ISA", "")
-    if isa.upper().startswith("AVX2"):
+    if emulating_avx2():
         return "AVX2 emulated (ONEDNN_MAX_CPU_ISA=AVX2: limits PyTorch's oneDNN only; ONNX Runtime still uses AVX-512)"
     if torch.cpu._is_amx_tile_supported():
         return "AMX"
@@ -94,7 +98,8 @@ def write_speed_table(path: Path, rows: list[SpeedRow], model_name: str) -> None
             title,
             "",
             f"CPU: {cpu_name()}; model {model_name}; torch {torch.__version__}; written by scripts/benchmark.py "
-            f"on {time.strftime('%Y-%m-%d')}.",
+            f"on {time.strftime('%Y-%m-%d')}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs "
+            "at the end (above the thread count: other work shared the cores, figures are pessimistic).",
             "",
             TABLE_HEADER,
             *(row.line() for row in rows),

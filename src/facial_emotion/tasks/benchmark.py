@@ -13,7 +13,7 @@ from omegaconf import DictConfig
 from facial_emotion.benchmarking import time_csv_parse, training_throughput
 from facial_emotion.data.locate import find_csv
 from facial_emotion.export.model_file import ModelFileError
-from facial_emotion.inference.speed import TABLE_HEADER, cpu_kind, measure, write_speed_table
+from facial_emotion.inference.speed import TABLE_HEADER, cpu_kind, emulating_avx2, measure, write_speed_table
 from facial_emotion.training.hardware import cpu_has_native_bf16, describe_device
 
 
@@ -35,7 +35,7 @@ def benchmark_inference(cfg: DictConfig) -> None:
     """ms/face and faces/s per backend x threads x batch; writes this CPU kind's section of the speed table."""
     configurations = []  # (backend, bf16): torch also in bf16 where it is native (emulated it is ~12x slower)
     for backend in cfg.backends:
-        native_bf16 = backend == "torch" and cpu_has_native_bf16()
+        native_bf16 = backend == "torch" and cpu_has_native_bf16() and not emulating_avx2()
         configurations += [(backend, False)] + ([(backend, True)] if native_bf16 else [])
     print(f"Inference ({cpu_kind()}), views {cfg.tta}:\n{TABLE_HEADER}")
     rows = measure(Path(cfg.model_path), configurations, list(cfg.threads), list(cfg.batches), cfg.tta)
