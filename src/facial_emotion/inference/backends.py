@@ -1,7 +1,8 @@
 """Which runtime computes the network: PyTorch, or ONNX Runtime (fp32 or int8) on the CPU.
 
-`auto` is a fixed rule per CPU kind, justified by `scripts/benchmark.py` (results/model/speed.md): where bf16
-is native (AMX / AVX512-BF16) PyTorch in bf16; elsewhere (AVX2 and other fp32-only CPUs) ONNX Runtime int8
+`auto` is a fixed rule per CPU kind, justified by `scripts/benchmark.py` (results/model/speed.md): with AMX
+PyTorch in bf16 (~950 faces/s at batch 256); elsewhere (AVX2, and AVX512-BF16 without AMX, where PyTorch's bf16
+measured no faster than its fp32 and ONNX Runtime int8 4-5x faster than both) ONNX Runtime int8
 once its graph is built (calibrating and checking it takes minutes and FER2013, so `auto` never builds it: an
 explicit backend=onnxruntime-int8 does, once per model file), else ONNX Runtime fp32. CUDA: PyTorch.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from facial_emotion.training.hardware import cpu_has_native_bf16
+import torch
 
 BACKENDS = ("auto", "torch", "onnxruntime", "onnxruntime-int8")
 GRAPH_PRECISION = {"onnxruntime": "fp32", "onnxruntime-int8": "int8"}
@@ -29,7 +30,7 @@ def onnxruntime_installed() -> bool:
 
 def auto_backend(device: str = "cpu") -> str:
     """The backend `auto` means on this machine (see the module docstring for the rule)."""
-    if device != "cpu" or cpu_has_native_bf16():
+    if device != "cpu" or torch.cpu._is_amx_tile_supported():
         return "torch"
     return "onnxruntime-int8"
 

@@ -161,4 +161,5 @@ def _validated_a_fraction(cfg: DictConfig) -> bool:
     """A smoke or debug run (fast_dev_run, limit_val_batches): fitting temperatures on the whole validation
     split would cost minutes on a CPU, far more than the run itself, for a model file nobody ships."""
     trainer = cfg.get("trainer", {})
-    return bool(trainer.get("fast_dev_run")) or trainer.get("limit_val_batches") not in (None, 1.0)
+    limit = trainer.get("limit_val_batches")  # an int counts batches, a float is a fraction (1.0: all)
+    return bool(trainer.get("fast_dev_run")) or not (limit is None or (isinstance(limit, float) and limit >= 1.0))
