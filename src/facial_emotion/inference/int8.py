@@ -103,7 +103,7 @@ def quantize_and_check(model: ModelFile, fp32_path: Path, out_path: Path, data_d
     if agreement < INT8_MIN_AGREEMENT:
         tmp.unlink(missing_ok=True)
         raise GraphError(
-            f"the int8 graph agrees with fp32 PyTorch on {100 * agreement:.2f}% of {count} test faces "
+            f"the int8 graph agrees with the fp32 one on {100 * agreement:.2f}% of {count} test faces "
             f"(< {100 * INT8_MIN_AGREEMENT:.0f}%); not used"
         )
     tmp.replace(out_path)

@@ -201,6 +201,12 @@ def checked_graph_cached(model_path: Path, model: ModelFile, precision: str) -> 
     return path.is_file() and cached_graph_problem(path, model_sha) is None
 
 
+def graph_refusal(model_path: Path, model: ModelFile, precision: str) -> str | None:
+    """Why building this network's `precision` graph was refused, if it was (an explicit backend retries)."""
+    manifest = read_manifest(graph_path(model_path, network_sha256(model), precision))
+    return manifest.get("refused") if manifest else None
+
+
 def remove_stale_graphs(model_path: Path, keep: Path, precision: str) -> None:
     """Delete graphs (and manifests) of older versions of this model file."""
     for old in keep.parent.glob(f"{Path(model_path).stem}.*.{precision}.onnx"):
@@ -246,7 +252,11 @@ def build_graph(model_path: Path, model: ModelFile, precision: str, path: Path, 
         fp32_path = graph_path(model_path, model_sha, "fp32")
         if cached_graph_problem(fp32_path, model_sha) is not None or not fp32_path.is_file():
             build_graph(model_path, model, "fp32", fp32_path, model_sha)
-        check = quantize_and_check(model, fp32_path, path)
+        try:
+            check = quantize_and_check(model, fp32_path, path)
+        except GraphError as error:  # remembered, so that `auto` says why it stays on fp32 instead of retrying
+            path.with_suffix(".json").write_text(json.dumps({"network_sha256": model_sha, "refused": str(error)}))
+            raise
     else:
         raise GraphError(f"unknown graph precision {precision!r}")
     write_manifest(path, model_sha, precision, check)

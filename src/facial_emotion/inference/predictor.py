@@ -19,7 +19,13 @@ from facial_emotion.augmentation.preprocessing import (
 )
 from facial_emotion.export.model_file import ModelFile, load_model_file
 from facial_emotion.inference.backends import GRAPH_PRECISION, resolve_backend
-from facial_emotion.inference.onnx_graph import GraphError, checked_graph_cached, load_graph_session, run_session
+from facial_emotion.inference.onnx_graph import (
+    GraphError,
+    checked_graph_cached,
+    graph_refusal,
+    load_graph_session,
+    run_session,
+)
 from facial_emotion.training.hardware import cpu_has_native_bf16
 
 
@@ -77,11 +83,13 @@ class EmotionPredictor:
             and self.backend == "onnxruntime-int8"
             and not checked_graph_cached(self.model_path, self.model, "int8")
         ):
-            print(
-                f"note: no int8 graph of {self.model_path.name} built yet; using onnxruntime fp32 (build it once, "
-                "~2 min, with backend=onnxruntime-int8)",
-                file=sys.stderr,
+            refused = graph_refusal(self.model_path, self.model, "int8")
+            why = (
+                f"its int8 graph was refused ({refused})"
+                if refused
+                else "no int8 graph built yet (build it once, ~2 min, with backend=onnxruntime-int8)"
             )
+            print(f"note: {self.model_path.name}: {why}; using onnxruntime fp32", file=sys.stderr)
             self.backend = "onnxruntime"
         try:
             return load_graph_session(
