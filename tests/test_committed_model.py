@@ -1,4 +1,11 @@
-"""The committed models on the real FER2013 test set (needs ../shared/data/fer2013 or FER_DATA_DIR)."""
+"""The committed models on the real FER2013 test set (needs ../shared/data/fer2013 or FER_DATA_DIR).
+
+Evaluated with ONNX Runtime fp32, the fastest backend from a fresh clone (no int8 graph to build first; 2x
+PyTorch on AVX2): its probabilities are checked within 1e-4 of PyTorch's, so the recorded figure must be met
+within 0.1 points. On CI_VIEWS (4 views, a fifth of the files' 20: the 20-view evaluation of both files takes
+~30 min on a 2-core AVX2 CPU even on ONNX Runtime) against the figure the file records for those views
+(`python scripts/predict.py model_path=... tta=multi_scale_hflip record_metrics=true plots_dir=null`).
+"""
 
 from __future__ import annotations
 
@@ -10,11 +17,13 @@ import pytest
 from facial_emotion.core.preprocessing import TTA_MODES
 from facial_emotion.data.locate import PROJECT_ROOT
 from facial_emotion.evaluation.test_report import evaluate_model_file
+from facial_emotion.inference.backends import ACCURACY_TOLERANCE
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.models.loading import load_model_file
 from tests.conftest import FIGURE
 
 MODELS = PROJECT_ROOT / "results" / "model"
+CI_VIEWS = "multi_scale_hflip"
 
 
 @pytest.mark.real_data
@@ -25,14 +34,35 @@ MODELS = PROJECT_ROOT / "results" / "model"
 def test_committed_model_beats_its_floor_and_matches_its_record(
     real_data_dir: Path, name: str, floor: float, record_property: Callable[[str, object], None]
 ) -> None:
-    predictor = EmotionPredictor(MODELS / name)
+    model = load_model_file(MODELS / name)
+    key = f"test/acc@{CI_VIEWS}"
+    assert key in model.metrics, f"{name} records no {key}: record it with scripts/predict.py (see the docstring)"
+    predictor = EmotionPredictor(MODELS / name, tta=CI_VIEWS, backend="onnxruntime")
     report = evaluate_model_file(predictor, real_data_dir)
     record_property(
         FIGURE,
-        f"{name}: test accuracy {100 * report.accuracy:.2f}% ({predictor.tta} views; PublicTest "
+        f"{name}: test accuracy {100 * report.accuracy:.2f}% ({predictor.tta} views, {predictor.backend} "
+        f"{predictor.precision}; PublicTest "
         f"{100 * report.public_accuracy:.2f}%, PrivateTest {100 * report.private_accuracy:.2f}%)",
     )
     assert report.accuracy > floor, f"{name}: accuracy {100 * report.accuracy:.2f}% is not above {100 * floor:.0f}%"
-    model = load_model_file(MODELS / name)
-    assert report.accuracy == pytest.approx(model.metrics["test/acc"], abs=0.003)
+    tolerance = ACCURACY_TOLERANCE[predictor.backend]
+    assert report.accuracy == pytest.approx(model.metrics[key], abs=tolerance), (
+        f"{name}: {100 * report.accuracy:.2f}% on {predictor.backend} vs the recorded "
+        f"{100 * model.metrics[key]:.2f}% (tolerance {100 * tolerance:.1f} points)"
+    )
     assert set(model.temperatures) == set(TTA_MODES), "the live stream's centre crop needs its own temperature"
+
+
+@pytest.mark.slow
+@pytest.mark.real_data
+def test_int8_graph_of_the_shipped_model_keeps_its_accuracy(real_data_dir: Path) -> None:
+    """Calibrated on the validation split (built on first use, minutes): within 0.3 points, >= 99% agreement."""
+    reference = evaluate_model_file(
+        EmotionPredictor(MODELS / "my_own_model.pkl", tta="center", bf16=False), real_data_dir
+    )
+    int8 = EmotionPredictor(MODELS / "my_own_model.pkl", tta="center", backend="onnxruntime-int8")
+    assert int8.precision == "int8"
+    report = evaluate_model_file(int8, real_data_dir)
+    assert abs(report.accuracy - reference.accuracy) <= ACCURACY_TOLERANCE["onnxruntime-int8"]
+    assert (report.probs.argmax(1) == reference.probs.argmax(1)).mean() >= 0.99

@@ -75,7 +75,8 @@ def test_face_pipeline_classes_default_to_the_config(part: str) -> None:
     assert with_defaults <= set(settings), f"{cls.__name__} has defaults the config does not set: {with_defaults}"
 
 
-def test_pipeline_detect_every_default_matches_the_config() -> None:
+@pytest.mark.parametrize("setting", ["detect_every", "async_detection"])
+def test_pipeline_defaults_match_the_config(setting: str) -> None:
     from facial_emotion.video.pipeline import EmotionPipeline
 
-    assert inspect.signature(EmotionPipeline.__init__).parameters["detect_every"].default == FACE_PIPELINE.detect_every
+    assert inspect.signature(EmotionPipeline.__init__).parameters[setting].default == FACE_PIPELINE[setting]

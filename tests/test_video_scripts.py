@@ -83,3 +83,31 @@ def test_live_stream_rejects_bad_input_in_one_line(tmp_path: Path, content: byte
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().count("\n") == 0 and message in result.stderr
+
+
+def test_benchmark_video_prints_backend_threads_and_detection_overlap_for_three_clips_side_by_side() -> None:
+    videos = PROJECT_ROOT.parent / "shared" / "videos"
+    if not videos.is_dir():
+        pytest.skip(f"real face videos not found in {videos}")
+    clips = [videos / name for name in ("liveportrait_d18.mp4", "liveportrait_d19.mp4", "videoretalking_face3.mp4")]
+    result = subprocess.run(
+        [
+            sys.executable,
+            "scripts/benchmark_video.py",
+            f"video={clips[0]}",
+            f"side_by_side=[{clips[1]},{clips[2]}]",
+            "max_frames=25",
+            "warmup_frames=5",
+            "backend=onnxruntime",
+            "threads=1",
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "backend onnxruntime, precision fp32" in result.stdout and "threads 1" in result.stdout
+    faces_per_frame = float(result.stdout.split(" faces/frame")[0].rsplit(", ", 1)[-1])
+    assert faces_per_frame > 2.5  # three clips, three faces
+    assert "a detection was running during" in result.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 from pathlib import Path
 
@@ -52,3 +53,19 @@ def describe_device(device: str = "cpu") -> str:
         else ("AVX512-BF16" if cpu_has_native_bf16() else "AVX2, no native bf16")
     )
     return f"CPU {cpu_name()} ({flags}, {torch.get_num_threads()} threads)"
+
+
+def emulating_avx2() -> bool:
+    """ONEDNN_MAX_CPU_ISA=AVX2: PyTorch's oneDNN kernels are limited to AVX2 (what an AVX2-only CPU runs)."""
+    return os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper().startswith("AVX2")
+
+
+def cpu_kind() -> str:
+    """The CPU kind a speed table is labelled with (what decides the `auto` backend)."""
+    if emulating_avx2():
+        return "AVX2 emulated (ONEDNN_MAX_CPU_ISA=AVX2: limits PyTorch's oneDNN only; ONNX Runtime still uses AVX-512)"
+    if torch.cpu._is_amx_tile_supported():
+        return "AMX"
+    if cpu_has_native_bf16():
+        return "AVX512-BF16 (no AMX)"
+    return "AVX2 (no native bf16)"

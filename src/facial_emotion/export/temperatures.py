@@ -12,12 +12,12 @@ from facial_emotion.core.preprocessing import TTA_MODES
 from facial_emotion.inference.predictor import EmotionPredictor
 
 
-def uncalibrated_view_logits(model_path: Path, images: np.ndarray) -> dict[str, torch.Tensor]:
+def uncalibrated_view_logits(model_path: Path, images: np.ndarray, backend: str = "torch") -> dict[str, torch.Tensor]:
     """For each test-time augmentation: (N, views, classes) logits of the model file at `model_path`."""
     faces = torch.from_numpy(images)
     logits = {}
     for tta in TTA_MODES:
-        predictor = EmotionPredictor(model_path, tta=tta, temperature=1.0)
+        predictor = EmotionPredictor(model_path, tta=tta, temperature=1.0, backend=backend)
         step = predictor.batch_size  # the predictor's CPU-friendly number of views per forward
         with torch.inference_mode():
             logits[tta] = torch.cat([predictor.view_logits(faces[i : i + step]) for i in range(0, len(faces), step)])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,14 @@ from facial_emotion.core.calibration import mean_view_probabilities
 from facial_emotion.core.hardware import cpu_has_native_bf16
 from facial_emotion.core.model_file import ModelFile
 from facial_emotion.core.preprocessing import TTA_MODES, views_per_image
+from facial_emotion.inference.backends import GRAPH_PRECISION, resolve_backend
+from facial_emotion.inference.onnx_graph import (
+    GraphError,
+    checked_graph_cached,
+    graph_refusal,
+    load_graph_session,
+    run_session,
+)
 from facial_emotion.models.loading import load_model_file
 
 
@@ -32,7 +41,9 @@ class EmotionPredictor:
     `tta` overrides the file's test-time augmentation (e.g. `center` for a live stream) and brings the
     temperature fitted for it; `temperature` overrides that (1.0 gives the uncalibrated model). `bf16`
     runs the network in bfloat16 autocast; by default only where the CPU has it natively (AMX /
-    AVX512-BF16) or on CUDA.
+    AVX512-BF16) or on CUDA. `backend` (see `inference.backends`): `torch`, `onnxruntime` (fp32 graph),
+    `onnxruntime-int8`, or `auto` (the scripts' default); graphs are derived from the model file and checked
+    against it. Only the torch backend is differentiable (`view_logits` for attacks).
     """
 
     def __init__(
@@ -43,6 +54,7 @@ class EmotionPredictor:
         device: str = "cpu",
         batch_size: int | None = None,
         bf16: bool | None = None,
+        backend: str = "torch",
     ) -> None:
         self.model: ModelFile = load_model_file(Path(model_path))
         self.model_path = Path(model_path)
@@ -55,6 +67,44 @@ class EmotionPredictor:
         self.batch_size = batch_size or max(1, 80 // views_per_image(self.tta))
         self.net = self.model.net.to(self.device).to(memory_format=torch.channels_last).eval()
         self.bf16 = (self.device.type == "cuda" or cpu_has_native_bf16()) if bf16 is None else bf16
+        self.backend = resolve_backend(backend, self.device.type)
+        self._session = self._graph_session(auto=backend == "auto")
+
+    def _graph_session(self, auto: bool) -> object | None:
+        """The ONNX Runtime session of a graph backend; `auto` steps down from int8 to fp32 with one line."""
+        if self.backend == "torch":
+            return None
+        self.bf16 = False
+        if (
+            auto
+            and self.backend == "onnxruntime-int8"
+            and not checked_graph_cached(self.model_path, self.model, "int8")
+        ):
+            refused = graph_refusal(self.model_path, self.model, "int8")
+            why = (
+                f"its int8 graph was refused ({refused})"
+                if refused
+                else "no int8 graph built yet (build it once, ~2 min, with backend=onnxruntime-int8)"
+            )
+            print(f"note: {self.model_path.name}: {why}; using onnxruntime fp32", file=sys.stderr)
+            self.backend = "onnxruntime"
+        try:
+            return load_graph_session(
+                self.model_path, self.model, GRAPH_PRECISION[self.backend], torch.get_num_threads()
+            )
+        except GraphError as error:
+            if not (auto and self.backend == "onnxruntime-int8"):
+                raise
+            print(f"note: int8 graph unavailable ({error}); using onnxruntime fp32", file=sys.stderr)
+            self.backend = "onnxruntime"
+            return load_graph_session(self.model_path, self.model, "fp32", torch.get_num_threads())
+
+    @property
+    def precision(self) -> str:
+        """What the network computes in: bf16, fp32 or int8."""
+        if self.backend == "onnxruntime-int8":
+            return "int8"
+        return "bf16" if self.bf16 else "fp32"
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if not self.bf16:
@@ -66,12 +116,15 @@ class EmotionPredictor:
         return self.model.class_names
 
     def view_logits(self, images: torch.Tensor) -> torch.Tensor:
-        """Differentiable: (N, 48, 48) or (N, 1, 48, 48) pixel values in 0..255 -> (N, K, classes) logits."""
+        """(N, 48, 48) or (N, 1, 48, 48) pixel values in 0..255 -> (N, K, classes) logits (differentiable on torch)."""
         if images.dim() == 3:
             images = images.unsqueeze(1)
         prep = self.model.preprocessing
         x = to_normalized_float(images.to(self.device), prep.mean, prep.std)
         views = test_time_views(x, prep.crop_size, self.tta).contiguous(memory_format=torch.channels_last)
+        if self._session is not None:
+            logits = torch.from_numpy(run_session(self._session, views.detach().cpu().numpy()))
+            return logits.view(images.shape[0], views_per_image(self.tta), -1)
         with self._autocast():
             logits = self.net(views).float()
         return logits.view(images.shape[0], views_per_image(self.tta), -1)

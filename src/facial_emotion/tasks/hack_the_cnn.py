@@ -22,6 +22,7 @@ from facial_emotion.core.labels import emotion_index
 from facial_emotion.core.model_file import output_tag
 from facial_emotion.data.cache import load_fer_csv
 from facial_emotion.data.locate import require_csv
+from facial_emotion.inference.backends import differentiable_backend
 from facial_emotion.inference.predictor import EmotionPredictor
 
 SCAN_CHUNK = 256
@@ -78,7 +79,8 @@ def report(result: AttackResult, description: str, class_names: list[str]) -> No
 def run(cfg: DictConfig) -> int:
     """Attack, save the PNGs and the comparison, verify from the saved PNG; 0 on success."""
     try:
-        predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, device=cfg.device)
+        backend = differentiable_backend(cfg.get("backend", "torch"))
+        predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, device=cfg.device, backend=backend)
         source, target = emotion_index(cfg.source), emotion_index(cfg.target)
     except ValueError as error:  # a missing or bad model file, unknown views or emotion names
         print(f"error: {error}", file=sys.stderr)

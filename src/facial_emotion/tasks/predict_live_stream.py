@@ -44,7 +44,7 @@ def run(cfg: DictConfig) -> None:
     """Run the pipeline over the stream until it ends, `max_seconds` pass, or the window is closed."""
     try:
         source = open_source(cfg)
-        predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta)
+        predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, backend=cfg.backend)
     except (VideoSourceError, FileNotFoundError, ValueError) as error:
         sys.exit(f"error: {error}")
     pipeline = build_pipeline(cfg.face_pipeline, predictor)

@@ -18,6 +18,7 @@ from facial_emotion.core.labels import emotion_index
 from facial_emotion.core.model_file import output_tag
 from facial_emotion.data.cache import load_fer_csv
 from facial_emotion.data.locate import require_csv
+from facial_emotion.inference.backends import differentiable_backend
 from facial_emotion.inference.predictor import EmotionPredictor
 
 
@@ -36,7 +37,8 @@ def run(cfg: DictConfig) -> int:
     """Attack the faces, print the table, write robustness.md and robustness.png."""
     started = time.perf_counter()
     try:
-        predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, device=cfg.device)
+        backend = differentiable_backend(cfg.get("backend", "torch"))
+        predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, device=cfg.device, backend=backend)
         source, target = emotion_index(cfg.source), emotion_index(cfg.target)
         test = load_fer_csv(require_csv(Path(cfg.data_dir), cfg.test_file))
     except (ValueError, FileNotFoundError) as error:  # model file, views, emotion names, test CSV

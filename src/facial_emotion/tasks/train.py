@@ -136,7 +136,13 @@ def _export(
         **({"distillation": distillation} if distillation else {}),
         **run_info.state_dict(),
     }
-    val = datamodule.val_set
+    val = None if _validated_a_fraction(cfg) else datamodule.val_set
+    if val is None:
+        log.warning(
+            "export: temperatures not fitted (this run validated on a few batches only: fast_dev_run or "
+            "limit_val_batches); fit them with scripts/calibrate.py model_path=%s",
+            cfg.export.path,
+        )
     path = Path(cfg.export.path)
     model = export_model(
         module.net.float().cpu(),
@@ -149,6 +155,14 @@ def _export(
     )
     path.with_name(path.stem + "_architecture.txt").write_text(architecture_text(model))
     log.info("exported %s", path)
+
+
+def _validated_a_fraction(cfg: DictConfig) -> bool:
+    """A smoke or debug run (fast_dev_run, limit_val_batches): fitting temperatures on the whole validation
+    split would cost minutes on a CPU, far more than the run itself, for a model file nobody ships."""
+    trainer = cfg.get("trainer", {})
+    limit = trainer.get("limit_val_batches")  # an int counts batches, a float is a fraction (1.0: all)
+    return bool(trainer.get("fast_dev_run")) or not (limit is None or (isinstance(limit, float) and limit >= 1.0))
 
 
 def run(cfg: DictConfig) -> float | None:

@@ -28,4 +28,5 @@ def build_pipeline(pipeline_cfg: DictConfig, predictor: EmotionPredictor) -> Emo
         predictor=predictor,
         smoother=instantiate(pipeline_cfg.smoother),
         detect_every=pipeline_cfg.detect_every,
+        async_detection=pipeline_cfg.async_detection,
     )

@@ -1,0 +1,58 @@
+"""Which runtime computes the network: PyTorch, or ONNX Runtime (fp32 or int8) on the CPU.
+
+`auto` is a fixed rule per CPU kind, justified by `scripts/benchmark.py` (results/model/speed.md): with AMX
+PyTorch in bf16 (~950 faces/s at batch 256); elsewhere (AVX2, and AVX512-BF16 without AMX, where PyTorch's bf16
+measured no faster than its fp32 and ONNX Runtime int8 4-5x faster than both) ONNX Runtime int8
+once its graph is built (calibrating and checking it takes minutes and FER2013, so `auto` never builds it: an
+explicit backend=onnxruntime-int8 does, once per model file), else ONNX Runtime fp32. CUDA: PyTorch.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import torch
+
+BACKENDS = ("auto", "torch", "onnxruntime", "onnxruntime-int8")
+GRAPH_PRECISION = {"onnxruntime": "fp32", "onnxruntime-int8": "int8"}
+# How far a backend's FER2013 test accuracy may move from the model file's record (measured with PyTorch).
+ACCURACY_TOLERANCE = {"torch": 0.001, "onnxruntime": 0.001, "onnxruntime-int8": 0.003}
+
+
+def onnxruntime_installed() -> bool:
+    """ONNX Runtime can be imported (it is an optional speed-up: without it everything runs on torch)."""
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def auto_backend(device: str = "cpu") -> str:
+    """The backend `auto` means on this machine (see the module docstring for the rule)."""
+    if device != "cpu" or torch.cpu._is_amx_tile_supported():
+        return "torch"
+    return "onnxruntime-int8"
+
+
+def differentiable_backend(requested: str) -> str:
+    """`requested` if it is `torch`; attacks differentiate through the network, which only torch can."""
+    if requested != "torch":
+        raise ValueError(f"backend {requested!r} has no gradients; attacks need backend=torch")
+    return requested
+
+
+def resolve_backend(requested: str, device: str = "cpu") -> str:
+    """A concrete backend for `requested`; ONNX Runtime where it is absent or off-CPU falls back to torch (one line)."""
+    if requested not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {requested!r}")
+    backend = auto_backend(device) if requested == "auto" else requested
+    if backend == "torch":
+        return backend
+    if device != "cpu":
+        print(f"note: backend {backend} runs on the CPU only; using torch on {device}", file=sys.stderr)
+        return "torch"
+    if not onnxruntime_installed():
+        print(f"note: onnxruntime is not installed; backend {backend} falls back to torch", file=sys.stderr)
+        return "torch"
+    return backend

@@ -1,0 +1,95 @@
+"""The detector thread on real frames with real MTCNN: no frame lost, order kept, same tracks as inline."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from facial_emotion.core.preprocessing import Preprocessing
+from facial_emotion.data.locate import PROJECT_ROOT
+from facial_emotion.export.exporter import export_model
+from facial_emotion.inference.predictor import EmotionPredictor
+from facial_emotion.models.vgg import VGGNet
+from facial_emotion.video.async_detector import AsyncFaceDetector
+from facial_emotion.video.face_aligner import FaceCropper
+from facial_emotion.video.face_detector import FaceDetector
+from facial_emotion.video.frame_source import FrameSource
+from facial_emotion.video.pipeline import EmotionPipeline, FrameResult
+from facial_emotion.video.tracker import EmotionSmoother, IouTracker
+
+VIDEO = PROJECT_ROOT.parent / "shared" / "videos" / "liveportrait_d18.mp4"
+pytestmark = pytest.mark.skipif(not VIDEO.is_file(), reason=f"real face video not found: {VIDEO}")
+
+
+@pytest.fixture(scope="module")
+def predictor(tmp_path_factory: pytest.TempPathFactory) -> EmotionPredictor:
+    path = tmp_path_factory.mktemp("model") / "tiny.pkl"
+    export_model(VGGNet(widths=(8, 16), convs_per_stage=1), Preprocessing(tta="center"), path)
+    return EmotionPredictor(path, bf16=False)
+
+
+@pytest.fixture(scope="module")
+def frames() -> list[tuple[float, np.ndarray]]:
+    return list(itertools.islice(FrameSource(VIDEO), 16))
+
+
+@pytest.fixture(scope="module")
+def detector() -> FaceDetector:
+    return FaceDetector(min_face_size=30, max_side=320)
+
+
+def pipeline(detector: FaceDetector, predictor: EmotionPredictor, async_detection: bool) -> EmotionPipeline:
+    return EmotionPipeline(
+        detector, FaceCropper(), IouTracker(max_missed=2), predictor, EmotionSmoother(0.4), 2, async_detection
+    )
+
+
+def run(pipe: EmotionPipeline, frames: list[tuple[float, np.ndarray]]) -> list[FrameResult]:
+    try:
+        return list(pipe.run(frames))
+    finally:
+        pipe.close()
+
+
+def test_async_detection_loses_no_frame_and_keeps_order(
+    detector: FaceDetector, predictor: EmotionPredictor, frames: list[tuple[float, np.ndarray]]
+) -> None:
+    results = run(pipeline(detector, predictor, async_detection=True), frames)
+    assert [r.timestamp for r in results] == [t for t, _ in frames]
+    assert all(r.frame is f for r, (_, f) in zip(results, frames, strict=True))
+    assert all(len(r.faces) == 1 for r in results)  # the face is classified on every frame, detected or not
+    assert results[0].detected  # the first frame waits for its detection; later ones do not
+    assert any(r.detection_running for r in results)  # frames were classified while MTCNN ran
+
+
+def test_async_detection_gives_the_inline_tracks_on_a_still_scene(
+    detector: FaceDetector, predictor: EmotionPredictor, frames: list[tuple[float, np.ndarray]]
+) -> None:
+    still = [(index / 30, frames[0][1]) for index in range(12)]
+    inline = run(pipeline(detector, predictor, async_detection=False), still)
+    threaded = run(pipeline(detector, predictor, async_detection=True), still)
+    for a, b in zip(inline, threaded, strict=True):
+        assert [f.track_id for f in a.faces] == [f.track_id for f in b.faces] == [1]
+        assert np.allclose(a.faces[0].box, b.faces[0].box, atol=1e-3)
+        assert np.allclose(a.faces[0].probabilities, b.faces[0].probabilities, atol=1e-5)
+
+
+def test_async_detector_returns_what_the_detector_finds_and_reraises_its_errors(
+    detector: FaceDetector, frames: list[tuple[float, np.ndarray]]
+) -> None:
+    worker = AsyncFaceDetector(detector)
+    try:
+        worker.submit(frames[3][1], 3)
+        with pytest.raises(RuntimeError, match="already in flight"):
+            worker.submit(frames[4][1], 4)
+        index, faces = worker.collect(wait=True)
+        expected = detector.detect(frames[3][1])
+        assert index == 3 and np.allclose(faces[0].box, expected[0].box)
+        assert worker.collect() is None and not worker.busy
+        worker.submit(np.zeros((4,), dtype=np.uint8), 5)
+        with pytest.raises(Exception):  # noqa: B017, PT011 - whatever MTCNN raises reaches the caller
+            worker.collect(wait=True)
+    finally:
+        worker.close()

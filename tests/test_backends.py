@@ -1,0 +1,122 @@
+"""ONNX Runtime backends on a tiny exported VGG: agreement with torch, graph cache, stale/edited graphs, fallback."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from facial_emotion.core.model_file import update_model_metrics
+from facial_emotion.core.preprocessing import Preprocessing
+from facial_emotion.export.exporter import export_model
+from facial_emotion.inference.onnx_graph import FP32_TOLERANCE, GraphError, file_sha256, graph_path, network_sha256
+from facial_emotion.inference.predictor import EmotionPredictor
+from facial_emotion.models.loading import load_model_file
+from facial_emotion.models.vgg import VGGNet
+
+pytest.importorskip("onnxruntime")
+
+
+def tiny_model(path: Path, seed: int, widths: tuple[int, ...] = (8, 16)) -> Path:
+    torch.manual_seed(seed)
+    export_model(VGGNet(widths=widths, convs_per_stage=1), Preprocessing(tta="multi_scale_hflip"), path)
+    return path
+
+
+@pytest.fixture
+def model_path(tmp_path: Path) -> Path:
+    return tiny_model(tmp_path / "tiny.pkl", seed=0)
+
+
+@pytest.fixture(scope="module")
+def faces() -> np.ndarray:
+    return np.random.default_rng(1).integers(0, 256, (10, 48, 48), dtype=np.uint8)
+
+
+def fp32_graph(model_path: Path) -> Path:
+    return graph_path(model_path, network_sha256(load_model_file(model_path)), "fp32")
+
+
+@pytest.mark.parametrize("tta", ["center", "multi_scale_hflip", "multi_scale_ten_crop"])
+def test_onnxruntime_probabilities_match_torch_fp32(model_path: Path, faces: np.ndarray, tta: str) -> None:
+    reference = EmotionPredictor(model_path, tta=tta, bf16=False).predict_proba(faces)
+    runtime = EmotionPredictor(model_path, tta=tta, backend="onnxruntime")
+    assert (runtime.backend, runtime.precision) == ("onnxruntime", "fp32")
+    probabilities = runtime.predict_proba(faces)
+    assert probabilities.shape == (10, 7)
+    assert np.abs(probabilities - reference).max() < FP32_TOLERANCE
+
+
+def test_graph_is_cached_beside_the_model_file_and_reused(model_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    EmotionPredictor(model_path, backend="onnxruntime")
+    graph = fp32_graph(model_path)
+    assert graph.parent == model_path.parent / ".cache" and graph.is_file()
+    manifest = json.loads(graph.with_suffix(".json").read_text())
+    assert manifest["network_sha256"] == network_sha256(load_model_file(model_path))
+    assert manifest["graph_sha256"] == file_sha256(graph)
+    built = graph.stat().st_mtime_ns
+    update_model_metrics(model_path, {"test/acc": 0.5})  # a new figure in the file: same network, same graph
+    capsys.readouterr()
+    EmotionPredictor(model_path, backend="onnxruntime")
+    assert graph.stat().st_mtime_ns == built and "rebuilding" not in capsys.readouterr().err
+    assert fp32_graph(model_path) == graph
+
+
+def test_edited_graph_is_rebuilt_with_one_line(
+    model_path: Path, faces: np.ndarray, capsys: pytest.CaptureFixture[str]
+) -> None:
+    EmotionPredictor(model_path, backend="onnxruntime")
+    graph = fp32_graph(model_path)
+    other = tiny_model(model_path.parent / "other.pkl", seed=5)
+    EmotionPredictor(other, backend="onnxruntime")
+    shutil.copy(fp32_graph(other), graph)  # same architecture, other weights: only the hashes can tell
+    capsys.readouterr()
+    predictor = EmotionPredictor(model_path, backend="onnxruntime")
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "rebuilding" in err[0] and "changed after it was built" in err[0]
+    reference = EmotionPredictor(model_path, bf16=False).predict_proba(faces)
+    assert np.abs(predictor.predict_proba(faces) - reference).max() < FP32_TOLERANCE
+
+
+def test_changed_model_file_gets_a_new_graph_and_the_stale_one_goes(model_path: Path, faces: np.ndarray) -> None:
+    EmotionPredictor(model_path, backend="onnxruntime")
+    stale = fp32_graph(model_path)
+    tiny_model(model_path, seed=7, widths=(8, 16, 16))  # another architecture written over the same file
+    predictor = EmotionPredictor(model_path, backend="onnxruntime")
+    assert fp32_graph(model_path) != stale and not stale.exists()
+    reference = EmotionPredictor(model_path, bf16=False).predict_proba(faces)
+    assert np.abs(predictor.predict_proba(faces) - reference).max() < FP32_TOLERANCE
+
+
+def test_graph_with_forged_manifest_is_refused(model_path: Path) -> None:
+    """A graph of other weights whose manifest was rewritten to match: the probability check refuses it."""
+    EmotionPredictor(model_path, backend="onnxruntime")
+    graph = fp32_graph(model_path)
+    other = tiny_model(model_path.parent / "other.pkl", seed=5)
+    EmotionPredictor(other, backend="onnxruntime")
+    shutil.copy(fp32_graph(other), graph)
+    manifest = json.loads(graph.with_suffix(".json").read_text())
+    graph.with_suffix(".json").write_text(json.dumps({**manifest, "graph_sha256": file_sha256(graph)}))
+    with pytest.raises(GraphError, match="probabilities differ from the model file's") as error:
+        EmotionPredictor(model_path, backend="onnxruntime")
+    assert "\n" not in str(error.value)
+
+
+def test_missing_onnxruntime_falls_back_to_torch_with_one_line(
+    model_path: Path, faces: np.ndarray, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # `import onnxruntime` now raises ImportError
+    predictor = EmotionPredictor(model_path, backend="onnxruntime-int8", bf16=False)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert predictor.backend == "torch" and len(err) == 1 and "falls back to torch" in err[0]
+    assert predictor.predict_proba(faces).shape == (10, 7)
+
+
+def test_unknown_backend_is_a_one_line_error(model_path: Path) -> None:
+    with pytest.raises(ValueError, match="backend must be one of auto, torch, onnxruntime, onnxruntime-int8"):
+        EmotionPredictor(model_path, backend="tensorrt")
