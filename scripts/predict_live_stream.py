@@ -17,6 +17,7 @@ from facial_emotion.video.config import register_face_pipeline_config
 from facial_emotion.video.display import WindowSink, display_available
 from facial_emotion.video.frame_source import FrameSource, VideoSourceError, parse_source
 from facial_emotion.video.sinks import AnnotatedVideoWriter, ConsoleSink, PredictionLog
+from facial_emotion.video.streaming import feed_sinks
 
 register_resolvers()
 register_face_pipeline_config()
@@ -62,13 +63,7 @@ def main(cfg: DictConfig) -> None:
         sys.exit(f"error: {error}")
     print(f"Reading video stream ... ({source.description})")
     try:
-        for result in pipeline.run(source):
-            if cfg.max_seconds is not None and result.timestamp >= cfg.max_seconds:
-                break
-            for sink in sinks:
-                sink.write(result)
-            if any(getattr(sink, "stopped", False) for sink in sinks):
-                break
+        feed_sinks(pipeline.run(source), sinks, cfg.max_seconds)
     except KeyboardInterrupt:
         print("Stopped.")
     finally:
