@@ -14,7 +14,8 @@ from facial_emotion.tasks.analyze_videos import InputError, analyze_one_video, s
 try:
     sys.argv = sweep_arguments(sys.argv)
 except InputError as error:
-    sys.exit(f"error: {error}")
+    print(f"error: {error}", file=sys.stderr)
+    sys.exit(2)
 
 
 @hydra.main(version_base="1.3", config_path="../configs", config_name="analyze_videos")

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
@@ -123,7 +122,7 @@ class SummaryCallback(Callback):
     """Writes `summary.csv` when a run or multirun ends (in the launching process, whatever the launcher)."""
 
     def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
-        write_summary(Path(HydraConfig.get().runtime.output_dir))
+        write_summary(Path(config.hydra.run.dir))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         write_summary(Path(config.hydra.sweep.dir))
