@@ -176,6 +176,7 @@ def test_an_image_without_a_face_gives_an_empty_list(recognizer: EmotionRecogniz
     noise = cv2.GaussianBlur(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8), (9, 9), 0)
     assert recognizer.analyze(noise) == []
     assert recognizer.analyze(np.zeros((8, 8, 3), np.uint8)) == []  # smaller than any face the detector finds
+    assert recognizer.analyze(np.zeros((2, 2000, 3), np.uint8)) == []  # a sliver (0 px tall once downscaled)
     assert recognizer.top_emotion(noise) == (None, None)
     assert to_dataframe([]).empty
 
@@ -191,6 +192,7 @@ def test_analyze_batch_equals_one_analyze_per_image(recognizer: EmotionRecognize
     assert recognizer.top_emotion(HAPPY_PHOTO) == (happy[0].label, happy[0].probability)
 
 
+@pytest.mark.slow
 def test_analyze_matches_predict_image_script(recognizer: EmotionRecognizer, happy: list, tmp_path: Path) -> None:
     log = tmp_path / "log.csv"
     result = subprocess.run(
@@ -225,6 +227,7 @@ def test_video_rows_every_frame_with_columns_and_probabilities(every_frame: tupl
     assert (df["w"] > 100).all() and (df["x"] >= 0).all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("every", "frames"), [(1.0, [0, 25]), (0.5, [0, 13, 25])])
 def test_video_rows_per_every_seconds(
     recognizer: EmotionRecognizer, clip: Path, every_frame: tuple, every: float, frames: list[int]
