@@ -11,6 +11,7 @@ from facial_emotion.video.build import build_pipeline
 from facial_emotion.video.display import WindowSink, display_available
 from facial_emotion.video.frame_source import FrameSource, VideoSourceError, parse_source
 from facial_emotion.video.sinks import AnnotatedVideoWriter, ConsoleSink, PredictionLog
+from facial_emotion.video.streaming import feed_sinks
 
 
 def open_source(cfg: DictConfig) -> FrameSource:
@@ -54,13 +55,7 @@ def run(cfg: DictConfig) -> None:
         sys.exit(f"error: {error}")
     print(f"Reading video stream ... ({source.description})")
     try:
-        for result in pipeline.run(source):
-            if cfg.max_seconds is not None and result.timestamp >= cfg.max_seconds:
-                break
-            for sink in sinks:
-                sink.write(result)
-            if any(getattr(sink, "stopped", False) for sink in sinks):
-                break
+        feed_sinks(pipeline.run(source), sinks, cfg.max_seconds)
     except KeyboardInterrupt:
         print("Stopped.")
     finally:

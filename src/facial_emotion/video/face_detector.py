@@ -42,6 +42,7 @@ class FaceDetector:
     ) -> None:
         self.max_side = int(max_side)
         self.min_score = float(min_score)
+        self.min_face_size = int(min_face_size)
         self._mtcnn = MTCNN(
             keep_all=True,
             device="cpu",
@@ -54,6 +55,8 @@ class FaceDetector:
         if frame_bgr.ndim == 2:
             frame_bgr = cv2.cvtColor(frame_bgr, cv2.COLOR_GRAY2BGR)
         scale = min(1.0, self.max_side / max(frame_bgr.shape[:2]))
+        if min(frame_bgr.shape[:2]) * scale < self.min_face_size:  # too small to hold a face MTCNN can find
+            return []
         small = frame_bgr
         if scale < 1.0:
             small = cv2.resize(frame_bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)

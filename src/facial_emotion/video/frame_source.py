@@ -45,6 +45,12 @@ class FrameSource:
     def description(self) -> str:
         return f"camera {self.source}" if self.is_camera else str(self.source)
 
+    @property
+    def frame_count(self) -> int | None:
+        """The number of frames a file's header states; None for a camera or when the file does not say."""
+        count = 0 if self.is_camera else int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        return count if count > 0 else None
+
     @staticmethod
     def _open_camera(index: int) -> cv2.VideoCapture:
         previous = cv2.utils.logging.getLogLevel()

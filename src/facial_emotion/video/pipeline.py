@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,12 +19,13 @@ STAGES = ("decode", "detect", "track", "classify")
 
 @dataclass(frozen=True)
 class FaceEmotion:
-    """One tracked face in one frame: id, xyxy box, smoothed probabilities and their top class."""
+    """One tracked face in one frame: id, xyxy box, smoothed probabilities, their top class, 5 landmarks."""
 
     track_id: int
     box: np.ndarray
     probabilities: np.ndarray
     label: str
+    landmarks: np.ndarray | None = None
 
     @property
     def probability(self) -> float:
@@ -94,6 +95,11 @@ class EmotionPipeline:
             return self.tracker.update(done[1]), True
         return [track for track in self.tracker.predict() if track.missed == 0], False
 
+    def reset(self) -> None:
+        """Start a new stream: no tracks, and the detector runs on the next frame."""
+        self.tracker.reset()
+        self._frame_index = 0
+
     def process(self, frame: np.ndarray, timestamp: float) -> FrameResult:
         """Detect or track, then classify the faces of one BGR frame."""
         timings = dict.fromkeys(STAGES, 0.0)
@@ -119,10 +125,32 @@ class EmotionPipeline:
             for track, probs in zip(tracks, probabilities, strict=True):
                 track.probabilities = self.smoother.smooth(track.probabilities, probs)
                 label = self.predictor.class_names[int(track.probabilities.argmax())]
-                results.append(FaceEmotion(track.track_id, track.box.copy(), track.probabilities, label))
+                face = FaceEmotion(track.track_id, track.box.copy(), track.probabilities, label, track.face.landmarks)
+                results.append(face)
         timings["classify"] = time.perf_counter() - clock
         running = self._async is not None and self._async.running
         return FrameResult(timestamp, frame, results, detect_now, timings, running)
+
+    def process_stills(self, images: Sequence[np.ndarray]) -> list[list[FaceEmotion]]:
+        """The faces of each BGR image on its own (no tracking, no smoothing), numbered 1.. in detector order.
+
+        The classifier runs once over the faces of all images together.
+        """
+        detected = [self.detector.detect(image) for image in images]
+        if not detected:
+            return []
+        crops = np.concatenate(
+            [self.cropper.crop_all(image, faces) for image, faces in zip(images, detected, strict=True)]
+        )
+        probabilities = np.split(self.predictor.predict_proba(crops), np.cumsum([len(f) for f in detected])[:-1])
+        names = self.predictor.class_names
+        return [
+            [
+                FaceEmotion(index, face.box, probs, names[int(probs.argmax())], face.landmarks)
+                for index, (face, probs) in enumerate(zip(faces, image_probs, strict=True), start=1)
+            ]
+            for faces, image_probs in zip(detected, probabilities, strict=True)
+        ]
 
     def run(self, frames: Iterable[tuple[float, np.ndarray]]) -> Iterator[FrameResult]:
         """Process a stream of (timestamp, frame); each result's timings include the decode time."""

@@ -125,6 +125,8 @@ class AnnotatedVideoWriter:
         if self._writer is None:
             height, width = canvas.shape[:2]
             self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (width, height))
+            if not self._writer.isOpened():
+                raise OSError(f"cannot write a video to {self.path} (OpenCV has no writer for {self.path.suffix!r})")
         self._writer.write(canvas)
 
     def close(self) -> None:

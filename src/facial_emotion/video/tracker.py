@@ -62,6 +62,10 @@ class IouTracker:
         self.iou_threshold = float(iou_threshold)
         self.max_missed = int(max_missed)
         self.velocity_decay = float(velocity_decay)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every track; ids start again at 1 (a new video)."""
         self.tracks: list[Track] = []
         self._next_id = 1
         self._frames_since_update = 0

@@ -1,0 +1,18 @@
+"""Frames/s of `EmotionRecognizer.analyze_video` beside `predict_live_stream.py realtime=false` on one clip.
+
+`python scripts/benchmark_api.py [video=PATH] [repeats=3] [threads=2]`
+"""
+
+import hydra
+from omegaconf import DictConfig
+
+from facial_emotion.tasks.benchmark_api import benchmark_api
+
+
+@hydra.main(version_base="1.3", config_path="../configs", config_name="benchmark_api")
+def main(cfg: DictConfig) -> None:
+    benchmark_api(cfg)
+
+
+if __name__ == "__main__":
+    main()

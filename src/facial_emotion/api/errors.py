@@ -1,0 +1,15 @@
+"""The errors the API raises for bad input: one line that names the input and says what is wrong."""
+
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """An image, frame or video the recognizer cannot use."""
+
+
+class ImageInputError(InputError):
+    """An unreadable path, a file that is not an image, or an array of the wrong dtype or shape."""
+
+
+class VideoInputError(InputError):
+    """A video file that is missing, empty or undecodable, or a camera that does not open."""

@@ -1,0 +1,119 @@
+"""`EmotionRecognizer`: the emotions of the faces in photos, frames and videos, in one object."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import pandas as pd
+from omegaconf import DictConfig
+
+from facial_emotion.api.images import ImageInput, to_bgr
+from facial_emotion.api.results import FaceResult, largest_first
+from facial_emotion.api.settings import PHOTO_CONFIG, VIDEO_CONFIG, compose_settings, override_value
+from facial_emotion.api.video_analysis import analyze_stream, open_video
+from facial_emotion.inference.predictor import EmotionPredictor
+from facial_emotion.video.build import build_pipeline
+from facial_emotion.video.pipeline import EmotionPipeline
+
+
+class EmotionRecognizer:
+    """Face detector (MTCNN) -> eyes-level 48x48 crop -> CNN, as the scripts run them.
+
+    Photos and frames (`analyze`, `analyze_batch`, `top_emotion`) use `scripts/predict_image.py`'s settings
+    (`configs/predict_image.yaml`); videos (`analyze_video`) use the live stream's
+    (`configs/predict_live_stream.yaml`: tracking, smoothing, the detector every 3rd frame). Both are composed from
+    the config files, so the API and the scripts give the same answers.
+
+    Args:
+        model_path: a model file; None: the one the live stream loads (`results/model/my_own_model.pkl`).
+        views: test-time views (`center`, `zoomed_center`, `ten_crop`, ...) for photos and videos alike;
+            None: each config's own (photos: the model file's default; videos: `zoomed_center`).
+        backend: how the network runs; None or "torch" (others where `EmotionPredictor` offers them).
+        overrides: more Hydra overrides applied to both configs, e.g. `["face_pipeline.detect_every=1"]`.
+    """
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        views: str | None = None,
+        backend: str | None = None,
+        overrides: Sequence[str] = (),
+    ) -> None:
+        extra = [*overrides]
+        if model_path is not None:
+            extra.append(f"model_path={override_value(str(Path(model_path).expanduser()))}")
+        if views is not None:
+            extra.append(f"tta={views}")
+        self.photo_settings = compose_settings(PHOTO_CONFIG, extra)
+        self.video_settings = compose_settings(VIDEO_CONFIG, extra)
+        photo_predictor = _load_predictor(self.photo_settings, backend)
+        video_predictor = photo_predictor
+        if self.video_settings.tta != self.photo_settings.tta:
+            video_predictor = _load_predictor(self.video_settings, backend)
+        self._photos = build_pipeline(self.photo_settings.face_pipeline, photo_predictor)
+        self._video = build_pipeline(self.video_settings.face_pipeline, video_predictor)
+
+    @property
+    def class_names(self) -> list[str]:
+        """The 7 emotions, in the model's order."""
+        return list(self._photos.predictor.class_names)
+
+    def analyze(self, image: ImageInput) -> list[FaceResult]:
+        """One result per face, largest first; an image without a face gives `[]`.
+
+        `image`: a file path, a BGR uint8 numpy array (as OpenCV reads it; grayscale and BGRA are accepted) or
+        a PIL image. Raises `ImageInputError` (a `ValueError`) for an unreadable file or a wrong array.
+        """
+        return self.analyze_batch([image])[0]
+
+    def analyze_batch(self, images: Iterable[ImageInput]) -> list[list[FaceResult]]:
+        """`[analyze(image) for image in images]`, with the classifier run once over all their faces."""
+        frames = [to_bgr(image, name=_describe(image, index)) for index, image in enumerate(images)]
+        faces = self._photos.process_stills(frames)
+        return [largest_first(image_faces, self.class_names) for image_faces in faces]
+
+    def top_emotion(self, image: ImageInput) -> tuple[str, float] | tuple[None, None]:
+        """(label, probability) of the largest face; (None, None) when there is no face."""
+        faces = self.analyze(image)
+        return (faces[0].label, faces[0].probability) if faces else (None, None)
+
+    def analyze_video(
+        self,
+        source: str | Path | int,
+        every: float = 1.0,
+        progress: bool = True,
+        save_video: str | Path | None = None,
+        max_seconds: float | None = None,
+    ) -> pd.DataFrame:
+        """Track every face through every frame of a video file (or camera index) and tabulate its emotions.
+
+        Returns one row per face per `every` seconds of video (the first frame of each interval; `every=0`:
+        every frame) with columns time, frame, face_id, x, y, w, h, label, probability and one per emotion
+        (the smoothed probabilities the live stream shows). `df.attrs` holds source, fps, frames, duration.
+        `progress` shows a bar (frames/s, time left); `save_video` writes the annotated video (.mp4);
+        `max_seconds` stops after that much video (a camera runs until then or Ctrl-C).
+        Raises `VideoInputError` (a `ValueError`) for a missing, empty or undecodable file or a closed camera.
+        """
+        if not every >= 0:
+            raise ValueError(f"every must be >= 0 seconds, got {every}")
+        return analyze_stream(self._video, open_video(source), every, progress, save_video, max_seconds)
+
+    @property
+    def video_pipeline(self) -> EmotionPipeline:
+        """The tracking pipeline `analyze_video` runs (detector, cropper, tracker, predictor, smoother)."""
+        return self._video
+
+
+def _load_predictor(settings: DictConfig, backend: str | None) -> EmotionPredictor:
+    """The predictor as the scripts build it; `backend` only where this `EmotionPredictor` takes one."""
+    if "backend" in inspect.signature(EmotionPredictor).parameters:
+        return EmotionPredictor(settings.model_path, tta=settings.tta, backend=backend)
+    if backend not in (None, "torch"):
+        raise ValueError(f"backend={backend!r} is not available: this version runs the network with torch only")
+    return EmotionPredictor(settings.model_path, tta=settings.tta)
+
+
+def _describe(image: object, index: int) -> str:
+    return str(image) if isinstance(image, str | Path) else f"image {index}"

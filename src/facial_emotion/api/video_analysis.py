@@ -1,0 +1,72 @@
+"""Run the tracking pipeline over a whole video (or a camera) and collect its timeline as a DataFrame."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from facial_emotion.api.errors import VideoInputError
+from facial_emotion.api.timeline import TimelineRecorder
+from facial_emotion.video.frame_source import FrameSource, VideoSourceError
+from facial_emotion.video.pipeline import EmotionPipeline, FrameResult
+from facial_emotion.video.sinks import AnnotatedVideoWriter
+from facial_emotion.video.streaming import feed_sinks
+
+
+def open_video(source: str | Path | int) -> FrameSource:
+    """A file read as fast as it decodes, or a camera; a `VideoInputError` naming it when it cannot be used."""
+    try:
+        return FrameSource(str(source) if isinstance(source, Path) else source, realtime=False)
+    except VideoSourceError as error:
+        raise VideoInputError(str(error)) from None
+
+
+class ProgressBar:
+    """A sink that advances a tqdm bar per frame: frames/s and, for files, the time left."""
+
+    def __init__(self, source: FrameSource) -> None:
+        name = source.description if source.is_camera else Path(str(source.source)).name
+        self._bar = tqdm(total=source.frame_count, unit="frame", desc=name, dynamic_ncols=True)
+
+    def write(self, result: FrameResult) -> None:
+        self._bar.update(1)
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+def analyze_stream(
+    pipeline: EmotionPipeline,
+    source: FrameSource,
+    every: float = 1.0,
+    progress: bool = True,
+    save_video: str | Path | None = None,
+    max_seconds: float | None = None,
+) -> pd.DataFrame:
+    """Every frame of `source` through `pipeline` (reset first); rows every `every` s; see `analyze_video`."""
+    names = pipeline.predictor.class_names
+    recorder = TimelineRecorder(names, every)
+    sinks: list = [recorder]
+    try:
+        if save_video is not None:
+            sinks.append(AnnotatedVideoWriter(save_video, source.fps, names))
+        if progress:
+            sinks.append(ProgressBar(source))
+        pipeline.reset()
+        feed_sinks(pipeline.run(source), sinks, max_seconds)
+    except KeyboardInterrupt:  # a camera runs until stopped: keep what was recorded
+        pass
+    finally:
+        source.close()
+        for sink in sinks:
+            sink.close()
+    frame = recorder.to_dataframe()
+    frame.attrs.update(
+        source=source.description,
+        fps=source.fps,
+        frames=recorder.frames,
+        duration=recorder.frames / source.fps if not source.is_camera else recorder.last_time,
+    )
+    return frame

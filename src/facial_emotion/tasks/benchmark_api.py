@@ -1,0 +1,70 @@
+"""`scripts/benchmark_api.py`: frames/s of `EmotionRecognizer.analyze_video` beside the live stream's loop.
+
+Both run on the same clip in the same process, in turns (each goes first every other round), after one
+warm-up pass each: the live stream as `predict_live_stream.py realtime=false show=false` runs it (its config,
+its pipeline, its console sink), the API with its DataFrame recorder and progress bar.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from omegaconf import DictConfig
+
+from facial_emotion.api import EmotionRecognizer, InputError
+from facial_emotion.api.settings import VIDEO_CONFIG, compose_settings
+from facial_emotion.api.video_analysis import open_video
+from facial_emotion.core.hardware import describe_device
+from facial_emotion.inference.predictor import EmotionPredictor
+from facial_emotion.training.resolvers import register_resolvers
+from facial_emotion.video.build import build_pipeline
+from facial_emotion.video.sinks import ConsoleSink
+from facial_emotion.video.streaming import feed_sinks
+
+register_resolvers()  # the config's video path uses ${project_root:}
+
+
+def benchmark_api(cfg: DictConfig) -> None:
+    """Print the frames/s of both (median and each pass) and the CPU time per frame of this process."""
+    torch.set_num_threads(cfg.threads)
+    try:
+        source = open_video(cfg.video)
+        frames = source.frame_count
+        source.close()
+    except InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    live = compose_settings(VIDEO_CONFIG)
+    live_pipeline = build_pipeline(live.face_pipeline, EmotionPredictor(live.model_path, tta=live.tta))
+    recognizer = EmotionRecognizer()
+
+    def live_stream() -> None:
+        live_pipeline.reset()
+        feed_sinks(live_pipeline.run(open_video(cfg.video)), [ConsoleSink(print_line=lambda line: None)])
+
+    def api() -> None:
+        recognizer.analyze_video(cfg.video, every=cfg.every, progress=cfg.progress)
+
+    runs: dict[str, Callable[[], None]] = {"predict_live_stream realtime=false": live_stream, "analyze_video": api}
+    print(f"Hardware: {describe_device('cpu')}; torch threads {torch.get_num_threads()}")
+    print(f"{cfg.video}: {frames} frames; every={cfg.every} progress={cfg.progress}; {cfg.repeats} passes each")
+    fps: dict[str, list[float]] = {name: [] for name in runs}
+    cpu_ms: dict[str, list[float]] = {name: [] for name in runs}  # this process's CPU time: robust to other load
+    for index in range(cfg.repeats + 1):
+        order = list(runs.items()) if index % 2 else list(runs.items())[::-1]  # neither always runs first
+        for name, run in order:
+            wall, cpu = time.perf_counter(), time.process_time()
+            run()
+            if index > 0:  # the first pass warms up
+                fps[name].append(frames / (time.perf_counter() - wall))
+                cpu_ms[name].append(1000 * (time.process_time() - cpu) / frames)
+    for name in runs:
+        passes = " ".join(f"{v:.1f}" for v in fps[name])
+        print(
+            f"  {name:<36} median {np.median(fps[name]):5.1f} frames/s (passes: {passes}); "
+            f"CPU {np.median(cpu_ms[name]):5.1f} ms/frame"
+        )

@@ -1,0 +1,347 @@
+"""The Python API on real photos and videos: real MTCNN, the committed model, results read back."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from PIL import Image
+
+from facial_emotion.api import (
+    EmotionRecognizer,
+    FaceResult,
+    ImageInputError,
+    VideoInputError,
+    plot_timeline,
+    to_dataframe,
+)
+from facial_emotion.api.settings import CONFIG_DIR, compose_settings
+from facial_emotion.data.locate import PROJECT_ROOT
+
+SHARED = PROJECT_ROOT.parent / "shared"
+HAPPY_PHOTO = SHARED / "faces" / "nimstim" / "Happy" / "01F_HA_C.jpg"
+SAD_PHOTO = next(iter(sorted((SHARED / "faces" / "penn_er40" / "Sad").glob("*"))), None)
+VIDEO = SHARED / "videos" / "videoretalking_face5.mp4"  # 25 fps, one face
+CLIP_FRAMES = 30  # 1.2 s
+
+pytestmark = pytest.mark.skipif(
+    not (HAPPY_PHOTO.is_file() and VIDEO.is_file()), reason=f"real photos/videos not found under {SHARED}"
+)
+
+
+def cut_clip(source: Path, target: Path, frames: int) -> Path:
+    """The first `frames` frames of `source` re-encoded to `target` (mp4v) at its frame rate."""
+    capture = cv2.VideoCapture(str(source))
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    writer = None
+    for _ in range(frames):
+        ok, frame = capture.read()
+        assert ok, f"{source} has fewer than {frames} frames"
+        if writer is None:
+            size = (frame.shape[1], frame.shape[0])
+            writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+        writer.write(frame)
+    writer.release()
+    capture.release()
+    return target
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> EmotionRecognizer:
+    return EmotionRecognizer()
+
+
+@pytest.fixture(scope="module")
+def happy(recognizer: EmotionRecognizer) -> list[FaceResult]:
+    return recognizer.analyze(HAPPY_PHOTO)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return cut_clip(VIDEO, tmp_path_factory.mktemp("clip") / "clip.mp4", CLIP_FRAMES)
+
+
+@pytest.fixture(scope="module")
+def every_frame(recognizer: EmotionRecognizer, clip: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple:
+    annotated = tmp_path_factory.mktemp("annotated") / "annotated.mp4"
+    return recognizer.analyze_video(clip, every=0, progress=False, save_video=annotated), annotated
+
+
+def assert_same_faces(a: list[FaceResult], b: list[FaceResult], atol: float = 1e-6) -> None:
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        assert x.label == y.label
+        np.testing.assert_allclose(x.box, y.box, atol=atol * 1000)
+        np.testing.assert_allclose(list(x.probabilities.values()), list(y.probabilities.values()), atol=atol)
+
+
+def test_settings_are_the_scripts_configs(recognizer: EmotionRecognizer) -> None:
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
+        live, photos = compose(config_name="predict_live_stream"), compose(config_name="predict_image")
+    assert recognizer.video_settings == live and recognizer.photo_settings == photos
+    assert recognizer.video_pipeline.predictor.model_path == Path(live.model_path)
+    assert recognizer.video_pipeline.predictor.tta == live.tta
+    assert recognizer.video_pipeline.detect_every == live.face_pipeline.detect_every
+
+
+def test_settings_compose_inside_a_running_hydra_app() -> None:
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR), job_name="outer_app"):
+        outer = GlobalHydra.instance().hydra
+        cfg = compose_settings("predict_live_stream", ["face_pipeline.detect_every=1"])
+        assert GlobalHydra.instance().hydra is outer  # the app's own Hydra is back
+        assert compose(config_name="analyze_videos", return_hydra_config=True).hydra.job.name == "outer_app"
+    assert cfg.face_pipeline.detect_every == 1
+
+
+def test_a_photo_gives_one_face_with_box_label_probabilities_and_landmarks(happy: list[FaceResult]) -> None:
+    image = cv2.imread(str(HAPPY_PHOTO))
+    assert len(happy) == 1
+    face = happy[0]
+    x, y, w, h = face.box
+    assert 0 <= x < x + w <= image.shape[1] and 0 <= y < y + h <= image.shape[0]
+    assert 0.2 * image.shape[1] < w < image.shape[1]  # a studio portrait: the face is a good part of it
+    assert list(face.probabilities) == ["Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral"]
+    assert sum(face.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+    assert face.label == max(face.probabilities, key=face.probabilities.get) == "Happy"
+    assert face.probability == face.probabilities["Happy"]
+    (left_eye, right_eye, nose, mouth_left, mouth_right) = face.landmarks
+    assert all(x <= px <= x + w and y <= py <= y + h for px, py in face.landmarks)
+    assert left_eye[0] < right_eye[0] and left_eye[1] < nose[1] < mouth_left[1]
+
+
+def test_path_array_and_pil_image_give_the_same_result(recognizer: EmotionRecognizer, happy: list) -> None:
+    bgr = cv2.imread(str(HAPPY_PHOTO))
+    pil = Image.fromarray(bgr[:, :, ::-1].copy())
+    by_array, by_pil, by_str = recognizer.analyze_batch([bgr, pil, str(HAPPY_PHOTO)])
+    assert_same_faces(by_array, happy)
+    assert_same_faces(by_pil, happy)
+    assert_same_faces(by_str, happy)
+    gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)  # grayscale arrays and PIL "L" images are accepted too
+    assert_same_faces(recognizer.analyze(gray), recognizer.analyze(Image.fromarray(gray)))
+
+
+def test_boxes_are_in_image_pixels(recognizer: EmotionRecognizer, happy: list[FaceResult]) -> None:
+    image = cv2.imread(str(HAPPY_PHOTO))
+    top, left = 10, 90  # the longer side stays under the detector's 640 px: the same detection scale
+    padded = cv2.copyMakeBorder(image, top, 0, left, 0, cv2.BORDER_CONSTANT, value=(128, 128, 128))
+    [moved] = recognizer.analyze(padded)
+    size = max(happy[0].box[2:])
+    # MTCNN is not exactly shift-invariant (its image pyramid and box regression): a few % of the face.
+    np.testing.assert_allclose(np.array(moved.landmarks) - (left, top), happy[0].landmarks, atol=0.03 * size)
+    np.testing.assert_allclose(centre(moved) - (left, top), centre(happy[0]), atol=0.05 * size)
+    np.testing.assert_allclose(moved.box[2:], happy[0].box[2:], rtol=0.1)
+    # Twice the size: the detector sees it downscaled to 640 px, the boxes still come in this image's pixels.
+    [doubled] = recognizer.analyze(cv2.resize(image, None, fx=2, fy=2, interpolation=cv2.INTER_LINEAR))
+    np.testing.assert_allclose(np.array(doubled.landmarks) / 2, happy[0].landmarks, atol=0.03 * size)
+    np.testing.assert_allclose(np.array(doubled.box) / 2, happy[0].box, atol=0.05 * size)
+
+
+def centre(face: FaceResult) -> np.ndarray:
+    x, y, w, h = face.box
+    return np.array([x + w / 2, y + h / 2])
+
+
+@pytest.mark.skipif(SAD_PHOTO is None, reason="penn_er40 photos not found")
+def test_several_faces_come_largest_first(recognizer: EmotionRecognizer) -> None:
+    big = cv2.imread(str(HAPPY_PHOTO))
+    small = cv2.resize(cv2.imread(str(SAD_PHOTO)), None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    canvas = np.full((big.shape[0], small.shape[1] + big.shape[1], 3), 128, np.uint8)
+    canvas[: small.shape[0], : small.shape[1]] = small  # the small face on the left, where detectors look first
+    canvas[:, small.shape[1] :] = big
+    faces = recognizer.analyze(canvas)
+    assert len(faces) == 2
+    assert faces[0].area > faces[1].area
+    assert faces[0].box[0] >= small.shape[1] > faces[1].box[0] + faces[1].box[2] / 2
+
+
+def test_results_round_trip_through_plain_dicts_and_json(happy: list[FaceResult]) -> None:
+    data = json.loads(json.dumps([face.to_dict() for face in happy]))
+    assert [FaceResult.from_dict(item) for item in data] == happy
+    assert set(data[0]) == {"box", "label", "probability", "probabilities", "landmarks"}
+    table = to_dataframe(happy)
+    assert list(table.columns[:7]) == ["face", "x", "y", "w", "h", "label", "probability"]
+    assert table.loc[0, "Happy"] == happy[0].probabilities["Happy"] and len(table) == 1
+
+
+def test_an_image_without_a_face_gives_an_empty_list(recognizer: EmotionRecognizer) -> None:
+    rng = np.random.default_rng(0)
+    noise = cv2.GaussianBlur(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8), (9, 9), 0)
+    assert recognizer.analyze(noise) == []
+    assert recognizer.analyze(np.zeros((8, 8, 3), np.uint8)) == []  # smaller than any face the detector finds
+    assert recognizer.analyze(np.zeros((2, 2000, 3), np.uint8)) == []  # a sliver (0 px tall once downscaled)
+    assert recognizer.top_emotion(noise) == (None, None)
+    assert to_dataframe([]).empty
+
+
+def test_analyze_batch_equals_one_analyze_per_image(recognizer: EmotionRecognizer, happy: list) -> None:
+    images = [HAPPY_PHOTO, np.full((200, 200, 3), 90, np.uint8)]
+    if SAD_PHOTO is not None:
+        images.append(SAD_PHOTO)
+    batch = recognizer.analyze_batch(images)
+    assert len(batch) == len(images) and batch[1] == []
+    for image, faces in zip(images, batch, strict=True):
+        assert_same_faces(faces, recognizer.analyze(image), atol=1e-5)
+    assert recognizer.top_emotion(HAPPY_PHOTO) == (happy[0].label, happy[0].probability)
+
+
+@pytest.mark.slow
+def test_analyze_matches_predict_image_script(recognizer: EmotionRecognizer, happy: list, tmp_path: Path) -> None:
+    log = tmp_path / "log.csv"
+    result = subprocess.run(
+        [sys.executable, "scripts/predict_image.py", f"path={HAPPY_PHOTO}", f"log={log}"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    row = pd.read_csv(log).iloc[0]
+    np.testing.assert_allclose(row[["x", "y", "w", "h"]].astype(float), happy[0].box, atol=0.06)
+    for name, probability in happy[0].probabilities.items():
+        assert row[name] == pytest.approx(probability, abs=1e-5)
+    assert row["emotion"] == happy[0].label
+
+
+def test_video_rows_every_frame_with_columns_and_probabilities(every_frame: tuple) -> None:
+    df, _ = every_frame
+    assert list(df.columns) == [
+        *("time", "frame", "face_id", "x", "y", "w", "h", "label", "probability"),
+        *("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral"),
+    ]
+    assert df.attrs["frames"] == CLIP_FRAMES and df.attrs["fps"] == pytest.approx(25.0)
+    assert df.attrs["duration"] == pytest.approx(CLIP_FRAMES / 25.0)
+    assert sorted(df["frame"].unique()) == list(range(CLIP_FRAMES))  # one talking face, found in every frame
+    np.testing.assert_allclose(df["time"], df["frame"] / 25.0, atol=1e-3)
+    emotions = df.iloc[:, 9:]
+    np.testing.assert_allclose(emotions.sum(axis=1), 1.0, atol=1e-5)
+    assert (df["label"] == emotions.idxmax(axis=1)).all()
+    np.testing.assert_allclose(df["probability"], emotions.max(axis=1))
+    assert (df["w"] > 100).all() and (df["x"] >= 0).all()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("every", "frames"), [(1.0, [0, 25]), (0.5, [0, 13, 25])])
+def test_video_rows_per_every_seconds(
+    recognizer: EmotionRecognizer, clip: Path, every_frame: tuple, every: float, frames: list[int]
+) -> None:
+    df = recognizer.analyze_video(clip, every=every, progress=False)
+    assert sorted(df["frame"].unique()) == frames  # the first frame of each `every` seconds
+    full, _ = every_frame  # the same pipeline from the start of the video: the very same rows
+    expected = full[full["frame"].isin(frames)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(df.reset_index(drop=True), expected)
+
+
+def test_save_video_writes_every_annotated_frame(every_frame: tuple, clip: Path) -> None:
+    _, annotated = every_frame
+    capture = cv2.VideoCapture(str(annotated))
+    frames = []
+    while (frame := capture.read()[1]) is not None:
+        frames.append(frame)
+    source = cv2.VideoCapture(str(clip))
+    first = source.read()[1]
+    assert len(frames) == CLIP_FRAMES and frames[0].shape == first.shape
+    assert np.abs(frames[0].astype(int) - first.astype(int)).max() > 100  # boxes and bars drawn on it
+
+
+def test_plot_timeline_writes_a_png(every_frame: tuple, tmp_path: Path) -> None:
+    df, _ = every_frame
+    path = plot_timeline(df, tmp_path / "plots" / "timeline.png", title="clip")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    image = cv2.imread(str(path))
+    assert image.shape[1] > 600 and image.std() > 10
+    empty = plot_timeline(df.iloc[:0], tmp_path / "empty.png")  # a video without a face: a PNG saying so
+    assert cv2.imread(str(empty)) is not None
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "message"),
+    [
+        (None, "missing.jpg", "image file not found"),
+        (b"", "empty.png", "not a readable image"),
+        (b"plain text\n" * 50, "notes.jpg", "not a readable image"),
+        ("dir", "folder", "not a file"),
+    ],
+    ids=["missing", "empty", "text-renamed-jpg", "directory"],
+)
+def test_bad_image_files_raise_input_errors_naming_them(
+    recognizer: EmotionRecognizer, tmp_path: Path, content: bytes | str | None, name: str, message: str
+) -> None:
+    path = tmp_path / name
+    if content == "dir":
+        path.mkdir()
+    elif content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ImageInputError, match=message) as raised:
+        recognizer.analyze(path)
+    assert str(path) in str(raised.value) and "\n" not in str(raised.value)
+    assert isinstance(raised.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("image", "message"),
+    [
+        (np.zeros((64, 64, 3), np.float32), "expected dtype uint8"),
+        (np.zeros((64, 64, 2), np.uint8), r"expected shape .* got \(64, 64, 2\)"),
+        (np.zeros((2, 64, 64, 3), np.uint8), r"got \(2, 64, 64, 3\)"),
+        (np.zeros((0, 64, 3), np.uint8), "empty"),
+        ([[1, 2], [3, 4]], "expected a file path, a BGR numpy array or a PIL image, got list"),
+    ],
+    ids=["float", "two-channels", "4d", "empty", "list"],
+)
+def test_bad_arrays_raise_input_errors(recognizer: EmotionRecognizer, image: object, message: str) -> None:
+    with pytest.raises(ImageInputError, match=message):
+        recognizer.analyze(image)
+    with pytest.raises(ImageInputError, match="^image 1: .*" + message):  # which image of a batch
+        recognizer.analyze_batch([np.zeros((32, 32, 3), np.uint8), image])
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(None, "video file not found"), (b"", "video file is empty"), (b"plain text\n" * 100, "not a readable video")],
+    ids=["missing", "empty", "text-renamed-mp4"],
+)
+def test_bad_videos_raise_input_errors_naming_them(
+    recognizer: EmotionRecognizer, tmp_path: Path, content: bytes | None, message: str
+) -> None:
+    path = tmp_path / "clip.mp4"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(VideoInputError, match=message) as raised:
+        recognizer.analyze_video(path, progress=False)
+    assert str(path) in str(raised.value)
+
+
+def test_a_camera_that_does_not_open_raises(recognizer: EmotionRecognizer) -> None:
+    with pytest.raises(VideoInputError, match="camera 99 could not be opened"):
+        recognizer.analyze_video(99, progress=False)
+
+
+def test_bad_options_raise_value_errors(recognizer: EmotionRecognizer, clip: Path, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="every must be >= 0"):
+        recognizer.analyze_video(clip, every=-1)
+    with pytest.raises(OSError, match="cannot write a video"):
+        recognizer.analyze_video(clip, progress=False, save_video=tmp_path / "out.unknown-extension")
+    with pytest.raises(ValueError, match="backend='no-such-backend'"):
+        EmotionRecognizer(backend="no-such-backend")
+    with pytest.raises(ValueError, match="model file not found: .*missing.pkl"):
+        EmotionRecognizer(model_path=tmp_path / "missing.pkl")
+
+
+def test_importing_the_package_does_not_load_the_api() -> None:
+    code = (
+        "import sys, facial_emotion, facial_emotion.core.labels\n"
+        "assert 'facial_emotion.api' not in sys.modules and 'torch' not in sys.modules, 'not lazy'\n"
+        "from facial_emotion import EmotionRecognizer\n"
+        "from facial_emotion.api.recognizer import EmotionRecognizer as Direct\n"
+        "assert EmotionRecognizer is Direct\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
