@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -53,7 +53,9 @@ class EmotionRecognizer:
         if self.video_settings.tta != self.photo_settings.tta:
             video_predictor = _load_predictor(self.video_settings, backend)
         self._photos = build_pipeline(self.photo_settings.face_pipeline, photo_predictor)
-        self._video = build_pipeline(self.video_settings.face_pipeline, video_predictor)
+        # A file's table must not depend on how fast the CPU is: detections land on the frame they were run on.
+        # Live streams (`stream()`) keep the config's detector thread, so no frame waits for MTCNN.
+        self._video = build_pipeline(synchronous(self.video_settings.face_pipeline), video_predictor)
 
     @property
     def class_names(self) -> list[str]:
@@ -83,7 +85,7 @@ class EmotionRecognizer:
         self,
         source: str | Path | int,
         every: float = 1.0,
-        progress: bool = True,
+        progress: bool | Callable[[int, int | None], None] = True,
         save_video: str | Path | None = None,
         max_seconds: float | None = None,
     ) -> pd.DataFrame:
@@ -92,13 +94,19 @@ class EmotionRecognizer:
         Returns one row per face per `every` seconds of video (the first frame of each interval; `every=0`:
         every frame) with columns time, frame, face_id, x, y, w, h, label, probability and one per emotion
         (the smoothed probabilities the live stream shows). `df.attrs` holds source, fps, frames, duration.
-        `progress` shows a bar (frames/s, time left); `save_video` writes the annotated video (.mp4);
+        `progress` shows a bar (frames/s, time left), or calls
+        `progress(frames done, frames in the file)`; `save_video` writes the annotated video (.mp4);
         `max_seconds` stops after that much video (a camera runs until then or Ctrl-C).
         Raises `VideoInputError` (a `ValueError`) for a missing, empty or undecodable file or a closed camera.
         """
         if not every >= 0:
             raise ValueError(f"every must be >= 0 seconds, got {every}")
         return analyze_stream(self._video, open_video(source), every, progress, save_video, max_seconds)
+
+    def stream(self) -> EmotionPipeline:
+        """A fresh tracking pipeline for one stream of frames (a webcam, one client of the app): its own tracker
+        and smoother, the video settings' detector and model; feed it with `.process(frame, timestamp)`."""
+        return build_pipeline(self.video_settings.face_pipeline, self._video.predictor)
 
     @property
     def video_pipeline(self) -> EmotionPipeline:
@@ -113,6 +121,13 @@ def _load_predictor(settings: DictConfig, backend: str | None) -> EmotionPredict
     if backend not in (None, "torch"):
         raise ValueError(f"backend={backend!r} is not available: this version runs the network with torch only")
     return EmotionPredictor(settings.model_path, tta=settings.tta)
+
+
+def synchronous(pipeline_cfg: DictConfig) -> DictConfig:
+    """The face pipeline's settings with detection inline (reproducible tables of video files)."""
+    copy = pipeline_cfg.copy()
+    copy.async_detection = False
+    return copy
 
 
 def _describe(image: object, index: int) -> str:

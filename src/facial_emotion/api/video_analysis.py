@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -37,11 +38,25 @@ class ProgressBar:
         self._bar.close()
 
 
+class ProgressCallback:
+    """A sink that calls `report(frames done, frames in the file or None)` after each frame."""
+
+    def __init__(self, report: Callable[[int, int | None], None], source: FrameSource) -> None:
+        self._report, self._total, self._done = report, source.frame_count, 0
+
+    def write(self, result: FrameResult) -> None:
+        self._done += 1
+        self._report(self._done, self._total)
+
+    def close(self) -> None:
+        pass
+
+
 def analyze_stream(
     pipeline: EmotionPipeline,
     source: FrameSource,
     every: float = 1.0,
-    progress: bool = True,
+    progress: bool | Callable[[int, int | None], None] = True,
     save_video: str | Path | None = None,
     max_seconds: float | None = None,
 ) -> pd.DataFrame:
@@ -52,7 +67,9 @@ def analyze_stream(
     try:
         if save_video is not None:
             sinks.append(AnnotatedVideoWriter(save_video, source.fps, names))
-        if progress:
+        if callable(progress):
+            sinks.append(ProgressCallback(progress, source))
+        elif progress:
             sinks.append(ProgressBar(source))
         pipeline.reset()
         feed_sinks(pipeline.run(source), sinks, max_seconds)

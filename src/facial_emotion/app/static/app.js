@@ -1,0 +1,262 @@
+// The page: live webcam over a WebSocket, video upload with progress and results, photo upload. No build, no CDN.
+const COLORS = { Angry: "#d62728", Disgust: "#8c564b", Fear: "#9467bd", Happy: "#2ca02c", Sad: "#1f77b4",
+  Surprise: "#ff7f0e", Neutral: "#7f7f7f" };
+let CLASSES = Object.keys(COLORS);
+const $ = (id) => document.getElementById(id);
+
+fetch("/api/info").then((r) => r.json()).then((info) => { CLASSES = info.classes; });
+
+for (const tab of document.querySelectorAll(".tab")) {
+  tab.addEventListener("click", () => {
+    document.querySelectorAll(".tab, .panel").forEach((el) => el.classList.remove("active"));
+    tab.classList.add("active");
+    $(tab.dataset.tab).classList.add("active");
+  });
+}
+// Uploads and results are deleted when the visitor leaves.
+addEventListener("pagehide", () => navigator.sendBeacon("/api/session/end"));
+
+function probabilityBars(probabilities) {
+  return CLASSES.map((name) => {
+    const p = probabilities[name] ?? 0;
+    return `<div class="bar"><span>${name}</span><span class="fill" style="width:${(p * 160).toFixed(0)}px;` +
+      `background:${COLORS[name] ?? "#555"}"></span><span>${(p * 100).toFixed(0)}%</span></div>`;
+  }).join("");
+}
+
+function drawBoxes(ctx, faces, scale, showId) {
+  ctx.lineWidth = 3;
+  ctx.font = "16px system-ui";
+  for (const face of faces) {
+    const [x, y, w, h] = face.box.map((v) => v * scale);
+    const color = COLORS[face.label] ?? "#fff";
+    ctx.strokeStyle = color;
+    ctx.strokeRect(x, y, w, h);
+    const text = `${showId ? `#${face.id} ` : ""}${face.label} ${(face.probability * 100).toFixed(0)}%`;
+    ctx.fillStyle = color;
+    ctx.fillRect(x, y - 22, ctx.measureText(text).width + 10, 22);
+    ctx.fillStyle = "#fff";
+    ctx.fillText(text, x + 5, y - 6);
+  }
+}
+
+function drawTimeline(canvas, points, seconds) {
+  // points: [{t, probabilities}] ; one line per emotion over the last `seconds` (or the whole span).
+  const ctx = canvas.getContext("2d");
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  if (!points.length) return;
+  const end = points[points.length - 1].t;
+  const start = seconds ? end - seconds : points[0].t;
+  const span = Math.max(end - start, 1e-6);
+  const x = (t) => 30 + ((t - start) / span) * (canvas.width - 40);
+  const y = (p) => canvas.height - 20 - p * (canvas.height - 30);
+  ctx.strokeStyle = "#ccd";
+  ctx.fillStyle = "#556";
+  ctx.font = "11px system-ui";
+  for (const p of [0, 0.5, 1]) { ctx.beginPath(); ctx.moveTo(30, y(p)); ctx.lineTo(canvas.width - 10, y(p)); ctx.stroke(); ctx.fillText(`${p * 100}%`, 0, y(p) + 4); }
+  ctx.fillText(seconds ? `-${seconds} s` : `${start.toFixed(0)} s`, 30, canvas.height - 4);
+  ctx.fillText(seconds ? "now" : `${end.toFixed(0)} s`, canvas.width - 40, canvas.height - 4);
+  for (const name of CLASSES) {
+    ctx.strokeStyle = COLORS[name] ?? "#555";
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    points.filter((pt) => pt.t >= start).forEach((pt, i) => {
+      const px = x(pt.t), py = y(pt.probabilities[name] ?? 0);
+      if (i === 0) ctx.moveTo(px, py); else ctx.lineTo(px, py);
+    });
+    ctx.stroke();
+  }
+}
+
+// ---- Live webcam -------------------------------------------------------------------------------------------------
+const live = { socket: null, stream: null, seq: 0, sent: new Map(), faces: [], history: new Map(), rtts: [], frames: [] };
+
+async function startLive() {
+  try {
+    live.stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
+  } catch (error) {
+    $("live-stats").innerHTML = `<span class="error">camera unavailable: ${error.message}</span>`;
+    return;
+  }
+  const video = $("camera");
+  video.srcObject = live.stream;
+  await video.play();
+  const protocol = location.protocol === "https:" ? "wss" : "ws";
+  live.socket = new WebSocket(`${protocol}://${location.host}/ws/live`);
+  live.socket.binaryType = "arraybuffer";
+  live.socket.onopen = () => sendFrame();
+  live.socket.onmessage = (event) => onLiveAnswer(JSON.parse(event.data));
+  live.socket.onclose = () => { $("live-stats").textContent = "disconnected"; };
+  $("live-start").disabled = true;
+  $("live-stop").disabled = false;
+  requestAnimationFrame(drawLive);
+}
+
+function stopLive() {
+  live.socket?.close();
+  live.stream?.getTracks().forEach((track) => track.stop());
+  live.socket = live.stream = null;
+  $("live-start").disabled = false;
+  $("live-stop").disabled = true;
+  $("live-stats").textContent = "stopped";
+}
+
+const grab = document.createElement("canvas");
+function sendFrame() {
+  // One frame in flight: the next is sent when the answer comes, so latency cannot build up.
+  const video = $("camera");
+  if (!live.socket || live.socket.readyState !== WebSocket.OPEN || !video.videoWidth) {
+    if (live.socket) setTimeout(sendFrame, 30);
+    return;
+  }
+  const scale = Math.min(1, 640 / video.videoWidth);
+  grab.width = Math.round(video.videoWidth * scale);
+  grab.height = Math.round(video.videoHeight * scale);
+  grab.getContext("2d").drawImage(video, 0, 0, grab.width, grab.height);
+  grab.toBlob(async (blob) => {
+    const jpeg = new Uint8Array(await blob.arrayBuffer());
+    const message = new Uint8Array(4 + jpeg.length);
+    const seq = ++live.seq;
+    new DataView(message.buffer).setUint32(0, seq);
+    message.set(jpeg, 4);
+    live.sent.set(seq, { time: performance.now(), scale });
+    live.socket?.send(message);
+  }, "image/jpeg", 0.8);
+}
+
+function onLiveAnswer(answer) {
+  if (answer.error) {
+    $("live-stats").innerHTML = `<span class="error">${answer.error}</span>`;
+  } else {
+    const sent = live.sent.get(answer.seq);
+    live.sent.delete(answer.seq);
+    const now = performance.now();
+    if (sent) live.rtts.push(now - sent.time);
+    live.frames.push(now);
+    live.frames = live.frames.filter((t) => now - t < 2000);
+    live.rtts = live.rtts.slice(-30);
+    live.faces = answer.faces.map((face) => ({ ...face, scale: sent ? 1 / sent.scale : 1 }));
+    const t = now / 1000;
+    for (const face of answer.faces) {
+      const points = live.history.get(face.id) ?? [];
+      points.push({ t, probabilities: face.probabilities });
+      live.history.set(face.id, points.filter((pt) => t - pt.t < 30));
+    }
+    renderLiveFaces();
+    const rtt = [...live.rtts].sort((a, b) => a - b)[Math.floor(live.rtts.length / 2)] ?? 0;
+    $("live-stats").textContent = `${(live.frames.length / 2).toFixed(1)} fps · round trip ${rtt.toFixed(0)} ms ` +
+      `(server ${answer.ms.toFixed(0)} ms) · ${answer.faces.length} face(s)`;
+  }
+  sendFrame();
+}
+
+function renderLiveFaces() {
+  const faces = live.faces;
+  $("live-faces").innerHTML = faces.length
+    ? faces.map((f) => `<div class="face"><span class="face-label">Face #${f.id}: ${f.label}</span> ` +
+        `${(f.probability * 100).toFixed(0)}%${probabilityBars(f.probabilities)}</div>`).join("")
+    : '<p class="muted">No face in view.</p>';
+  const first = faces[0];
+  $("live-timeline-face").textContent = first ? `#${first.id}` : "–";
+  drawTimeline($("live-timeline"), first ? live.history.get(first.id) : [], 30);
+}
+
+function drawLive() {
+  const video = $("camera"), canvas = $("live-canvas");
+  if (!live.stream) return;
+  if (video.videoWidth) {
+    if (canvas.width !== video.videoWidth) { canvas.width = video.videoWidth; canvas.height = video.videoHeight; }
+    const ctx = canvas.getContext("2d");
+    ctx.drawImage(video, 0, 0);
+    drawBoxes(ctx, live.faces, live.faces[0]?.scale ?? 1, true);
+  }
+  requestAnimationFrame(drawLive);
+}
+
+$("live-start").addEventListener("click", startLive);
+$("live-stop").addEventListener("click", stopLive);
+
+// ---- Video file --------------------------------------------------------------------------------------------------
+async function errorText(response) {
+  try { return (await response.json()).detail; } catch { return `HTTP ${response.status}`; }
+}
+
+function uploadVideo(file) {
+  const status = $("video-status"), bar = $("video-progress");
+  $("video-result").hidden = true;
+  bar.hidden = false;
+  bar.value = 0;
+  status.textContent = `uploading ${file.name} ...`;
+  const request = new XMLHttpRequest();
+  request.open("POST", `/api/videos?name=${encodeURIComponent(file.name)}`);
+  request.upload.onprogress = (e) => { if (e.lengthComputable) bar.value = (0.2 * e.loaded) / e.total; };
+  request.onload = () => {
+    const answer = JSON.parse(request.responseText || "{}");
+    if (request.status !== 200) { status.innerHTML = `<span class="error">${answer.detail ?? request.status}</span>`; bar.hidden = true; return; }
+    pollVideo(answer.job_id);
+  };
+  request.onerror = () => { status.innerHTML = '<span class="error">upload failed</span>'; };
+  request.send(file);
+}
+
+async function pollVideo(jobId) {
+  const status = $("video-status"), bar = $("video-progress");
+  const response = await fetch(`/api/videos/${jobId}`);
+  if (!response.ok) { status.innerHTML = `<span class="error">${await errorText(response)}</span>`; return; }
+  const job = await response.json();
+  bar.value = 0.2 + 0.8 * job.progress;
+  if (job.status === "failed") { status.innerHTML = `<span class="error">${job.error}</span>`; return; }
+  if (job.status !== "done") {
+    status.textContent = `analysing ${job.name}: ${(job.progress * 100).toFixed(0)}%`;
+    setTimeout(() => pollVideo(jobId), 500);
+    return;
+  }
+  status.textContent = `${job.name}: ${job.duration.toFixed(1)} s analysed, ${job.table.length} rows`;
+  status.dataset.done = jobId;
+  showVideoResult(job);
+}
+
+function showVideoResult(job) {
+  $("video-result").hidden = false;
+  $("video-csv").href = `/api/videos/${job.job_id}/csv`;
+  $("video-download").href = `/api/videos/${job.job_id}/video`;
+  $("video-player").src = `/api/videos/${job.job_id}/video`;
+  const firstFace = job.table.length ? job.table[0].face_id : null;
+  const points = job.table.filter((row) => row.face_id === firstFace)
+    .map((row) => ({ t: row.time, probabilities: Object.fromEntries(CLASSES.map((c) => [c, row[c]])) }));
+  drawTimeline($("video-timeline"), points, 0);
+  const columns = ["time", "face_id", "label", "probability", ...CLASSES];
+  $("video-table").innerHTML = `<tr>${columns.map((c) => `<th>${c}</th>`).join("")}</tr>` +
+    job.table.map((row) => `<tr>${columns.map((c) => `<td>${typeof row[c] === "number" && c !== "face_id"
+      ? (c === "time" ? row[c].toFixed(2) : row[c].toFixed(3)) : row[c]}</td>`).join("")}</tr>`).join("");
+}
+
+$("video-input").addEventListener("change", (e) => { if (e.target.files[0]) uploadVideo(e.target.files[0]); });
+
+// ---- Photos ------------------------------------------------------------------------------------------------------
+async function uploadPhoto(file) {
+  const card = document.createElement("div");
+  card.className = "photo-card";
+  card.innerHTML = `<p class="muted">${file.name} ...</p>`;
+  $("photo-results").prepend(card);
+  const response = await fetch(`/api/photos?name=${encodeURIComponent(file.name)}`, { method: "POST", body: file });
+  if (!response.ok) { card.innerHTML = `<p class="error">${await errorText(response)}</p>`; return; }
+  const result = await response.json();
+  const image = await createImageBitmap(file);
+  const canvas = document.createElement("canvas");
+  const scale = Math.min(1, 420 / image.width);
+  canvas.width = image.width * scale;
+  canvas.height = image.height * scale;
+  const ctx = canvas.getContext("2d");
+  ctx.drawImage(image, 0, 0, canvas.width, canvas.height);
+  drawBoxes(ctx, result.faces.map((f, i) => ({ ...f, id: i + 1 })), scale, result.faces.length > 1);
+  card.innerHTML = `<p><strong>${result.name}</strong>: ${result.faces.length} face(s)</p>`;
+  card.append(canvas);
+  for (const [i, face] of result.faces.entries()) {
+    card.insertAdjacentHTML("beforeend", `<div class="face"><span class="face-label">Face ${i + 1}: ${face.label}</span> ` +
+      `${(face.probability * 100).toFixed(0)}%${probabilityBars(face.probabilities)}</div>`);
+  }
+  if (!result.faces.length) card.insertAdjacentHTML("beforeend", '<p class="muted">No face found.</p>');
+}
+
+$("photo-input").addEventListener("change", (e) => { for (const file of e.target.files) uploadPhoto(file); });

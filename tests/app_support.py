@@ -1,0 +1,48 @@
+"""Shared pieces of the app tests: real clips and photos from ../shared, a short clip writer, a y4m writer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from facial_emotion.data.locate import PROJECT_ROOT
+
+SHARED = PROJECT_ROOT.parent / "shared"
+CLIP = SHARED / "videos" / "liveportrait_d18.mp4"
+PHOTO = SHARED / "faces" / "nimstim" / "Happy" / "01F_HA_C.jpg"
+
+
+def short_clip(path: Path, frames: int = 20, source: Path = CLIP) -> Path:
+    """The first `frames` frames of `source` as an MP4 (a video upload that analyses in seconds)."""
+    capture = cv2.VideoCapture(str(source))
+    fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
+    writer = None
+    for _ in range(frames):
+        ok, frame = capture.read()
+        if not ok:
+            break
+        if writer is None:
+            height, width = frame.shape[:2]
+            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+        writer.write(frame)
+    capture.release()
+    writer.release()
+    return path
+
+
+def write_y4m(path: Path, source: Path = CLIP, frames: int = 60, size: tuple[int, int] = (640, 480)) -> Path:
+    """A Y4M file (what Chromium's fake camera plays): a text header, then `FRAME` + raw I420 per frame."""
+    capture = cv2.VideoCapture(str(source))
+    width, height = size
+    with path.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F30:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(frames):
+            ok, frame = capture.read()
+            if not ok:
+                break
+            frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+            out.write(b"FRAME\n" + np.ascontiguousarray(cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420)).tobytes())
+    capture.release()
+    return path

@@ -1,0 +1,194 @@
+"""The app's HTTP and WebSocket behaviour through FastAPI's TestClient: real model, real photos and clips."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from facial_emotion.api import EmotionRecognizer
+from facial_emotion.app.live import HEADER
+from facial_emotion.app.server import create_app, display_name
+from facial_emotion.app.sessions import SessionStore
+from facial_emotion.app.settings import AppSettings
+from tests.app_support import CLIP, PHOTO, short_clip
+
+pytestmark = pytest.mark.skipif(not CLIP.is_file() or not PHOTO.is_file(), reason="needs ../shared videos and faces")
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> EmotionRecognizer:
+    return EmotionRecognizer()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> AppSettings:
+    return AppSettings(work_dir=tmp_path / "work", max_upload_mb=5, max_video_minutes=1, max_frame_kb=256)
+
+
+@pytest.fixture
+def client(settings: AppSettings, recognizer: EmotionRecognizer):
+    with TestClient(create_app(settings, recognizer)) as test_client:
+        yield test_client
+
+
+def frame_message(seq: int, image: np.ndarray) -> bytes:
+    return HEADER.pack(seq) + cv2.imencode(".jpg", image)[1].tobytes()
+
+
+def clip_frame(index: int = 0) -> np.ndarray:
+    capture = cv2.VideoCapture(str(CLIP))
+    for _ in range(index + 1):
+        ok, frame = capture.read()
+    capture.release()
+    assert ok
+    return frame
+
+
+def test_page_and_assets_are_served_by_the_app(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and "perceived facial expressions" in page.text
+    for asset in ("app.js", "style.css"):
+        assert client.get(f"/static/{asset}").status_code == 200
+    assert "//cdn" not in page.text and "https://" not in page.text
+
+
+def test_photo_upload_gives_the_apis_answer(client: TestClient, recognizer: EmotionRecognizer) -> None:
+    response = client.post("/api/photos", params={"name": "face.jpg"}, content=PHOTO.read_bytes())
+    assert response.status_code == 200
+    body = response.json()
+    expected = [face.to_dict() for face in recognizer.analyze(PHOTO)]
+    assert body["name"] == "face.jpg" and len(body["faces"]) == len(expected) >= 1
+    for got, want in zip(body["faces"], expected, strict=True):
+        assert got["label"] == want["label"]
+        np.testing.assert_allclose(got["box"], want["box"], atol=1e-3)
+        assert abs(sum(got["probabilities"].values()) - 1) < 1e-4
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "words"), [(b"not an image at all", 415, "not an image"), (b"", 415, "not an image")]
+)
+def test_bad_photo_is_a_4xx_with_one_line(client: TestClient, body: bytes, status: int, words: str) -> None:
+    response = client.post("/api/photos", params={"name": "x.txt"}, content=body)
+    assert response.status_code == status
+    assert words in response.json()["detail"] and "\n" not in response.json()["detail"]
+    assert client.get("/").status_code == 200  # still serving
+
+
+def test_upload_over_the_size_limit_is_refused_before_reading(client: TestClient, settings: AppSettings) -> None:
+    too_big = b"\0" * (settings.max_upload_bytes + 1)
+    for route in ("/api/photos", "/api/videos"):
+        response = client.post(route, params={"name": "big.bin"}, content=too_big)
+        assert response.status_code == 413 and "limit" in response.json()["detail"]
+
+
+def test_streamed_upload_without_length_stops_at_the_limit(client: TestClient, settings: AppSettings) -> None:
+    def chunks():
+        for _ in range(8):
+            yield b"\0" * (settings.max_upload_bytes // 4)
+
+    response = client.post("/api/videos", params={"name": "stream.mp4"}, content=chunks())
+    assert response.status_code == 413
+    assert not [p for p in settings.work_dir.rglob("*") if p.is_file()]  # nothing kept
+
+
+def test_non_video_and_too_long_video_are_refused(client: TestClient, tmp_path: Path, recognizer) -> None:
+    response = client.post("/api/videos", params={"name": "notes.mp4"}, content=b"hello, not a video")
+    assert response.status_code == 415 and "not a video" in response.json()["detail"]
+    strict = AppSettings(work_dir=tmp_path / "strict", max_video_minutes=0.05)  # 3 s; the clip is 7.2 s
+    with TestClient(create_app(strict, recognizer)) as short_limit:
+        response = short_limit.post("/api/videos", params={"name": "clip.mp4"}, content=CLIP.read_bytes())
+    assert response.status_code == 422 and "over the 0.05 min limit" in response.json()["detail"]
+
+
+def wait_for_job(client: TestClient, job_id: str, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/videos/{job_id}").json()
+        if job["status"] in ("done", "failed"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not finish")
+
+
+def test_video_upload_csv_and_h264_match_analyze_video(client, recognizer, settings, tmp_path: Path) -> None:
+    clip = short_clip(tmp_path / "clip.mp4", frames=40)
+    started = client.post("/api/videos", params={"name": "../../etc/my clip.mp4"}, content=clip.read_bytes())
+    assert started.status_code == 200 and started.json()["name"] == "my clip.mp4"
+    job = wait_for_job(client, started.json()["job_id"])
+    assert job["status"] == "done", job["error"]
+    served = pd.read_csv(io.StringIO(client.get(f"/api/videos/{job['job_id']}/csv").text))
+    expected = recognizer.analyze_video(clip, every=settings.every, progress=False)
+    assert list(served.columns) == list(expected.columns) and len(served) == len(expected) > 0
+    assert (served["label"] == expected["label"]).all()
+    np.testing.assert_allclose(served[recognizer.class_names], expected[recognizer.class_names], atol=1e-3)
+    video = client.get(f"/api/videos/{job['job_id']}/video")
+    assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
+    annotated = tmp_path / "annotated.mp4"
+    annotated.write_bytes(video.content)
+    capture = cv2.VideoCapture(str(annotated))
+    codec = int(capture.get(cv2.CAP_PROP_FOURCC)).to_bytes(4, "little").decode()
+    frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    capture.release()
+    assert codec in ("avc1", "h264") and frames == 40
+    stored = [p.name for p in settings.work_dir.rglob("*") if p.is_file()]
+    assert stored and all("clip" not in name and "etc" not in name for name in stored)  # generated names only
+
+
+def test_unknown_job_is_404_and_unfinished_download_409(client: TestClient) -> None:
+    assert client.get("/api/videos/abc").status_code == 404
+    assert client.get("/api/videos/abc/csv").status_code == 404
+
+
+def test_live_socket_answers_faces_and_survives_bad_messages(client: TestClient) -> None:
+    frame = clip_frame(0)
+    with client.websocket_connect("/ws/live") as good, client.websocket_connect("/ws/live") as bad:
+        bad.send_text("hello")
+        assert "binary" in bad.receive_json()["error"]
+        bad.send_bytes(b"\0\0\0\1garbage")
+        assert "frame 1: not a JPEG" in bad.receive_json()["error"]
+        bad.send_bytes(b"\0\0")
+        assert "4-byte frame number" in bad.receive_json()["error"]
+        bad.send_bytes(HEADER.pack(2) + b"\xff" * (300 * 1024))
+        assert "over the 256 KB limit" in bad.receive_json()["error"]
+        good.send_bytes(frame_message(7, frame))
+        answer = good.receive_json()
+        assert answer["seq"] == 7 and len(answer["faces"]) == 1
+        face = answer["faces"][0]
+        assert face["id"] >= 1 and face["label"] in face["probabilities"] and 0 < face["probability"] <= 1
+        x, y, w, h = face["box"]
+        assert 0 <= x < frame.shape[1] and w > 40 and h > 40
+        bad.send_bytes(frame_message(3, frame))  # the socket that sent garbage still works
+        assert bad.receive_json()["seq"] == 3
+
+
+def test_live_tracking_keeps_the_face_id(client: TestClient) -> None:
+    with client.websocket_connect("/ws/live") as socket:
+        ids = []
+        for seq in range(1, 6):
+            socket.send_bytes(frame_message(seq, clip_frame(seq)))
+            ids.append([face["id"] for face in socket.receive_json()["faces"]])
+    assert ids[0] and all(frame_ids == ids[0] for frame_ids in ids)
+
+
+def test_session_folder_is_deleted_on_leave_and_on_expiry(client: TestClient, settings: AppSettings, tmp_path) -> None:
+    client.post("/api/photos", params={"name": "face.jpg"}, content=PHOTO.read_bytes())
+    (folder,) = [p for p in settings.work_dir.iterdir() if p.is_dir()]
+    assert client.post("/api/session/end").json() == {"deleted": True} and not folder.exists()
+    store = SessionStore(tmp_path / "expiry", ttl_seconds=60)
+    session = store.get_or_create(None)
+    assert store.expire(now=session.last_seen + 30) == [] and session.folder.exists()
+    assert store.expire(now=session.last_seen + 61) == [session.session_id] and not session.folder.exists()
+    assert store.get_or_create("../../etc").folder.parent == tmp_path / "expiry"  # a forged id is never a path
+
+
+def test_display_name_drops_paths_and_odd_characters() -> None:
+    assert display_name("../../etc/passwd") == "passwd"
+    assert display_name("C:\\Users\\me\\clip<1>.mp4") == "clip_1_.mp4"
+    assert display_name("") == "upload"

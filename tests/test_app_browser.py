@@ -1,0 +1,91 @@
+"""The app in a real browser: Debian's Chromium driven by Playwright, a fake camera playing a real clip (y4m).
+
+Skipped, with the reason, where Chromium or Playwright is missing (`.ci/run` installs Chromium as root).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from pathlib import Path
+from urllib.parse import urljoin
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from facial_emotion.api import EmotionRecognizer
+from facial_emotion.app.load_client import serving
+from facial_emotion.app.server import create_app
+from facial_emotion.app.settings import AppSettings
+from facial_emotion.data.locate import PROJECT_ROOT
+from tests.app_support import CLIP, PHOTO, short_clip, write_y4m
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+playwright_api = pytest.importorskip(
+    "playwright.sync_api", reason="Playwright is not installed (pip install playwright)"
+)
+pytestmark = [
+    pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason="Chromium is missing: apt-get install chromium"),
+    pytest.mark.skipif(not CLIP.is_file(), reason="needs ../shared/videos"),
+]
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> EmotionRecognizer:
+    return EmotionRecognizer()
+
+
+@pytest.fixture(scope="module")
+def page(recognizer: EmotionRecognizer, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("browser")
+    camera = write_y4m(folder / "camera.y4m")
+    args = [
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={camera}",
+        "--disable-background-networking",
+        "--no-first-run",
+        "--no-sandbox",
+    ]
+    app = create_app(AppSettings(work_dir=folder / "work"), recognizer)
+    with serving(app) as url, playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(url)
+        yield page
+        browser.close()
+
+
+def test_live_webcam_shows_a_face_box_and_label(page) -> None:
+    page.click("#live-start")
+    label = page.wait_for_selector("#live-faces .face-label", timeout=15_000)
+    assert any(
+        name in label.inner_text() for name in ("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral")
+    )
+    page.wait_for_function("document.getElementById('live-stats').textContent.includes('fps')", timeout=15_000)
+    page.wait_for_timeout(1500)  # a few more frames so the timeline has a line
+    if os.environ.get("FE_WRITE_SCREENSHOT"):
+        page.screenshot(path=str(PROJECT_ROOT / "results" / "app.png"))
+    page.click("#live-stop")
+
+
+def test_video_upload_csv_agrees_with_analyze_video(page, recognizer: EmotionRecognizer, tmp_path: Path) -> None:
+    clip = short_clip(tmp_path / "upload.mp4", frames=45)
+    page.click("button[data-tab=video]")
+    page.set_input_files("#video-input", str(clip))
+    page.wait_for_selector("#video-status[data-done]", timeout=90_000)
+    job_id = page.get_attribute("#video-status", "data-done")
+    served = pd.read_csv(io.StringIO(page.request.get(urljoin(page.url, f"/api/videos/{job_id}/csv")).text()))
+    expected = recognizer.analyze_video(clip, every=1.0, progress=False)
+    assert len(served) == len(expected) > 0 and (served["label"] == expected["label"]).all()
+    np.testing.assert_allclose(served[recognizer.class_names], expected[recognizer.class_names], atol=1e-3)
+    assert page.locator("#video-table tr").count() == len(expected) + 1
+
+
+def test_photo_upload_shows_a_face(page) -> None:
+    page.click("button[data-tab=photos]")
+    page.set_input_files("#photo-input", str(PHOTO))
+    card = page.wait_for_selector(".photo-card .face-label", timeout=30_000)
+    assert "Face 1:" in card.inner_text()
