@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-weights.txt pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: setup run evaluate test test-all bench lint train
+.PHONY: setup run serve evaluate test test-all bench lint train
 
 setup: $(STAMP)
 
@@ -17,6 +17,9 @@ $(STAMP): requirements.txt requirements-weights.txt pyproject.toml
 
 run: setup
 	$(PY) scripts/predict_live_stream.py
+
+serve: setup
+	$(PY) scripts/serve.py
 
 evaluate: setup
 	$(PY) scripts/predict.py
