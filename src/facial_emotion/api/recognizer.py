@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -30,7 +29,8 @@ class EmotionRecognizer:
         model_path: a model file; None: the one the live stream loads (`results/model/my_own_model.pkl`).
         views: test-time views (`center`, `zoomed_center`, `ten_crop`, ...) for photos and videos alike;
             None: each config's own (photos: the model file's default; videos: `zoomed_center`).
-        backend: how the network runs; None or "torch" (others where `EmotionPredictor` offers them).
+        backend: how the network runs: auto, torch, onnxruntime, onnxruntime-int8 (docs/speed.md); None: the
+            configs' choice (auto).
         overrides: more Hydra overrides applied to both configs, e.g. `["face_pipeline.detect_every=1"]`.
     """
 
@@ -115,12 +115,8 @@ class EmotionRecognizer:
 
 
 def _load_predictor(settings: DictConfig, backend: str | None) -> EmotionPredictor:
-    """The predictor as the scripts build it; `backend` only where this `EmotionPredictor` takes one."""
-    if "backend" in inspect.signature(EmotionPredictor).parameters:
-        return EmotionPredictor(settings.model_path, tta=settings.tta, backend=backend)
-    if backend not in (None, "torch"):
-        raise ValueError(f"backend={backend!r} is not available: this version runs the network with torch only")
-    return EmotionPredictor(settings.model_path, tta=settings.tta)
+    """The predictor as the scripts build it; `backend` None: the config's (`auto`: the CPU decides)."""
+    return EmotionPredictor(settings.model_path, tta=settings.tta, backend=backend or settings.backend)
 
 
 def synchronous(pipeline_cfg: DictConfig) -> DictConfig:
