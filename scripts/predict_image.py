@@ -12,10 +12,9 @@ from omegaconf import DictConfig
 
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.training.resolvers import register_resolvers
-from facial_emotion.video.build import build_cropper, build_detector
+from facial_emotion.video.build import build_photo_pipeline
 from facial_emotion.video.config import register_face_pipeline_config
 from facial_emotion.video.image_files import find_images, read_bgr
-from facial_emotion.video.pipeline import FaceEmotion
 from facial_emotion.video.sinks import PredictionLog, describe_faces, draw_faces
 
 register_resolvers()
@@ -32,7 +31,7 @@ def main(cfg: DictConfig) -> None:
         sys.exit(f"error: {error}")
     if not paths:
         sys.exit(f"error: no images (jpg png bmp tiff) under {cfg.path}")
-    detector, cropper = build_detector(cfg.face_pipeline), build_cropper(cfg.face_pipeline)
+    pipeline = build_photo_pipeline(cfg.face_pipeline, predictor)
     root = Path(cfg.path) if Path(cfg.path).is_dir() else Path(cfg.path).parent
     for path in paths:
         name = str(path.relative_to(root))
@@ -42,12 +41,7 @@ def main(cfg: DictConfig) -> None:
             if log is not None:
                 log.write_faces(name, [])
             continue
-        detected = detector.detect(image)
-        probabilities = predictor.predict_proba(cropper.crop_all(image, detected))
-        faces = [
-            FaceEmotion(index, face.box, probs, predictor.class_names[int(probs.argmax())])
-            for index, (face, probs) in enumerate(zip(detected, probabilities, strict=True), start=1)
-        ]
+        faces = pipeline.process(image)
         for line in describe_faces(name, faces):
             print(line)
         if log is not None:

@@ -10,6 +10,7 @@ import hydra
 from omegaconf import DictConfig
 
 from facial_emotion.adversarial.face_io import save_face_png
+from facial_emotion.export.model_file import ModelFileError, load_model_file
 from facial_emotion.training.resolvers import register_resolvers
 from facial_emotion.video.build import build_cropper, build_detector
 from facial_emotion.video.config import register_face_pipeline_config
@@ -24,13 +25,14 @@ register_face_pipeline_config()
 def main(cfg: DictConfig) -> None:
     try:
         source = FrameSource(cfg.video)
-    except VideoSourceError as error:
+        geometry = load_model_file(cfg.model_path).crop_geometry
+    except (VideoSourceError, ModelFileError) as error:
         sys.exit(f"error: {error}")
     output_dir = Path(cfg.output_dir)
     print(f"Reading {source.description}; faces go to {output_dir}")
     saved, missing = 0, []
     for second, face in faces_per_second(
-        source, build_detector(cfg.face_pipeline), build_cropper(cfg.face_pipeline), cfg.tries_per_second
+        source, build_detector(cfg.face_pipeline), build_cropper(cfg.face_pipeline, geometry), cfg.tries_per_second
     ):
         if face is None:
             missing.append(second)

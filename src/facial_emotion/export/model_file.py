@@ -2,7 +2,8 @@
 
 Keys: format, architecture {name, kwargs}, state_dict, class_names, preprocessing, temperature (for the
 file's own test-time augmentation), temperatures (one per test-time augmentation: averaging ten crops makes
-a model less confident than one crop does, so each needs its own), metrics, training. Loading never
+a model less confident than one crop does, so each needs its own), metrics, training, and crop_geometry
+(where a face sits in the input; files from before it was recorded get the box cropper). Loading never
 executes code: the network is rebuilt from the registry by name.
 """
 
@@ -15,6 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from facial_emotion.augmentation.crop_geometry import CropGeometry
 from facial_emotion.augmentation.preprocessing import Preprocessing
 from facial_emotion.data.labels import EMOTIONS
 from facial_emotion.models.registry import build_model
@@ -39,6 +41,7 @@ class ModelFile:
     metrics: dict[str, float] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     temperatures: dict[str, float] = field(default_factory=dict)
+    crop_geometry: CropGeometry = field(default_factory=CropGeometry)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.net.parameters())
@@ -77,6 +80,7 @@ def save_model_file(path: Path, model: ModelFile) -> None:
         "temperatures": {k: float(v) for k, v in model.temperatures.items()},
         "metrics": {k: float(v) for k, v in model.metrics.items()},
         "training": model.training,
+        "crop_geometry": model.crop_geometry.to_dict(),
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -112,6 +116,7 @@ def load_model_file(path: Path) -> ModelFile:
         temperatures={k: float(v) for k, v in payload.get("temperatures", {}).items()},
         metrics=dict(payload.get("metrics", {})),
         training=dict(payload.get("training", {})),
+        crop_geometry=CropGeometry.from_dict(payload.get("crop_geometry", {})),
     )
 
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from facial_emotion.inference.predictor import EmotionPredictor
-from facial_emotion.video.face_aligner import FaceCropper
-from facial_emotion.video.face_detector import FaceDetector
+from facial_emotion.video.face_aligner import FaceWarper
+from facial_emotion.video.face_detector import DetectedFace, FaceDetector
 from facial_emotion.video.tracker import EmotionSmoother, IouTracker
 
 STAGES = ("decode", "detect", "track", "classify")
@@ -41,6 +41,13 @@ class FrameResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+def classify_faces(
+    frame: np.ndarray, faces: Sequence[DetectedFace], cropper: FaceWarper, predictor: EmotionPredictor
+) -> np.ndarray:
+    """The one crop -> predict step of photos and video: (N, classes) probabilities for the faces of a frame."""
+    return predictor.predict_proba(cropper.crop_all(frame, faces))
+
+
 class EmotionPipeline:
     """Runs the detector every `detect_every` frames and the tracker's motion model in between.
 
@@ -50,7 +57,7 @@ class EmotionPipeline:
     def __init__(
         self,
         detector: FaceDetector,
-        cropper: FaceCropper,
+        cropper: FaceWarper,
         tracker: IouTracker,
         predictor: EmotionPredictor,
         smoother: EmotionSmoother,
@@ -81,8 +88,7 @@ class EmotionPipeline:
         clock = time.perf_counter()
         results = []
         if tracks:
-            crops = self.cropper.crop_all(frame, [track.face for track in tracks])
-            probabilities = self.predictor.predict_proba(crops)
+            probabilities = classify_faces(frame, [track.face for track in tracks], self.cropper, self.predictor)
             for track, probs in zip(tracks, probabilities, strict=True):
                 track.probabilities = self.smoother.smooth(track.probabilities, probs)
                 label = self.predictor.class_names[int(track.probabilities.argmax())]
