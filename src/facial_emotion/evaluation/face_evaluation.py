@@ -37,7 +37,7 @@ class FaceSetResult:
         recall over readable images (classes absent from the set: nan), ECE of found faces."""
         readable, found = self.readable, self.found
         correct = readable["emotion"] == readable["label"]
-        labels = readable["label"].map(self.class_names.index).to_numpy()
+        labels = readable["label"].map(self.class_names.index).to_numpy(int)
         # A missed face is one more "predicted class" so that it lowers its class's recall.
         predicted = readable["emotion"].map(lambda e: self.class_names.index(e) if e else len(self.class_names))
         matrix = confusion_matrix(predicted.to_numpy(int), labels, len(self.class_names) + 1)
@@ -89,10 +89,10 @@ def evaluate_face_set(
             {
                 **row,
                 "outcome": "face",
-                "x": x1,
-                "y": y1,
-                "w": x2 - x1,
-                "h": y2 - y1,
+                "x": round(x1, 1),
+                "y": round(y1, 1),
+                "w": round(x2 - x1, 1),
+                "h": round(y2 - y1, 1),
                 **probabilities,
                 "emotion": face.label,
             }

@@ -32,14 +32,14 @@ def run_evaluate_faces(cfg: DictConfig) -> int:
         predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta)
     except (FaceSetError, ModelFileError, ValueError) as error:
         return _error(str(error))
-    if face_set.skipped_folders:
-        print(f"Skipped folders (not FER2013 class names): {', '.join(face_set.skipped_folders)}")
     pipeline = build_photo_pipeline(cfg.face_pipeline, predictor)
     result = evaluate_face_set(face_set, pipeline, crop=cfg.crop)
+    if result.readable.empty:
+        return _error(f"none of the {len(result.rows)} images under {face_set.root} could be read")
     summary = result.summary()
-    if summary["images"] == summary["unreadable"]:
-        return _error(f"none of the {summary['images']} images under {face_set.root} could be read")
     print_report(result, summary, cfg.crop, predictor)
+    if face_set.skipped_folders:
+        print(f"Skipped folders (not FER2013 class names): {', '.join(face_set.skipped_folders)}")
     write_outputs(cfg, face_set.name, result, summary, predictor)
     return 0
 
