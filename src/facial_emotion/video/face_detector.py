@@ -31,11 +31,14 @@ class DetectedFace:
 class DetectionAttempt:
     """One way of running MTCNN on an image: replicate-pad each side by `pad` times its length first (a face
     filling the image then has the context MTCNN's first stage needs), equalise the luminance histogram
-    (dark or flat film stills), and the three stage thresholds (None: the detector's own)."""
+    (dark or flat film stills), the three stage thresholds, the image pyramid's scale step `factor` and the
+    lowest final score kept (None: the detector's own)."""
 
     pad: float = 0.0
     equalize: bool = False
     thresholds: tuple[float, float, float] | None = None
+    factor: float = 0.709
+    min_score: float | None = None
 
 
 class FaceDetector:
@@ -60,23 +63,21 @@ class FaceDetector:
         self.min_score = float(min_score)
         self.min_face_size = int(min_face_size)
         self.thresholds = tuple(float(t) for t in thresholds)
-        self.attempts = [DetectionAttempt(pad=float(pad))] + [
-            DetectionAttempt(
-                pad=float(retry.get("pad", 0.0)),
-                equalize=bool(retry.get("equalize", False)),
-                thresholds=tuple(float(t) for t in retry["thresholds"]) if retry.get("thresholds") else None,
-            )
-            for retry in retries
-        ]
-        self._mtcnns: dict[tuple[float, ...], MTCNN] = {}
-        self._mtcnn = self._mtcnn_for(self.thresholds)
+        self.attempts = [DetectionAttempt(pad=float(pad))] + [_attempt(retry) for retry in retries]
+        self._mtcnns: dict[tuple, MTCNN] = {}
+        self._mtcnn = self._mtcnn_for(self.thresholds, DetectionAttempt.factor)
 
-    def _mtcnn_for(self, thresholds: tuple[float, ...]) -> MTCNN:
-        if thresholds not in self._mtcnns:
-            self._mtcnns[thresholds] = MTCNN(
-                keep_all=True, device="cpu", min_face_size=self.min_face_size, thresholds=list(thresholds)
+    def _mtcnn_for(self, thresholds: tuple[float, ...], factor: float) -> MTCNN:
+        key = (*thresholds, factor)
+        if key not in self._mtcnns:
+            self._mtcnns[key] = MTCNN(
+                keep_all=True,
+                device="cpu",
+                min_face_size=self.min_face_size,
+                thresholds=list(thresholds),
+                factor=factor,
             )
-        return self._mtcnns[thresholds]
+        return self._mtcnns[key]
 
     def detect(self, frame_bgr: np.ndarray) -> list[DetectedFace]:
         """All faces in a (H, W, 3) BGR uint8 frame (or a (H, W) grayscale one), best score first."""
@@ -102,7 +103,8 @@ class FaceDetector:
         if pad_x or pad_y:
             image = cv2.copyMakeBorder(image, pad_y, pad_y, pad_x, pad_x, cv2.BORDER_REPLICATE)
         rgb = np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
-        mtcnn = self._mtcnn_for(attempt.thresholds or self.thresholds)
+        mtcnn = self._mtcnn_for(attempt.thresholds or self.thresholds, attempt.factor)
+        min_score = self.min_score if attempt.min_score is None else attempt.min_score
         boxes, scores, landmarks = mtcnn.detect(rgb, landmarks=True)
         if boxes is None:
             return []
@@ -110,6 +112,14 @@ class FaceDetector:
         faces = [
             DetectedFace(box.astype(np.float32), float(score), marks.astype(np.float32)).shifted(-offset)
             for box, score, marks in zip(boxes, scores, landmarks, strict=True)
-            if score >= self.min_score
+            if score >= min_score
         ]
         return sorted(faces, key=lambda face: -face.score)
+
+
+def _attempt(retry: Mapping) -> DetectionAttempt:
+    """A DetectionAttempt from a config mapping (lists become tuples, numbers floats)."""
+    fields = dict(retry)
+    if fields.get("thresholds") is not None:
+        fields["thresholds"] = tuple(float(t) for t in fields["thresholds"])
+    return DetectionAttempt(**fields)
