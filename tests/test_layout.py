@@ -61,7 +61,7 @@ def test_lines_of_code_counts_code_only() -> None:
 FACE_PIPELINE = OmegaConf.load(PROJECT_ROOT / "configs" / "face_pipeline" / "default.yaml")
 
 
-@pytest.mark.parametrize("part", ["detector", "cropper", "tracker", "smoother"])
+@pytest.mark.parametrize("part", ["detector", "tracker", "smoother"])
 def test_face_pipeline_classes_default_to_the_config(part: str) -> None:
     settings = OmegaConf.to_container(FACE_PIPELINE[part])
     cls = get_class(settings.pop("_target_"))
@@ -80,3 +80,10 @@ def test_pipeline_defaults_match_the_config(setting: str) -> None:
     from facial_emotion.video.pipeline import EmotionPipeline
 
     assert inspect.signature(EmotionPipeline.__init__).parameters[setting].default == FACE_PIPELINE[setting]
+
+
+def test_cropper_settings_only_override_the_model_files_geometry() -> None:
+    from facial_emotion.core.crop_geometry import CropGeometry
+
+    settings = OmegaConf.to_container(FACE_PIPELINE.cropper)
+    assert set(settings) <= set(CropGeometry.__dataclass_fields__) and all(v is None for v in settings.values())

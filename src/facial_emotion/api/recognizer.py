@@ -13,7 +13,7 @@ from facial_emotion.api.results import FaceResult, largest_first
 from facial_emotion.api.settings import PHOTO_CONFIG, VIDEO_CONFIG, compose_settings, override_value
 from facial_emotion.api.video_analysis import analyze_stream, open_video
 from facial_emotion.inference.predictor import EmotionPredictor
-from facial_emotion.video.build import build_pipeline
+from facial_emotion.video.build import build_photo_pipeline, build_pipeline
 from facial_emotion.video.pipeline import EmotionPipeline
 
 
@@ -52,7 +52,7 @@ class EmotionRecognizer:
         video_predictor = photo_predictor
         if self.video_settings.tta != self.photo_settings.tta:
             video_predictor = _load_predictor(self.video_settings, backend)
-        self._photos = build_pipeline(self.photo_settings.face_pipeline, photo_predictor)
+        self._photos = build_photo_pipeline(self.photo_settings.face_pipeline, photo_predictor)
         # A file's table must not depend on how fast the CPU is: detections land on the frame they were run on.
         # Live streams (`stream()`) keep the config's detector thread, so no frame waits for MTCNN.
         self._video = build_pipeline(synchronous(self.video_settings.face_pipeline), video_predictor)
@@ -73,7 +73,7 @@ class EmotionRecognizer:
     def analyze_batch(self, images: Iterable[ImageInput]) -> list[list[FaceResult]]:
         """`[analyze(image) for image in images]`, with the classifier run once over all their faces."""
         frames = [to_bgr(image, name=_describe(image, index)) for index, image in enumerate(images)]
-        faces = self._photos.process_stills(frames)
+        faces = self._photos.process_batch(frames)
         return [largest_first(image_faces, self.class_names) for image_faces in faces]
 
     def top_emotion(self, image: ImageInput) -> tuple[str, float] | tuple[None, None]:

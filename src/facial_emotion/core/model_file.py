@@ -2,7 +2,8 @@
 
 Keys: format, architecture {name, kwargs}, state_dict, class_names, preprocessing, temperature (for the
 file's own test-time augmentation), temperatures (one per test-time augmentation: averaging ten crops makes
-a model less confident than one crop does, so each needs its own), metrics, training. Reading never
+a model less confident than one crop does, so each needs its own), metrics, training, and crop_geometry
+(where a face sits in the input; files from before it was recorded get the box cropper). Reading never
 executes code; `facial_emotion.models.loading.load_model_file` rebuilds the network from the registry by name.
 """
 
@@ -15,6 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from facial_emotion.core.crop_geometry import CropGeometry
 from facial_emotion.core.labels import EMOTIONS
 from facial_emotion.core.preprocessing import Preprocessing
 
@@ -38,6 +40,7 @@ class ModelFile:
     metrics: dict[str, float] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     temperatures: dict[str, float] = field(default_factory=dict)
+    crop_geometry: CropGeometry = field(default_factory=CropGeometry)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.net.parameters())
@@ -70,6 +73,7 @@ def save_model_file(path: Path, model: ModelFile) -> None:
             "temperatures": {k: float(v) for k, v in model.temperatures.items()},
             "metrics": {k: float(v) for k, v in model.metrics.items()},
             "training": model.training,
+            "crop_geometry": model.crop_geometry.to_dict(),
         },
     )
 
@@ -109,6 +113,7 @@ def model_file_from_payload(payload: dict[str, Any], net: nn.Module) -> ModelFil
         temperatures={k: float(v) for k, v in payload.get("temperatures", {}).items()},
         metrics=dict(payload.get("metrics", {})),
         training=dict(payload.get("training", {})),
+        crop_geometry=CropGeometry.from_dict(payload.get("crop_geometry", {})),
     )
 
 

@@ -21,14 +21,12 @@ from omegaconf import DictConfig
 from facial_emotion.api import EmotionRecognizer, InputError, plot_timeline
 from facial_emotion.api.settings import override_value
 from facial_emotion.core.model_file import ModelFileError
-from facial_emotion.training.resolvers import register_resolvers
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
 CSV_FILE, TIMELINE_FILE, RECORD_FILE, VIDEO_FILE = "emotions.csv", "timeline.png", "analysis.json", "annotated.mp4"
 SUMMARY_FILE = "summary.csv"
 INFO_FLAGS = ("-h", "--help", "--hydra-help", "-c", "--cfg", "-i", "--info", "-sc", "--shell")  # need no video
 
-register_resolvers()  # the config's paths use ${project_root:}; also needed in a launcher's worker process
 
 __all__ = ["InputError", "SummaryCallback", "analyze_one_video", "sweep_arguments", "write_summary"]
 

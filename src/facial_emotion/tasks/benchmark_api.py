@@ -20,12 +20,9 @@ from facial_emotion.api.settings import VIDEO_CONFIG, compose_settings
 from facial_emotion.api.video_analysis import open_video
 from facial_emotion.core.hardware import describe_device
 from facial_emotion.inference.predictor import EmotionPredictor
-from facial_emotion.training.resolvers import register_resolvers
 from facial_emotion.video.build import build_pipeline
 from facial_emotion.video.sinks import ConsoleSink
 from facial_emotion.video.streaming import feed_sinks
-
-register_resolvers()  # the config's video path uses ${project_root:}
 
 
 def benchmark_api(cfg: DictConfig) -> None:

@@ -9,7 +9,7 @@ import cv2
 from omegaconf import DictConfig
 
 from facial_emotion.inference.predictor import EmotionPredictor
-from facial_emotion.video.build import build_pipeline
+from facial_emotion.video.build import build_photo_pipeline
 from facial_emotion.video.image_files import find_images, read_bgr
 from facial_emotion.video.sinks import PredictionLog, describe_faces, draw_faces
 
@@ -24,7 +24,7 @@ def run(cfg: DictConfig) -> None:
         sys.exit(f"error: {error}")
     if not paths:
         sys.exit(f"error: no images (jpg png bmp tiff) under {cfg.path}")
-    pipeline = build_pipeline(cfg.face_pipeline, predictor)
+    pipeline = build_photo_pipeline(cfg.face_pipeline, predictor)
     root = Path(cfg.path) if Path(cfg.path).is_dir() else Path(cfg.path).parent
     for path in paths:
         name = str(path.relative_to(root))
@@ -34,7 +34,7 @@ def run(cfg: DictConfig) -> None:
             if log is not None:
                 log.write_faces(name, [])
             continue
-        faces = pipeline.process_stills([image])[0]
+        faces = pipeline.process(image)
         for line in describe_faces(name, faces):
             print(line)
         if log is not None:

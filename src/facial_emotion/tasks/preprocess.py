@@ -8,6 +8,8 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from facial_emotion.adversarial.face_io import save_face_png
+from facial_emotion.core.model_file import ModelFileError
+from facial_emotion.models.loading import load_model_file
 from facial_emotion.video.build import build_cropper, build_detector
 from facial_emotion.video.face_sampler import faces_per_second
 from facial_emotion.video.frame_source import FrameSource, VideoSourceError
@@ -17,13 +19,14 @@ def run(cfg: DictConfig) -> None:
     """Write image0.png, image1.png, ... into `cfg.output_dir`; a second without a face is reported."""
     try:
         source = FrameSource(cfg.video)
-    except VideoSourceError as error:
+        geometry = load_model_file(cfg.model_path).crop_geometry
+    except (VideoSourceError, ModelFileError) as error:
         sys.exit(f"error: {error}")
     output_dir = Path(cfg.output_dir)
     print(f"Reading {source.description}; faces go to {output_dir}")
     saved, missing = 0, []
     for second, face in faces_per_second(
-        source, build_detector(cfg.face_pipeline), build_cropper(cfg.face_pipeline), cfg.tries_per_second
+        source, build_detector(cfg.face_pipeline), build_cropper(cfg.face_pipeline, geometry), cfg.tries_per_second
     ):
         if face is None:
             missing.append(second)

@@ -1,13 +1,16 @@
-"""Build the video pipeline's parts from the `video` config group."""
+"""Build the video pipeline's parts from the `face_pipeline` config group."""
 
 from __future__ import annotations
 
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from facial_emotion.core.crop_geometry import CropGeometry
 from facial_emotion.inference.predictor import EmotionPredictor
-from facial_emotion.video.face_aligner import FaceCropper
+from facial_emotion.video.face_aligner import FaceCropper, FaceWarper
 from facial_emotion.video.face_detector import FaceDetector
+from facial_emotion.video.landmark_aligner import LandmarkAligner
+from facial_emotion.video.photo_pipeline import PhotoPipeline
 from facial_emotion.video.pipeline import EmotionPipeline
 
 
@@ -15,18 +18,41 @@ def build_detector(pipeline_cfg: DictConfig) -> FaceDetector:
     return instantiate(pipeline_cfg.detector)
 
 
-def build_cropper(pipeline_cfg: DictConfig) -> FaceCropper:
-    return instantiate(pipeline_cfg.cropper)
+def crop_geometry(pipeline_cfg: DictConfig, recorded: CropGeometry) -> CropGeometry:
+    """The model file's crop geometry with the `face_pipeline.cropper` values that are set (not null)."""
+    cropper = pipeline_cfg.cropper
+    return recorded.overridden(
+        method=cropper.get("method"), margin=cropper.get("margin"), center_shift=cropper.get("center_shift")
+    )
+
+
+def cropper_for(geometry: CropGeometry) -> FaceWarper:
+    """The cropper that cuts faces with `geometry`."""
+    if geometry.method == "landmarks":
+        return LandmarkAligner(geometry.targets, size=geometry.size)
+    return FaceCropper(margin=geometry.margin, center_shift=geometry.center_shift, size=geometry.size)
+
+
+def build_cropper(pipeline_cfg: DictConfig, recorded: CropGeometry) -> FaceWarper:
+    """The cropper for a model whose file records `recorded`, with config overrides applied."""
+    return cropper_for(crop_geometry(pipeline_cfg, recorded))
 
 
 def build_pipeline(pipeline_cfg: DictConfig, predictor: EmotionPredictor) -> EmotionPipeline:
     """Detector, cropper, tracker and smoother from config around an already loaded predictor."""
     return EmotionPipeline(
         detector=build_detector(pipeline_cfg),
-        cropper=build_cropper(pipeline_cfg),
+        cropper=build_cropper(pipeline_cfg, predictor.model.crop_geometry),
         tracker=instantiate(pipeline_cfg.tracker),
         predictor=predictor,
         smoother=instantiate(pipeline_cfg.smoother),
         detect_every=pipeline_cfg.detect_every,
         async_detection=pipeline_cfg.async_detection,
+    )
+
+
+def build_photo_pipeline(pipeline_cfg: DictConfig, predictor: EmotionPredictor) -> PhotoPipeline:
+    """Detector and cropper from config (crop geometry from the predictor's model file) around `predictor`."""
+    return PhotoPipeline(
+        build_detector(pipeline_cfg), build_cropper(pipeline_cfg, predictor.model.crop_geometry), predictor
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -27,10 +27,27 @@ class DetectedFace:
         return DetectedFace(self.box + np.tile(offset, 2), self.score, self.landmarks + offset)
 
 
+@dataclass(frozen=True)
+class DetectionAttempt:
+    """One way of running MTCNN on an image: replicate-pad each side by `pad` times its length first (a face
+    filling the image then has the context MTCNN's first stage needs), equalise the luminance histogram
+    (dark or flat film stills), the three stage thresholds, the image pyramid's scale step `factor` and the
+    lowest final score kept (None: the detector's own)."""
+
+    pad: float = 0.0
+    equalize: bool = False
+    thresholds: tuple[float, float, float] | None = None
+    factor: float = 0.709
+    min_score: float | None = None
+
+
 class FaceDetector:
     """MTCNN on the CPU; the frame is downscaled so its longer side is at most `max_side` before detecting.
 
     `min_face_size` is in pixels of the downscaled image; faces scoring below `min_score` are dropped.
+    `pad` replicate-pads the image before detection (photos that are mostly face); when nothing is found,
+    each of `retries` (dicts of DetectionAttempt's fields) is tried in turn until one finds a face. Boxes and
+    landmarks are always in the original frame's pixels.
     """
 
     def __init__(
@@ -39,34 +56,70 @@ class FaceDetector:
         thresholds: Sequence[float] = (0.6, 0.7, 0.7),
         max_side: int = 320,
         min_score: float = 0.9,
+        pad: float = 0.0,
+        retries: Sequence[Mapping] = (),
     ) -> None:
         self.max_side = int(max_side)
         self.min_score = float(min_score)
         self.min_face_size = int(min_face_size)
-        self._mtcnn = MTCNN(
-            keep_all=True,
-            device="cpu",
-            min_face_size=int(min_face_size),
-            thresholds=[float(t) for t in thresholds],
-        )
+        self.thresholds = tuple(float(t) for t in thresholds)
+        self.attempts = [DetectionAttempt(pad=float(pad))] + [_attempt(retry) for retry in retries]
+        self._mtcnns: dict[tuple, MTCNN] = {}
+        self._mtcnn = self._mtcnn_for(self.thresholds, DetectionAttempt.factor)
+
+    def _mtcnn_for(self, thresholds: tuple[float, ...], factor: float) -> MTCNN:
+        key = (*thresholds, factor)
+        if key not in self._mtcnns:
+            self._mtcnns[key] = MTCNN(
+                keep_all=True,
+                device="cpu",
+                min_face_size=self.min_face_size,
+                thresholds=list(thresholds),
+                factor=factor,
+            )
+        return self._mtcnns[key]
 
     def detect(self, frame_bgr: np.ndarray) -> list[DetectedFace]:
         """All faces in a (H, W, 3) BGR uint8 frame (or a (H, W) grayscale one), best score first."""
         if frame_bgr.ndim == 2:
             frame_bgr = cv2.cvtColor(frame_bgr, cv2.COLOR_GRAY2BGR)
         scale = min(1.0, self.max_side / max(frame_bgr.shape[:2]))
-        if min(frame_bgr.shape[:2]) * scale < self.min_face_size:  # too small to hold a face MTCNN can find
-            return []
         small = frame_bgr
         if scale < 1.0:
             small = cv2.resize(frame_bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        rgb = np.ascontiguousarray(cv2.cvtColor(small, cv2.COLOR_BGR2RGB))
-        boxes, scores, landmarks = self._mtcnn.detect(rgb, landmarks=True)
+        for attempt in self.attempts:
+            faces = self._detect_once(small, attempt)
+            if faces:
+                return [DetectedFace(face.box / scale, face.score, face.landmarks / scale) for face in faces]
+        return []
+
+    def _detect_once(self, image: np.ndarray, attempt: DetectionAttempt) -> list[DetectedFace]:
+        """Faces in `image`'s own pixels, found after the attempt's padding and equalisation."""
+        if attempt.equalize:
+            ycrcb = cv2.cvtColor(image, cv2.COLOR_BGR2YCrCb)
+            ycrcb[..., 0] = cv2.equalizeHist(ycrcb[..., 0])
+            image = cv2.cvtColor(ycrcb, cv2.COLOR_YCrCb2BGR)
+        pad_y, pad_x = (int(round(attempt.pad * side)) for side in image.shape[:2])
+        if pad_x or pad_y:
+            image = cv2.copyMakeBorder(image, pad_y, pad_y, pad_x, pad_x, cv2.BORDER_REPLICATE)
+        rgb = np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+        mtcnn = self._mtcnn_for(attempt.thresholds or self.thresholds, attempt.factor)
+        min_score = self.min_score if attempt.min_score is None else attempt.min_score
+        boxes, scores, landmarks = mtcnn.detect(rgb, landmarks=True)
         if boxes is None:
             return []
+        offset = np.array([pad_x, pad_y], dtype=np.float32)
         faces = [
-            DetectedFace(box.astype(np.float32) / scale, float(score), marks.astype(np.float32) / scale)
+            DetectedFace(box.astype(np.float32), float(score), marks.astype(np.float32)).shifted(-offset)
             for box, score, marks in zip(boxes, scores, landmarks, strict=True)
-            if score >= self.min_score
+            if score >= min_score
         ]
         return sorted(faces, key=lambda face: -face.score)
+
+
+def _attempt(retry: Mapping) -> DetectionAttempt:
+    """A DetectionAttempt from a config mapping (lists become tuples, numbers floats)."""
+    fields = dict(retry)
+    if fields.get("thresholds") is not None:
+        fields["thresholds"] = tuple(float(t) for t in fields["thresholds"])
+    return DetectionAttempt(**fields)

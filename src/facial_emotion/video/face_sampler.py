@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from facial_emotion.video.face_aligner import FaceCropper
+from facial_emotion.video.face_aligner import FaceWarper
 from facial_emotion.video.face_detector import DetectedFace, FaceDetector
 from facial_emotion.video.frame_source import FrameSource
 
@@ -16,7 +16,7 @@ def largest_face(faces: list[DetectedFace]) -> DetectedFace:
 
 
 def faces_per_second(
-    source: FrameSource, detector: FaceDetector, cropper: FaceCropper, tries_per_second: int = 5
+    source: FrameSource, detector: FaceDetector, cropper: FaceWarper, tries_per_second: int = 5
 ) -> Iterator[tuple[int, np.ndarray | None]]:
     """Yield (second, 48x48 face or None) for every second the video starts, in order.
 

@@ -10,8 +10,8 @@ import numpy as np
 
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.video.async_detector import AsyncFaceDetector
-from facial_emotion.video.face_aligner import FaceCropper
-from facial_emotion.video.face_detector import FaceDetector
+from facial_emotion.video.face_aligner import FaceWarper
+from facial_emotion.video.face_detector import DetectedFace, FaceDetector
 from facial_emotion.video.tracker import EmotionSmoother, IouTracker
 
 STAGES = ("decode", "detect", "track", "classify")
@@ -47,6 +47,13 @@ class FrameResult:
     detection_running: bool = False
 
 
+def classify_faces(
+    frame: np.ndarray, faces: Sequence[DetectedFace], cropper: FaceWarper, predictor: EmotionPredictor
+) -> np.ndarray:
+    """The one crop -> predict step of photos and video: (N, classes) probabilities for the faces of a frame."""
+    return predictor.predict_proba(cropper.crop_all(frame, faces))
+
+
 class EmotionPipeline:
     """Runs the detector every `detect_every` frames and the tracker's motion model in between.
 
@@ -59,7 +66,7 @@ class EmotionPipeline:
     def __init__(
         self,
         detector: FaceDetector,
-        cropper: FaceCropper,
+        cropper: FaceWarper,
         tracker: IouTracker,
         predictor: EmotionPredictor,
         smoother: EmotionSmoother,
@@ -120,8 +127,7 @@ class EmotionPipeline:
         clock = time.perf_counter()
         results = []
         if tracks:
-            crops = self.cropper.crop_all(frame, [track.face for track in tracks])
-            probabilities = self.predictor.predict_proba(crops)
+            probabilities = classify_faces(frame, [track.face for track in tracks], self.cropper, self.predictor)
             for track, probs in zip(tracks, probabilities, strict=True):
                 track.probabilities = self.smoother.smooth(track.probabilities, probs)
                 label = self.predictor.class_names[int(track.probabilities.argmax())]
@@ -130,27 +136,6 @@ class EmotionPipeline:
         timings["classify"] = time.perf_counter() - clock
         running = self._async is not None and self._async.running
         return FrameResult(timestamp, frame, results, detect_now, timings, running)
-
-    def process_stills(self, images: Sequence[np.ndarray]) -> list[list[FaceEmotion]]:
-        """The faces of each BGR image on its own (no tracking, no smoothing), numbered 1.. in detector order.
-
-        The classifier runs once over the faces of all images together.
-        """
-        detected = [self.detector.detect(image) for image in images]
-        if not detected:
-            return []
-        crops = np.concatenate(
-            [self.cropper.crop_all(image, faces) for image, faces in zip(images, detected, strict=True)]
-        )
-        probabilities = np.split(self.predictor.predict_proba(crops), np.cumsum([len(f) for f in detected])[:-1])
-        names = self.predictor.class_names
-        return [
-            [
-                FaceEmotion(index, face.box, probs, names[int(probs.argmax())], face.landmarks)
-                for index, (face, probs) in enumerate(zip(faces, image_probs, strict=True), start=1)
-            ]
-            for faces, image_probs in zip(detected, probabilities, strict=True)
-        ]
 
     def run(self, frames: Iterable[tuple[float, np.ndarray]]) -> Iterator[FrameResult]:
         """Process a stream of (timestamp, frame); each result's timings include the decode time."""

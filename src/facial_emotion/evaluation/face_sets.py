@@ -1,0 +1,53 @@
+"""A labelled folder of face photos: `<Label>/<image>` with FER2013's class names as folder names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from facial_emotion.core.labels import EMOTIONS
+from facial_emotion.video.image_files import IMAGE_SUFFIXES
+
+
+class FaceSetError(ValueError):
+    """The folder is missing or holds no class folders."""
+
+
+@dataclass
+class FaceSet:
+    """The images of a labelled folder with their class index, and the folders that were not classes."""
+
+    root: Path
+    images: list[tuple[Path, int]]
+    skipped_folders: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.root.name
+
+    def classes_present(self) -> list[int]:
+        return sorted({label for _, label in self.images})
+
+
+def find_face_set(root: str | Path) -> FaceSet:
+    """Images (recursively) under each folder named exactly as a FER2013 class; other folders are skipped."""
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise FaceSetError(f"no such folder: {root}")
+    folders = sorted(p for p in root.iterdir() if p.is_dir())
+    images, skipped = [], []
+    for folder in folders:
+        if folder.name not in EMOTIONS:
+            skipped.append(folder.name)
+            continue
+        label = EMOTIONS.index(folder.name)
+        images += [
+            (path, label)
+            for path in sorted(folder.rglob("*"))
+            if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
+        ]
+    if not any(folder.name in EMOTIONS for folder in folders):
+        raise FaceSetError(f"{root} has no class folders (expected some of {', '.join(EMOTIONS)})")
+    if not images:
+        raise FaceSetError(f"{root}: the class folders hold no images (jpg png bmp tiff)")
+    return FaceSet(root, images, skipped)

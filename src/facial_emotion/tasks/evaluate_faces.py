@@ -1,0 +1,101 @@
+"""`scripts/evaluate_faces.py`: the photo pipeline's accuracy on a labelled folder of real faces."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+from omegaconf import DictConfig
+
+from facial_emotion.core.hardware import cpu_name
+from facial_emotion.core.model_file import ModelFile, ModelFileError
+from facial_emotion.evaluation.face_evaluation import CROP_MODES, FaceSetResult, evaluate_face_set
+from facial_emotion.evaluation.face_results_table import update_table
+from facial_emotion.evaluation.face_sets import FaceSetError, find_face_set
+from facial_emotion.evaluation.plots import plot_confusion_matrix
+from facial_emotion.inference.predictor import EmotionPredictor
+from facial_emotion.video.build import build_photo_pipeline
+
+
+def run(cfg: DictConfig) -> int:
+    """Evaluate, print the report, write the CSV, confusion matrix and (with `table=`) the results table.
+
+    Returns the exit status: 0, or 2 with a one-line `error:` when nothing could be evaluated.
+    """
+    if cfg.crop not in CROP_MODES:
+        return _error(f"crop must be one of {', '.join(CROP_MODES)}, got {cfg.crop!r}")
+    try:
+        face_set = find_face_set(cfg.path)
+        predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, backend=cfg.backend)
+    except (FaceSetError, ModelFileError, ValueError) as error:
+        return _error(str(error))
+    pipeline = build_photo_pipeline(cfg.face_pipeline, predictor)
+    result = evaluate_face_set(face_set, pipeline, crop=cfg.crop)
+    if result.readable.empty:
+        return _error(f"none of the {len(result.rows)} images under {face_set.root} could be read")
+    summary = result.summary()
+    print_report(result, summary, cfg.crop, predictor)
+    if face_set.skipped_folders:
+        print(f"Skipped folders (not FER2013 class names): {', '.join(face_set.skipped_folders)}")
+    write_outputs(cfg, face_set.name, result, summary, predictor)
+    return 0
+
+
+def print_report(result: FaceSetResult, summary: dict, crop: str, predictor: EmotionPredictor) -> None:
+    readable = summary["images"] - summary["unreadable"]
+    print(f"Accuracy on faces: {100 * summary['accuracy']:.0f}%")
+    print(f"Accuracy exact: {100 * summary['accuracy']:.2f}% ({readable} images; a missed face counts as wrong)")
+    if summary["unreadable"]:
+        print(f"Unreadable images (not counted): {summary['unreadable']}")
+    found = len(result.found)
+    if crop == "detect":
+        print(f"Faces found: {found} of {readable} ({100 * summary['faces_found']:.1f}%)")
+    print(f"Accuracy of found faces: {100 * summary['found_accuracy']:.2f}%")
+    print(f"Expected calibration error of found faces (15 bins): {100 * summary['ece']:.2f}%")
+    print(f"Model {predictor.model_path.name}, views {predictor.tta}, crop {crop}; CPU {cpu_name()}")
+    print("Recall per class (all images of the class):")
+    counts = result.readable["label"].value_counts()
+    for name, recall in zip(result.class_names, summary["recall"], strict=True):
+        if not np.isnan(recall):
+            print(f"  {name:<9} {100 * recall:6.2f}%  ({counts[name]} images)")
+    missed = result.rows[result.rows["outcome"] == "no face"]["file"].tolist()
+    if missed:
+        shown = ", ".join(missed[:10]) + (f", ... ({len(missed) - 10} more)" if len(missed) > 10 else "")
+        print(f"No face found in {len(missed)}: {shown}")
+
+
+def write_outputs(cfg: DictConfig, set_name: str, result: FaceSetResult, summary: dict, predictor) -> None:
+    """The per-image CSV, the confusion matrix PNG and the results table row, each only where configured."""
+    written = []
+    if cfg.log:
+        Path(cfg.log).parent.mkdir(parents=True, exist_ok=True)
+        result.rows.to_csv(cfg.log, index=False)
+        written.append(str(cfg.log))
+    if cfg.confusion_png:
+        path = Path(cfg.confusion_png)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        title = f"{set_name}, {predictor.model_path.stem}, crop {cfg.crop}: found faces"
+        plot_confusion_matrix(result.confusion(), result.class_names, path, title)
+        written.append(str(path))
+    if cfg.table:
+        key = {"model": predictor.model_path.stem, "set": set_name, "crop": cfg.crop, "views": predictor.tta}
+        update_table(Path(cfg.table), key, {**summary, "fer2013": fer2013_figures(predictor.model)})
+        written.append(str(cfg.table))
+    if written:
+        print("Wrote " + ", ".join(written))
+
+
+def fer2013_figures(model: ModelFile) -> dict:
+    """The FER2013 test figures the model file records (accuracy, ECE, per-class where present)."""
+    metrics = model.metrics
+    figures = {"views": model.preprocessing.tta, "accuracy": metrics.get("test/acc"), "ece": metrics.get("test/ece")}
+    figures |= {
+        f"recall_{name}": metrics[f"test/acc_{name}"] for name in model.class_names if f"test/acc_{name}" in metrics
+    }
+    return figures
+
+
+def _error(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2

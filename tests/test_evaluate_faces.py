@@ -1,0 +1,103 @@
+"""evaluate_faces on tiny labelled folders: real photos, a photo without a face, unreadable files, bad folders."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+from hydra import compose, initialize_config_dir
+
+from facial_emotion.data.locate import PROJECT_ROOT
+from facial_emotion.tasks.evaluate_faces import run as run_evaluate_faces
+from tests.conftest import CONFIG_DIR
+
+NIMSTIM = PROJECT_ROOT.parent / "shared" / "faces" / "nimstim"
+requires_faces = pytest.mark.skipif(not NIMSTIM.is_dir(), reason=f"real face photos not found in {NIMSTIM}")
+
+
+def evaluate(capsys: pytest.CaptureFixture, *overrides: str) -> tuple[int, str, str]:
+    with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
+        cfg = compose(config_name="evaluate_faces", overrides=list(overrides))
+    status = run_evaluate_faces(cfg)
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.fixture(scope="module")
+def tiny_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Happy: 2 real photos and a flat grey image (no face); Angry: 1 real photo and a broken file; Other: skipped."""
+    root = tmp_path_factory.mktemp("faces") / "tiny"
+    for label, count in (("Happy", 2), ("Angry", 1)):
+        (root / label).mkdir(parents=True)
+        for photo in sorted((NIMSTIM / label).iterdir())[:count]:
+            shutil.copy(photo, root / label / photo.name)
+    cv2.imwrite(str(root / "Happy" / "flat.png"), np.full((120, 100, 3), 128, np.uint8))
+    (root / "Angry" / "broken.jpg").write_bytes(b"not an image")
+    (root / "Other").mkdir()
+    return root
+
+
+@requires_faces
+def test_report_csv_and_table_on_a_tiny_folder(tiny_set: Path, tmp_path: Path, capsys) -> None:
+    log, png, table = tmp_path / "faces.csv", tmp_path / "confusion.png", tmp_path / "real_faces.md"
+    status, out, _ = evaluate(
+        capsys, f"path={tiny_set}", f"log={log}", f"confusion_png={png}", f"table={table}", "tta=center"
+    )
+    assert status == 0
+    lines = out.splitlines()
+    assert "Skipped folders (not FER2013 class names): Other" in lines
+    rows = pd.read_csv(log, keep_default_na=False)
+    assert len(rows) == 5
+    outcome = dict(zip(rows["file"], rows["outcome"], strict=True))
+    assert outcome["Happy/flat.png"] == "no face" and outcome["Angry/broken.jpg"] == "unreadable"
+    assert sum(value == "face" for value in outcome.values()) == 3  # the three real studio photos
+    readable = rows[rows["outcome"] != "unreadable"]
+    expected = (readable["emotion"] == readable["label"]).mean()  # the face-less image counts as wrong
+    assert lines[0] == f"Accuracy on faces: {100 * expected:.0f}%"
+    assert "Faces found: 3 of 4 (75.0%)" in out and "Unreadable images (not counted): 1" in out
+    assert "No face found in 1: Happy/flat.png" in out
+    faces = rows[rows["outcome"] == "face"]
+    probabilities = faces[["Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral"]].to_numpy(float)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-3)
+    assert png.stat().st_size > 1000
+    markdown = table.read_text()
+    assert "| my_own_model | tiny | detect | center | 5 | 75.0 |" in markdown
+    assert "| my_own_model | FER2013 test |" in markdown
+
+
+@requires_faces
+def test_given_crop_classifies_every_readable_image(tiny_set: Path, tmp_path: Path, capsys) -> None:
+    log = tmp_path / "given.csv"
+    status, out, _ = evaluate(capsys, f"path={tiny_set}", "crop=given", f"log={log}", "tta=center")
+    assert status == 0
+    rows = pd.read_csv(log, keep_default_na=False)
+    assert (rows["outcome"] == "face").sum() == 4 and "Faces found" not in out
+
+
+@pytest.mark.parametrize(
+    ("layout", "message"),
+    [
+        ("missing", "no such folder"),
+        ("no_classes", "has no class folders"),
+        ("unreadable", "could be read"),
+        ("empty_classes", "hold no images"),
+    ],
+)
+def test_bad_folders_are_one_line_errors(tmp_path: Path, capsys, layout: str, message: str) -> None:
+    root = tmp_path / "set"
+    if layout != "missing":
+        (root / ("Holiday" if layout == "no_classes" else "Sad")).mkdir(parents=True)
+    if layout in ("no_classes", "unreadable"):
+        (next(root.iterdir()) / "a.png").write_bytes(b"\x89PNG broken")
+    status, out, err = evaluate(capsys, f"path={root}")
+    assert status == 2
+    assert err.count("\n") == 1 and err.startswith("error: ") and message in err
+
+
+def test_unknown_crop_mode_is_an_error(tmp_path: Path, capsys) -> None:
+    status, _, err = evaluate(capsys, f"path={tmp_path}", "crop=whole")
+    assert status == 2 and "crop must be one of" in err
