@@ -8,9 +8,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from facial_emotion.video.config import PhotoPipelineConfig
 from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
 
 from facial_emotion.core.crop_geometry import CropGeometry
 from facial_emotion.core.model_file import ModelFile, save_model_file
@@ -41,7 +39,8 @@ def tight_face() -> np.ndarray:
 
 
 def photo_detector() -> FaceDetector:
-    return build_detector(OmegaConf.structured(PhotoPipelineConfig))
+    with initialize_config_dir(version_base="1.3", config_dir=str(PROJECT_ROOT / "configs")):
+        return build_detector(compose(config_name="predict_image", overrides=["path=unused"]).face_pipeline)
 
 
 def test_padding_finds_a_tightly_cropped_real_face(tight_face: np.ndarray) -> None:
