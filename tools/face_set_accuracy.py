@@ -37,6 +37,12 @@ def summary(photos: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def fail(message: str) -> None:
+    """Print `error: message` and exit 2."""
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("logs", nargs="+", type=Path, help="CSV files written by predict_image.py log=...")
@@ -44,10 +50,10 @@ def main() -> None:
         try:
             log = pd.read_csv(path)
         except (OSError, pd.errors.ParserError) as error:
-            sys.exit(f"error: {path}: {error}")
+            fail(f"{path}: {error}")
         missing = {"file", "face", "w", "h", "emotion"} - set(log.columns)
         if missing:
-            sys.exit(f"error: {path}: not a predict_image.py log (no column {', '.join(sorted(missing))})")
+            fail(f"{path}: not a predict_image.py log (no column {', '.join(sorted(missing))})")
         print(f"{path}: {summary(photo_predictions(log))}")
 
 
