@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -17,6 +18,7 @@ def run(cfg: DictConfig) -> None:
     """Print size, accuracy and speed of each model file, beside the hardware; write the table to `output`."""
     hardware = f"{describe_device(cfg.device)}; torch {torch.__version__}"
     print(f"Hardware: {hardware}", flush=True)
+    load = os.getloadavg()[0]  # timings on a busy machine are slower: the page says how busy it was
     try:
         rows = [compare_model(Path(p), cfg.device, tuple(cfg.batches)) for p in cfg.model_paths]
     except (ModelFileError, FileNotFoundError) as error:
@@ -26,11 +28,11 @@ def run(cfg: DictConfig) -> None:
     if cfg.get("output"):
         output = Path(cfg.output)
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(models_page(table, hardware))
+        output.write_text(models_page(table, hardware, load, os.cpu_count() or 1))
         print(f"Wrote {output}")
 
 
-def models_page(table: str, hardware: str) -> str:
+def models_page(table: str, hardware: str, load: float, cpus: int) -> str:
     """The Markdown page compare_models.py writes: what the columns are, where they were measured, the table."""
     return "\n".join(
         [
@@ -39,7 +41,8 @@ def models_page(table: str, hardware: str) -> str:
             "Written by `python scripts/compare_models.py`: do not edit by hand. Test accuracy is what",
             "`python scripts/predict.py record_metrics=true` recorded in each file (the file's default",
             "test-time views, test_with_emotions.csv); ms/face is measured by this run, per view set and",
-            f"batch size, on {hardware}. Timings vary by up to ~30% between runs on a shared machine.",
+            f"batch size, on {hardware}. Load average when it started: {load:.1f} on {cpus} CPUs (timings vary by up",
+            "to ~30% between runs on a shared machine, more when it is busy).",
             "",
             table,
             "",
