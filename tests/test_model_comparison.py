@@ -55,7 +55,9 @@ def test_compare_models_writes_its_table_as_a_page(tmp_path: Path, capsys: pytes
     update_model_metrics(tmp_path / "a.pkl", {"test/acc": 0.5, "test/acc_public": 0.25, "test/acc_private": 0.75})
     page = tmp_path / "out" / "models.md"
     with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
-        cfg = compose("compare_models", [f"model_paths=[{tmp_path / 'a.pkl'}]", "batches=[1]", f"output={page}"])
+        cfg = compose(
+            "compare_models", [f"model_paths=[{tmp_path / 'a.pkl'}]", "batches=[1]", "repeats=2", f"output={page}"]
+        )
     assert cfg.output == str(page)
 
     compare_models.run(cfg)
@@ -67,12 +69,14 @@ def test_compare_models_writes_its_table_as_a_page(tmp_path: Path, capsys: pytes
     assert [line for line in written if line.startswith("|")] == table  # the page holds the printed table
     assert table[2].startswith("| a | vgg | 50.00% | 25.00% | 75.00% |")
     hardware = printed.splitlines()[0].removeprefix("Hardware: ")
-    assert hardware in " ".join(written)
+    assert hardware in " ".join(written) and "median of 2 calls" in " ".join(written)
 
 
 def test_compare_models_writes_nothing_when_output_is_null(tmp_path: Path) -> None:
     export_model(VGGNet(widths=[8, 16], convs_per_stage=1), Preprocessing(crop_size=40), tmp_path / "a.pkl")
     with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
-        cfg = compose("compare_models", [f"model_paths=[{tmp_path / 'a.pkl'}]", "batches=[1]", "output=null"])
+        cfg = compose(
+            "compare_models", [f"model_paths=[{tmp_path / 'a.pkl'}]", "batches=[1]", "repeats=2", "output=null"]
+        )
     compare_models.run(cfg)
     assert list(tmp_path.iterdir()) == [tmp_path / "a.pkl"]

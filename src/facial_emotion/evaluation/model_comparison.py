@@ -24,15 +24,16 @@ class ModelRow:
     ms_per_face: dict[str, float]  # "<tta> b<batch>" -> ms
 
 
-def compare_model(path: Path, device: str = "cpu", batches: tuple[int, ...] = (1, 64)) -> ModelRow:
-    """Read one model file's recorded test figures (predict.py record_metrics=true) and time it."""
+def compare_model(path: Path, device: str = "cpu", batches: tuple[int, ...] = (1, 64), repeats: int = 20) -> ModelRow:
+    """Read one model file's recorded test figures (predict.py record_metrics=true) and time it (median of
+    `repeats` calls per view set and batch size)."""
     predictor = EmotionPredictor(path, device=device)
     model = predictor.model
     timings = {}
     for tta in dict.fromkeys((model.preprocessing.tta, "center")):
         timed = EmotionPredictor(path, tta=tta, device=device)
         for batch in batches:
-            timings[f"{tta} b{batch}"] = inference_latency(timed, batch)
+            timings[f"{tta} b{batch}"] = inference_latency(timed, batch, repeats)
     return ModelRow(
         name=path.stem,
         architecture=model.architecture.get("kwargs", {}).get("model_name", model.architecture["name"]),
