@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
+from hydra import compose, initialize_config_dir
 
 from facial_emotion.core.model_file import update_model_metrics
 from facial_emotion.core.preprocessing import Preprocessing
@@ -12,7 +14,9 @@ from facial_emotion.evaluation.model_comparison import compare_model, markdown_t
 from facial_emotion.export.exporter import export_model
 from facial_emotion.models.timm_backbone import TimmBackbone
 from facial_emotion.models.vgg import VGGNet
+from facial_emotion.tasks import compare_models
 from facial_emotion.tasks.predict import plot_prefix
+from tests.conftest import CONFIG_DIR
 
 
 def test_table_reports_recorded_accuracy_size_and_timings(tmp_path: Path) -> None:
@@ -43,3 +47,36 @@ def test_table_reports_recorded_accuracy_size_and_timings(tmp_path: Path) -> Non
 def test_second_model_plots_never_overwrite_the_shipped_ones() -> None:
     assert plot_prefix(Path("results/model/my_own_model.pkl")) == ""
     assert plot_prefix(Path("results/model/pre_trained_model.pkl")) == "pre_trained_model_"
+
+
+def test_compare_models_writes_its_table_as_a_page(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    torch.manual_seed(0)
+    export_model(VGGNet(widths=[8, 16], convs_per_stage=1), Preprocessing(crop_size=40), tmp_path / "a.pkl")
+    update_model_metrics(tmp_path / "a.pkl", {"test/acc": 0.5, "test/acc_public": 0.25, "test/acc_private": 0.75})
+    page = tmp_path / "out" / "models.md"
+    with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
+        cfg = compose(
+            "compare_models", [f"model_paths=[{tmp_path / 'a.pkl'}]", "batches=[1]", "repeats=2", f"output={page}"]
+        )
+    assert cfg.output == str(page)
+
+    compare_models.run(cfg)
+
+    printed = capsys.readouterr().out
+    table = [line for line in printed.splitlines() if line.startswith("|")]
+    written = page.read_text().splitlines()
+    assert written[0] == "# The shipped models side by side"
+    assert [line for line in written if line.startswith("|")] == table  # the page holds the printed table
+    assert table[2].startswith("| a | vgg | 50.00% | 25.00% | 75.00% |")
+    hardware = printed.splitlines()[0].removeprefix("Hardware: ")
+    assert hardware in " ".join(written) and "median of 2 calls" in " ".join(written)
+
+
+def test_compare_models_writes_nothing_when_output_is_null(tmp_path: Path) -> None:
+    export_model(VGGNet(widths=[8, 16], convs_per_stage=1), Preprocessing(crop_size=40), tmp_path / "a.pkl")
+    with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
+        cfg = compose(
+            "compare_models", [f"model_paths=[{tmp_path / 'a.pkl'}]", "batches=[1]", "repeats=2", "output=null"]
+        )
+    compare_models.run(cfg)
+    assert list(tmp_path.iterdir()) == [tmp_path / "a.pkl"]

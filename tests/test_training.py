@@ -180,6 +180,7 @@ def test_predict_script_prints_accuracy_first(tmp_path: Path, fer_dir: Path) -> 
             f"model_path={cfg.export.path}",
             f"data_dir={fer_dir}",
             f"plots_dir={tmp_path / 'plots'}",
+            f"report_dir={tmp_path / 'reports'}",
         ],
         cwd=PROJECT_ROOT,
         capture_output=True,
@@ -191,6 +192,21 @@ def test_predict_script_prints_accuracy_first(tmp_path: Path, fer_dir: Path) -> 
     assert lines[0].startswith("Accuracy on test set: ") and lines[0].endswith("%")
     assert any(line.startswith("PublicTest accuracy:") for line in lines)
     assert (tmp_path / "plots" / "calibration.png").stat().st_size > 0
+
+    # The Markdown page holds the printed figures: read it back and compare.
+    markdown = (tmp_path / "reports" / "test_report.md").read_text().splitlines()
+    assert markdown[0] == "# Test report: my_own_model.pkl"
+    printed = {line.split(":")[0]: line.split(": ")[1].split("%")[0] for line in lines if "accuracy: " in line}
+    exact = lines[1].split(": ")[1].split("%")[0]
+    assert f"| all test rows | 42 | **{exact}%** |" in markdown
+    assert f"| PublicTest | 42 | {printed['PublicTest accuracy']}% |" in markdown  # the first 3589 rows: all 42
+    assert f"| PrivateTest | 0 | {printed['PrivateTest accuracy']}% |" in markdown
+    per_class = [line for line in lines if line.startswith("  ") and line.endswith("images)")]
+    for printed_line in per_class:
+        name, acc, count = printed_line.split()[0], printed_line.split()[1], printed_line.split("(")[1].split()[0]
+        assert f"| {name} | {count} | {acc} |" in markdown
+    confusion_rows = [line for line in markdown if line.startswith("| **")]
+    assert len(confusion_rows) == 7 and sum(sum(map(int, r.strip("| ").split(" | ")[1:])) for r in confusion_rows) == 42
 
 
 def test_calibrate_script_refits_the_temperatures_of_an_older_file(tmp_path: Path, fer_dir: Path) -> None:

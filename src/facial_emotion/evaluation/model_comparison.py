@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from facial_emotion.evaluation.benchmarking import inference_latency
+from facial_emotion.evaluation.markdown import table_lines
 from facial_emotion.inference.predictor import EmotionPredictor
 
 ACCURACY_KEYS = {"all": "test/acc", "PublicTest": "test/acc_public", "PrivateTest": "test/acc_private"}
@@ -23,15 +24,16 @@ class ModelRow:
     ms_per_face: dict[str, float]  # "<tta> b<batch>" -> ms
 
 
-def compare_model(path: Path, device: str = "cpu", batches: tuple[int, ...] = (1, 64)) -> ModelRow:
-    """Read one model file's recorded test figures (predict.py record_metrics=true) and time it."""
+def compare_model(path: Path, device: str = "cpu", batches: tuple[int, ...] = (1, 64), repeats: int = 20) -> ModelRow:
+    """Read one model file's recorded test figures (predict.py record_metrics=true) and time it (median of
+    `repeats` calls per view set and batch size)."""
     predictor = EmotionPredictor(path, device=device)
     model = predictor.model
     timings = {}
     for tta in dict.fromkeys((model.preprocessing.tta, "center")):
         timed = EmotionPredictor(path, tta=tta, device=device)
         for batch in batches:
-            timings[f"{tta} b{batch}"] = inference_latency(timed, batch)
+            timings[f"{tta} b{batch}"] = inference_latency(timed, batch, repeats)
     return ModelRow(
         name=path.stem,
         architecture=model.architecture.get("kwargs", {}).get("model_name", model.architecture["name"]),
@@ -47,10 +49,11 @@ def markdown_table(rows: list[ModelRow]) -> str:
     timing_columns = list(dict.fromkeys(c for row in rows for c in row.ms_per_face))
     header = ["model", "network", *(f"test {s}" for s in ACCURACY_KEYS), "parameters", "file MB"]
     header += [f"ms/face {c}" for c in timing_columns]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    cells = []
     for row in rows:
         accuracy = [f"{100 * v:.2f}%" if v is not None else "-" for v in row.accuracy.values()]
         timing = [f"{row.ms_per_face[c]:.2f}" if c in row.ms_per_face else "-" for c in timing_columns]
-        cells = [row.name, row.architecture, *accuracy, f"{row.parameters / 1e6:.2f}M", f"{row.file_mb:.1f}", *timing]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        cells.append(
+            [row.name, row.architecture, *accuracy, f"{row.parameters / 1e6:.2f}M", f"{row.file_mb:.1f}", *timing]
+        )
+    return "\n".join(table_lines(header, cells))

@@ -11,6 +11,7 @@ import torch
 from facial_emotion.core.calibration import expected_calibration_error
 from facial_emotion.data.cache import load_fer_csv
 from facial_emotion.data.locate import find_csv, require_csv
+from facial_emotion.evaluation.markdown import table_lines
 from facial_emotion.evaluation.metrics import accuracy, confusion_matrix, per_class_accuracy
 from facial_emotion.inference.predictor import EmotionPredictor
 
@@ -23,6 +24,7 @@ class TestReport:
 
     accuracy: float
     public_accuracy: float
+    public_rows: int
     private_accuracy: float
     unseen_accuracy: float
     unseen_rows: int
@@ -80,6 +82,7 @@ def evaluate_model_file(
     return TestReport(
         accuracy=accuracy(probs, labels),
         public_accuracy=accuracy(probs[public], labels[public]),
+        public_rows=int(public.sum()),
         private_accuracy=accuracy(probs[~public], labels[~public]),
         unseen_accuracy=accuracy(probs[~seen], labels[~seen]),
         unseen_rows=int((~seen).sum()),
@@ -120,3 +123,41 @@ def format_report(report: TestReport, class_names: list[str], tta: str, temperat
         for name, row in zip(class_names, report.confusion, strict=True)
     ]
     return "\n".join(lines)
+
+
+def format_report_markdown(
+    report: TestReport, class_names: list[str], tta: str, temperature: float, model_name: str, hardware: str
+) -> str:
+    """The same figures as `format_report`, as the Markdown page predict.py writes next to the model."""
+    n_rows = len(report.labels)
+    splits = [
+        ["all test rows", n_rows, f"**{100 * report.accuracy:.2f}%**"],
+        ["PublicTest", report.public_rows, f"{100 * report.public_accuracy:.2f}%"],
+        ["PrivateTest", n_rows - report.public_rows, f"{100 * report.private_accuracy:.2f}%"],
+        ["not in train.csv (unseen)", report.unseen_rows, f"{100 * report.unseen_accuracy:.2f}%"],
+    ]
+    classes = [
+        [name, int(report.confusion[i].sum()), f"{100 * acc:.2f}%"]
+        for i, (name, acc) in enumerate(zip(class_names, report.class_accuracy, strict=True))
+    ]
+    confusion = [[f"**{name}**", *row.tolist()] for name, row in zip(class_names, report.confusion, strict=True)]
+    lines = [
+        f"# Test report: {model_name}",
+        "",
+        f"Written by `python scripts/predict.py` (test_with_emotions.csv; test-time views `{tta}`; {hardware}).",
+        "Rewritten by every run: do not edit by hand.",
+        "",
+        *table_lines(["split", "images", "accuracy"], splits),
+        "",
+        f"Expected calibration error (15 bins): {100 * report.ece_before:.2f}% at T=1, "
+        f"**{100 * report.ece_after:.2f}%** after temperature scaling (T={temperature:.3f}, fitted on validation).",
+        "",
+        "## Per class",
+        "",
+        *table_lines(["class", "images", "accuracy"], classes),
+        "",
+        "## Confusion matrix (rows: true, columns: predicted)",
+        "",
+        *table_lines(["true \\ predicted", *class_names], confusion),
+    ]
+    return "\n".join(lines) + "\n"

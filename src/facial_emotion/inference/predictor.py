@@ -12,7 +12,7 @@ import torch
 
 from facial_emotion.augmentation.preprocessing import test_time_views, to_normalized_float
 from facial_emotion.core.calibration import mean_view_probabilities
-from facial_emotion.core.hardware import cpu_has_native_bf16
+from facial_emotion.core.hardware import cpu_has_amx
 from facial_emotion.core.model_file import ModelFile
 from facial_emotion.core.preprocessing import TTA_MODES, views_per_image
 from facial_emotion.inference.backends import GRAPH_PRECISION, resolve_backend
@@ -40,8 +40,8 @@ class EmotionPredictor:
 
     `tta` overrides the file's test-time augmentation (e.g. `center` for a live stream) and brings the
     temperature fitted for it; `temperature` overrides that (1.0 gives the uncalibrated model). `bf16`
-    runs the network in bfloat16 autocast; by default only where the CPU has it natively (AMX /
-    AVX512-BF16) or on CUDA. `backend` (see `inference.backends`): `torch`, `onnxruntime` (fp32 graph),
+    runs the network in bfloat16 autocast; by default only with AMX (on
+    AVX512-BF16 alone it is slower than fp32) or on CUDA. `backend` (see `inference.backends`): `torch`, `onnxruntime` (fp32 graph),
     `onnxruntime-int8`, or `auto` (the scripts' default); graphs are derived from the model file and checked
     against it. Only the torch backend is differentiable (`view_logits` for attacks).
     """
@@ -66,7 +66,7 @@ class EmotionPredictor:
         # ~80 views per forward: larger batches run slower per face on CPU (cache misses), measured.
         self.batch_size = batch_size or max(1, 80 // views_per_image(self.tta))
         self.net = self.model.net.to(self.device).to(memory_format=torch.channels_last).eval()
-        self.bf16 = (self.device.type == "cuda" or cpu_has_native_bf16()) if bf16 is None else bf16
+        self.bf16 = (self.device.type == "cuda" or cpu_has_amx()) if bf16 is None else bf16
         self.backend = resolve_backend(backend, self.device.type)
         self._session = self._graph_session(auto=backend == "auto")
 

@@ -1,7 +1,8 @@
-"""`python scripts/compare_models.py ['model_paths=[...]']`: a Markdown table comparing model files."""
+"""`python scripts/compare_models.py ['model_paths=[...]'] [output=...]`: a Markdown table comparing model files."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -14,10 +15,37 @@ from facial_emotion.evaluation.model_comparison import compare_model, markdown_t
 
 
 def run(cfg: DictConfig) -> None:
-    """Print size, accuracy and speed of each model file, beside the hardware."""
-    print(f"Hardware: {describe_device(cfg.device)}; torch {torch.__version__}", flush=True)
+    """Print size, accuracy and speed of each model file, beside the hardware; write the table to `output`."""
+    hardware = f"{describe_device(cfg.device)}; torch {torch.__version__}"
+    print(f"Hardware: {hardware}", flush=True)
+    load = os.getloadavg()[0]  # timings on a busy machine are slower: the page says how busy it was
     try:
-        rows = [compare_model(Path(p), cfg.device, tuple(cfg.batches)) for p in cfg.model_paths]
+        rows = [compare_model(Path(p), cfg.device, tuple(cfg.batches), cfg.repeats) for p in cfg.model_paths]
     except (ModelFileError, FileNotFoundError) as error:
         sys.exit(f"error: {error}")
-    print(markdown_table(rows))
+    table = markdown_table(rows)
+    print(table)
+    if cfg.get("output"):
+        output = Path(cfg.output)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(models_page(table, hardware, load, os.cpu_count() or 1, cfg.repeats))
+        print(f"Wrote {output}")
+
+
+def models_page(table: str, hardware: str, load: float, cpus: int, repeats: int) -> str:
+    """The Markdown page compare_models.py writes: what the columns are, where they were measured, the table."""
+    return "\n".join(
+        [
+            "# The shipped models side by side",
+            "",
+            "Written by `python scripts/compare_models.py`: do not edit by hand. Test accuracy is what",
+            "`python scripts/predict.py record_metrics=true` recorded in each file (the file's default",
+            "test-time views, test_with_emotions.csv); ms/face is measured by this run, per view set and",
+            f"batch size (median of {repeats} calls), on {hardware}.",
+            f"Load average when it started: {load:.1f} on {cpus} CPUs (timings vary by up to ~30% between runs",
+            "on a shared machine, more when it is busy).",
+            "",
+            table,
+            "",
+        ]
+    )

@@ -1,4 +1,4 @@
-"""What scripts/predict.py does: evaluate, print the report, draw the plots; one-line errors."""
+"""What scripts/predict.py does: evaluate, print the report, write it as Markdown, draw the plots; one-line errors."""
 
 from __future__ import annotations
 
@@ -7,10 +7,16 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
+from facial_emotion.core.hardware import describe_device
 from facial_emotion.core.model_file import ModelFileError, output_tag, update_model_metrics
 from facial_emotion.data.fer_csv import FERDataError
 from facial_emotion.evaluation.plots import plot_confusion_matrix, plot_reliability
-from facial_emotion.evaluation.test_report import evaluate_model_file, format_report
+from facial_emotion.evaluation.test_report import (
+    TestReport,
+    evaluate_model_file,
+    format_report,
+    format_report_markdown,
+)
 from facial_emotion.inference.predictor import EmotionPredictor
 
 
@@ -18,6 +24,20 @@ def plot_prefix(model_path: Path) -> str:
     """'' for the shipped model's plots, else `<model stem>_`."""
     tag = output_tag(model_path)
     return f"{tag}_" if tag else ""
+
+
+def write_markdown_report(report: TestReport, predictor: EmotionPredictor, cfg: DictConfig) -> Path:
+    """Write `<report_dir>/<prefix>test_report.md` (same prefix as the plots); return its path."""
+    model_path = Path(cfg.model_path)
+    path = Path(cfg.report_dir) / f"{plot_prefix(model_path)}test_report.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    hardware = describe_device(cfg.get("device", "cpu"))
+    path.write_text(
+        format_report_markdown(
+            report, predictor.class_names, predictor.tta, predictor.temperature, model_path.name, hardware
+        )
+    )
+    return path
 
 
 def run(cfg: DictConfig) -> int:
@@ -69,4 +89,6 @@ def run(cfg: DictConfig) -> int:
             plots / f"{prefix}calibration.png",
         )
         print(f"\nWrote {plots / f'{prefix}confusion_matrix.png'} and {plots / f'{prefix}calibration.png'}")
+    if cfg.get("report_dir"):
+        print(f"Wrote {write_markdown_report(report, predictor, cfg)}")
     return 0
