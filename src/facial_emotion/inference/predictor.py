@@ -40,8 +40,8 @@ class EmotionPredictor:
 
     `tta` overrides the file's test-time augmentation (e.g. `center` for a live stream) and brings the
     temperature fitted for it; `temperature` overrides that (1.0 gives the uncalibrated model). `bf16`
-    runs the network in bfloat16 autocast; by default only with AMX (on
-    AVX512-BF16 alone it is slower than fp32) or on CUDA. `backend` (see `inference.backends`): `torch`, `onnxruntime` (fp32 graph),
+    runs the network in bfloat16 autocast; by default only with AMX (on AVX512-BF16 alone it is slower than
+    fp32) or on CUDA. `backend` (see `inference.backends`): `torch`, `onnxruntime` (fp32 graph),
     `onnxruntime-int8`, or `auto` (the scripts' default); graphs are derived from the model file and checked
     against it. Only the torch backend is differentiable (`view_logits` for attacks).
     """
