@@ -102,6 +102,8 @@ class FaceDetector:
         pad_y, pad_x = (int(round(attempt.pad * side)) for side in image.shape[:2])
         if pad_x or pad_y:
             image = cv2.copyMakeBorder(image, pad_y, pad_y, pad_x, pad_x, cv2.BORDER_REPLICATE)
+        if min(image.shape[:2]) < self.min_face_size:  # too small to hold a face MTCNN can find (it would crash)
+            return []
         rgb = np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
         mtcnn = self._mtcnn_for(attempt.thresholds or self.thresholds, attempt.factor)
         min_score = self.min_score if attempt.min_score is None else attempt.min_score
