@@ -95,7 +95,9 @@ def test_bad_folders_are_one_line_errors(tmp_path: Path, capsys, layout: str, me
         (next(root.iterdir()) / "a.png").write_bytes(b"\x89PNG broken")
     status, out, err = evaluate(capsys, f"path={root}")
     assert status == 2
-    assert err.count("\n") == 1 and err.startswith("error: ") and message in err
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and message in errors[0]
+    assert all(line.startswith(("error: ", "note: ")) for line in err.splitlines())  # no traceback
 
 
 def test_unknown_crop_mode_is_an_error(tmp_path: Path, capsys) -> None:

@@ -107,9 +107,9 @@ class EmotionPredictor:
         return "bf16" if self.bf16 else "fp32"
 
     def _autocast(self) -> contextlib.AbstractContextManager:
-        if not self.bf16:
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        # fp32 is disabled explicitly: a caller's autocast (a bf16 training run exporting its model) must not
+        # change what the predictor computes.
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
 
     @property
     def class_names(self) -> list[str]:
