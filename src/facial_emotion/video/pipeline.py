@@ -104,6 +104,8 @@ class EmotionPipeline:
 
     def reset(self) -> None:
         """Start a new stream: no tracks, and the detector runs on the next frame."""
+        if self._async is not None:
+            self._async.collect(wait=True)  # a detection of the last stream still running: drop its faces
         self.tracker.reset()
         self._frame_index = 0
 
