@@ -31,21 +31,26 @@ def cpu_has_amx() -> bool:
 
 
 def auto_precision(accelerator: str = "cpu") -> str:
-    """bf16-mixed where it is native (CUDA with bf16, or a CPU with AMX/AVX512-BF16), else 32-true."""
+    """bf16-mixed on CUDA with bf16 or a CPU with AMX, else 32-true.
+
+    AVX512-BF16 alone is not enough: there a training step of the 5.5M VGG (batch 128) took 2.9 s in
+    bf16-mixed and 2.0 s in fp32.
+    """
     if accelerator in ("gpu", "cuda"):
         return "bf16-mixed" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "16-mixed"
-    return "bf16-mixed" if cpu_has_native_bf16() else "32-true"
+    return "bf16-mixed" if cpu_has_amx() else "32-true"
 
 
 def precision_reason(precision: str, accelerator: str = "cpu") -> str:
     """One line saying which precision runs and why."""
     if accelerator in ("gpu", "cuda"):
         return f"precision {precision} on {describe_device('cuda')}"
-    native = (
-        "has native bf16 (AMX/AVX512-BF16)"
-        if cpu_has_native_bf16()
-        else "has no native bf16 (it would be emulated, ~12x slower)"
-    )
+    if cpu_has_amx():
+        native = "has AMX (native bf16 matrix tiles)"
+    elif cpu_has_native_bf16():
+        native = "has AVX512-BF16 but no AMX (bf16-mixed measured ~1.5x slower than fp32 there)"
+    else:
+        native = "has no native bf16 (it would be emulated, ~12x slower)"
     return f"precision {precision}: the CPU ({cpu_name()}) {native}"
 
 

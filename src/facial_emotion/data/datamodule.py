@@ -15,24 +15,28 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from facial_emotion.data.cache import load_fer_csv
-from facial_emotion.data.fer_csv import FERArrays
+from facial_emotion.data.fer_csv import FERArrays, FERDataError
+from facial_emotion.data.ferplus import load_ferplus_votes, soft_targets
 from facial_emotion.data.locate import default_data_dir, require_csv
 
 log = logging.getLogger(__name__)
 
 
 class FaceTensorDataset(Dataset):
-    """uint8 faces and labels held in memory as tensors."""
+    """uint8 faces and labels held in memory as tensors; with `targets`, items are (face, label, target)."""
 
-    def __init__(self, images: np.ndarray, labels: np.ndarray) -> None:
+    def __init__(self, images: np.ndarray, labels: np.ndarray, targets: np.ndarray | None = None) -> None:
         self.images = torch.from_numpy(np.ascontiguousarray(images)).unsqueeze(1)
         self.labels = torch.from_numpy(np.asarray(labels, dtype=np.int64))
+        self.targets = None if targets is None else torch.from_numpy(np.asarray(targets, dtype=np.float32))
 
     def __len__(self) -> int:
         return len(self.labels)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.images[index], self.labels[index]
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, ...]:
+        if self.targets is None:
+            return self.images[index], self.labels[index]
+        return self.images[index], self.labels[index], self.targets[index]
 
 
 def stratified_split(labels: np.ndarray, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -52,7 +56,12 @@ def stratified_split(labels: np.ndarray, val_fraction: float, seed: int) -> tupl
 
 
 class FERDataModule(L.LightningDataModule):
-    """train.csv -> train/val (stratified, seeded); test_with_emotions.csv -> test."""
+    """train.csv -> train/val (stratified, seeded); test_with_emotions.csv -> test.
+
+    With `soft_labels_file` (FER+'s fer2013new.csv), training items also carry soft targets: the FER2013
+    label mixed with the FER+ vote distribution at `soft_labels_weight`. Validation and test keep FER2013's
+    labels, so their figures stay comparable with every earlier run.
+    """
 
     def __init__(
         self,
@@ -67,6 +76,8 @@ class FERDataModule(L.LightningDataModule):
         pin_memory: bool = False,
         cache_dir: str | None = None,
         skip_bad_rows: bool = False,
+        soft_labels_file: str | None = None,
+        soft_labels_weight: float = 0.5,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(logger=False)
@@ -87,11 +98,35 @@ class FERDataModule(L.LightningDataModule):
         if stage in (None, "fit", "validate") and self.train_set is None:
             full = self._load(self.hparams.train_file)
             train_idx, val_idx = stratified_split(full.labels, self.hparams.val_fraction, self.hparams.split_seed)
-            self.train_set = FaceTensorDataset(full.images[train_idx], full.labels[train_idx])
+            targets = self._soft_targets(full)
+            self.train_set = FaceTensorDataset(
+                full.images[train_idx], full.labels[train_idx], None if targets is None else targets[train_idx]
+            )
             self.val_set = FaceTensorDataset(full.images[val_idx], full.labels[val_idx])
         if stage in (None, "test", "predict") and self.test_set is None:
             test = self._load(self.hparams.test_file)
             self.test_set = FaceTensorDataset(test.images, test.labels)
+
+    def _soft_targets(self, full: FERArrays) -> np.ndarray | None:
+        file_name = self.hparams.soft_labels_file
+        if not file_name:
+            return None
+        if full.skipped_lines:
+            raise FERDataError(
+                f"{self.hparams.train_file}: {len(full.skipped_lines)} bad rows were skipped, so its rows no longer "
+                f"line up with {file_name}; fix the CSV or drop soft_labels_file"
+            )
+        labels = full.labels
+        path = Path(file_name) if Path(file_name).is_absolute() else self.data_dir / file_name
+        targets = soft_targets(labels, load_ferplus_votes(path), self.hparams.soft_labels_weight)
+        agree = float((targets.argmax(axis=1) == labels).mean())
+        log.info(
+            "soft targets from %s at weight %.2f (argmax = FER2013 label on %.1f%%)",
+            path,
+            self.hparams.soft_labels_weight,
+            100 * agree,
+        )
+        return targets
 
     def _loader(self, dataset: Dataset, shuffle: bool, batch_size: int) -> DataLoader:
         workers = self.hparams.num_workers

@@ -12,6 +12,7 @@ from torchmetrics import MaxMetric, MeanMetric
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
 from facial_emotion.augmentation.batch_augmentation import BatchAugmentation
+from facial_emotion.augmentation.photometric import PhotometricAugmentation
 from facial_emotion.augmentation.preprocessing import average_view_logits, test_time_views, to_normalized_float
 from facial_emotion.core.labels import EMOTIONS, NUM_CLASSES
 from facial_emotion.core.model_file import ModelFileError
@@ -22,7 +23,8 @@ from facial_emotion.models.teacher import TeacherEnsemble
 class EmotionClassifier(L.LightningModule):
     """Cross-entropy (label smoothing, optional mixup) over uint8 face batches, optionally distilled.
 
-    With a `teacher`, the loss is `(1 - distillation_weight) * cross-entropy + distillation_weight * T^2 *
+    `photometric` (optional) imitates real cameras on the training faces before normalisation. With a
+    `teacher`, the loss is `(1 - distillation_weight) * cross-entropy + distillation_weight * T^2 *
     KL(teacher || student)` at the teacher's temperature T, on the same augmented batch.
 
     Augmentation runs on the batch after it reaches the device. Validation uses a centre crop; the test
@@ -42,11 +44,13 @@ class EmotionClassifier(L.LightningModule):
         compile: bool = False,
         teacher: TeacherEnsemble | None = None,
         distillation_weight: float = 0.0,
+        photometric: PhotometricAugmentation | None = None,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters(logger=False, ignore=["net", "augmentation", "teacher"])
+        self.save_hyperparameters(logger=False, ignore=["net", "augmentation", "teacher", "photometric"])
         self.net = net
         self.augmentation = augmentation or BatchAugmentation()
+        self.photometric = photometric
         self.preprocessing = Preprocessing(**(preprocessing or {}))
         self.train_loss, self.val_loss, self.test_loss = MeanMetric(), MeanMetric(), MeanMetric()
         self.train_acc = MulticlassAccuracy(NUM_CLASSES, average="micro")
@@ -86,10 +90,17 @@ class EmotionClassifier(L.LightningModule):
     def on_train_start(self) -> None:
         self.val_acc_best.reset()
 
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        images, labels = batch
-        targets = F.one_hot(labels, NUM_CLASSES).float()
-        x, targets = self.augmentation(self._normalize(images), targets)
+    def _training_input(self, images: torch.Tensor) -> torch.Tensor:
+        if self.photometric is None:
+            return self._normalize(images)
+        faces = self.photometric(images.float() / 255.0)
+        return (faces - self.preprocessing.mean) / self.preprocessing.std
+
+    def training_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> torch.Tensor:
+        """Batches are (faces, labels) or, with soft labels (FER+ votes), (faces, labels, soft targets)."""
+        images, labels, *soft = batch
+        targets = soft[0] if soft else F.one_hot(labels, NUM_CLASSES).float()
+        x, targets = self.augmentation(self._training_input(images), targets)
         logits = self(x)
         loss = F.cross_entropy(logits.float(), targets, label_smoothing=self.hparams.label_smoothing)
         if self.teacher is not None:
