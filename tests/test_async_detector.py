@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import time
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -40,9 +42,18 @@ def detector() -> FaceDetector:
     return FaceDetector(min_face_size=30, max_side=320)
 
 
-def pipeline(detector: FaceDetector, predictor: EmotionPredictor, async_detection: bool) -> EmotionPipeline:
+def pipeline(
+    detector: FaceDetector, predictor: EmotionPredictor, async_detection: bool, lookahead: bool = True
+) -> EmotionPipeline:
     return EmotionPipeline(
-        detector, FaceCropper(), IouTracker(max_missed=2), predictor, EmotionSmoother(0.4), 2, async_detection
+        detector,
+        FaceCropper(),
+        IouTracker(max_missed=2),
+        predictor,
+        EmotionSmoother(0.4),
+        detect_every=2,
+        async_detection=async_detection,
+        lookahead_detection=lookahead,
     )
 
 
@@ -93,3 +104,53 @@ def test_async_detector_returns_what_the_detector_finds_and_reraises_its_errors(
             worker.collect(wait=True)
     finally:
         worker.close()
+
+
+def test_lookahead_detection_gives_the_inline_results_frame_for_frame(
+    detector: FaceDetector, predictor: EmotionPredictor, frames: list[tuple[float, np.ndarray]]
+) -> None:
+    inline = run(pipeline(detector, predictor, async_detection=False, lookahead=False), frames)
+    ahead = run(pipeline(detector, predictor, async_detection=False, lookahead=True), frames)
+    assert [r.timestamp for r in ahead] == [t for t, _ in frames]
+    assert [r.detected for r in ahead] == [r.detected for r in inline] == [i % 2 == 0 for i in range(len(frames))]
+    for a, b in zip(inline, ahead, strict=True):
+        assert np.array_equal(a.frame, b.frame)
+        assert [f.track_id for f in a.faces] == [f.track_id for f in b.faces] == [1]
+        assert np.array_equal(a.faces[0].box, b.faces[0].box)
+        assert np.array_equal(a.faces[0].probabilities, b.faces[0].probabilities)
+
+
+def test_lookahead_detection_stops_early_and_reraises_detector_errors(
+    detector: FaceDetector, predictor: EmotionPredictor, frames: list[tuple[float, np.ndarray]]
+) -> None:
+    pipe = pipeline(detector, predictor, async_detection=False)
+    try:
+        stream = pipe.run(frames)
+        first = [next(stream) for _ in range(3)]
+        stream.close()  # frames decoded ahead and their queued detections are dropped
+        assert [r.timestamp for r in first] == [t for t, _ in frames[:3]]
+        pipe.reset()
+        again = list(pipe.run(frames[:4]))  # the next stream starts from its own first frame
+        assert [r.detected for r in again] == [True, False, True, False]
+        with pytest.raises(Exception):  # noqa: B017, PT011 - whatever MTCNN raises reaches the caller
+            list(pipe.run([(0.0, np.zeros((4,), dtype=np.uint8))]))
+    finally:
+        pipe.close()
+
+
+def test_async_detection_detects_again_after_a_reset(
+    detector: FaceDetector, predictor: EmotionPredictor, frames: list[tuple[float, np.ndarray]]
+) -> None:
+    def camera() -> Iterator[tuple[float, np.ndarray]]:  # frames at a camera's pace: detections can finish
+        for frame in frames:
+            time.sleep(0.04)
+            yield frame
+
+    pipe = pipeline(detector, predictor, async_detection=True)
+    try:
+        first = list(pipe.run(camera()))
+        pipe.reset()
+        second = list(pipe.run(camera()))  # the last stream's frame count must not hold detection back
+    finally:
+        pipe.close()
+    assert sum(r.detected for r in first) >= 2 and sum(r.detected for r in second) >= 2

@@ -48,6 +48,7 @@ def build_pipeline(pipeline_cfg: DictConfig, predictor: EmotionPredictor) -> Emo
         smoother=instantiate(pipeline_cfg.smoother),
         detect_every=pipeline_cfg.detect_every,
         async_detection=pipeline_cfg.async_detection,
+        lookahead_detection=pipeline_cfg.lookahead_detection,
     )
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -61,6 +63,11 @@ class EmotionPipeline:
     `async_detection` the detector runs on its own thread (the first frame waits for it): a detection starts
     when the last one has finished and `detect_every` frames have passed, and its faces update the tracker
     on the first frame after it finished; every frame in between is tracked and classified meanwhile.
+
+    Without `async_detection`, detections land on the frame they were run on, so a file's results do not depend
+    on the CPU's speed. `run()` then still keeps the detector off the critical path when `lookahead_detection`
+    is set: it decodes up to `2 * detect_every` frames ahead and detects those frames on a worker thread while
+    the earlier ones are classified; the results are the same as inline detection, frame for frame.
     """
 
     def __init__(
@@ -72,6 +79,7 @@ class EmotionPipeline:
         smoother: EmotionSmoother,
         detect_every: int = 3,
         async_detection: bool = True,
+        lookahead_detection: bool = True,
     ) -> None:
         self.detector = detector
         self.cropper = cropper
@@ -82,11 +90,16 @@ class EmotionPipeline:
         self._frame_index = 0
         self._async = AsyncFaceDetector(detector) if async_detection else None
         self._last_submitted = 0
+        self._lookahead: ThreadPoolExecutor | None = None
+        if not async_detection and lookahead_detection:
+            self._lookahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="face-detector-lookahead")
 
     def close(self) -> None:
         """Stop the detector thread, if any."""
         if self._async is not None:
             self._async.close()
+        if self._lookahead is not None:
+            self._lookahead.shutdown(wait=True)
 
     def _async_tracks(self, frame: np.ndarray, index: int) -> tuple[list, bool]:
         """Tracks for this frame from the latest finished detection (or the motion model); starts the next one."""
@@ -108,9 +121,15 @@ class EmotionPipeline:
             self._async.collect(wait=True)  # a detection of the last stream still running: drop its faces
         self.tracker.reset()
         self._frame_index = 0
+        self._last_submitted = 0
 
     def process(self, frame: np.ndarray, timestamp: float) -> FrameResult:
         """Detect or track, then classify the faces of one BGR frame."""
+        return self._process(frame, timestamp)
+
+    def _process(self, frame: np.ndarray, timestamp: float, detection: Future | None = None) -> FrameResult:
+        """`process`; a look-ahead `detection` (this frame's faces, being detected on the worker) replaces the
+        inline detector call."""
         timings = dict.fromkeys(STAGES, 0.0)
         index = self._frame_index
         detect_now = index % self.detect_every == 0
@@ -119,7 +138,7 @@ class EmotionPipeline:
         if self._async is not None:
             tracks, detect_now = self._async_tracks(frame, index)
         elif detect_now:
-            faces = self.detector.detect(frame)
+            faces = detection.result() if detection is not None else self.detector.detect(frame)
             timings["detect"] = time.perf_counter() - clock
             clock = time.perf_counter()
             tracks = self.tracker.update(faces)
@@ -141,6 +160,9 @@ class EmotionPipeline:
 
     def run(self, frames: Iterable[tuple[float, np.ndarray]]) -> Iterator[FrameResult]:
         """Process a stream of (timestamp, frame); each result's timings include the decode time."""
+        if self._lookahead is not None:
+            yield from self._run_with_lookahead(iter(frames))
+            return
         iterator = iter(frames)
         while True:
             clock = time.perf_counter()
@@ -152,3 +174,36 @@ class EmotionPipeline:
             result = self.process(frame, timestamp)
             result.timings["decode"] = decode
             yield result
+
+    def _run_with_lookahead(self, frames: Iterator[tuple[float, np.ndarray]]) -> Iterator[FrameResult]:
+        """`run` with the frames to detect decoded ahead and detected on the worker thread."""
+        ahead: deque[tuple[float, np.ndarray, float, Future | None]] = deque()
+        next_index = self._frame_index
+        depth = 2 * self.detect_every
+        exhausted = False
+        try:
+            while True:
+                while not exhausted and len(ahead) <= depth:
+                    clock = time.perf_counter()
+                    try:
+                        timestamp, frame = next(frames)
+                    except StopIteration:
+                        exhausted = True
+                        break
+                    frame = frame.copy()  # a source may reuse its buffer while the frame waits here
+                    detection = None
+                    if next_index % self.detect_every == 0:
+                        detection = self._lookahead.submit(self.detector.detect, frame)
+                    ahead.append((timestamp, frame, time.perf_counter() - clock, detection))
+                    next_index += 1
+                if not ahead:
+                    return
+                timestamp, frame, decode, detection = ahead.popleft()
+                result = self._process(frame, timestamp, detection)
+                result.timings["decode"] = decode
+                result.detection_running = any(d is not None and not d.done() for *_, d in ahead)
+                yield result
+        finally:  # stopped early (max_seconds, an error): detections still queued are not needed
+            for *_, detection in ahead:
+                if detection is not None:
+                    detection.cancel()
