@@ -25,7 +25,7 @@ from tests.conftest import compose_train_config, train_script_error
 
 CONFIG_GROUPS = {
     "model": ["vgg_small", "vgg_large", "timm_mobilenetv2"],
-    "augmentation": ["default", "light", "mixup"],
+    "augmentation": ["default", "light", "mixup", "real_camera"],
     "optimizer": ["sgd", "adamw"],
     "scheduler": ["onecycle", "cosine"],
     "experiment": [
@@ -34,6 +34,7 @@ CONFIG_GROUPS = {
         "fer_vgg_large_mixup",
         "fer_vgg_large_finetune",
         "fer_vgg_large_swa",
+        "fer_vgg_large_realfaces",
     ],
 }
 
