@@ -1,18 +1,22 @@
 """Dev helper: crop the labelled face sets once, then score model files and view sets on the crops in seconds.
 
 `python tools/dev_face_crops.py MODEL.pkl [MODEL2.pkl ...] [--views multi_scale_ten_crop center ...]
-[--sets ../shared/faces/sfew_train ...]`. The first run detects and crops every photo as
+[--sets ../shared/faces/sfew_train ...] [--crops detect given_square given_whole] [--prior-tau 0 0.5 1]`.
+The first run detects and crops every photo as
 `scripts/evaluate_faces.py` does (photo detector settings, the first model file's crop geometry, the most
 confident face) and also keeps each photo's whole-image crops for `crop=given` (its centre square and the whole
 image squeezed to 48x48); the crops are cached in `.cache/dev_face_crops/`. Then every model x view set gets its
 accuracy over all images (a missed face is wrong), per-class recall and NLL/ECE of the found faces, for choosing
-views, temperatures and checkpoints on several sets at once. Not a product path: figures for the README come
+views, temperatures and checkpoints on several sets at once. The 20 view logits of each model are computed once
+and cached (every view set is a subset of them); `--prior-tau` divides FER2013's class prior out of the
+probabilities (post-hoc logit adjustment) at each strength. Not a product path: figures for the README come
 from `scripts/evaluate_faces.py`.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 from pathlib import Path
 
 import cv2
@@ -20,7 +24,7 @@ import numpy as np
 import torch
 from hydra import compose, initialize_config_dir
 
-from facial_emotion.core.calibration import expected_calibration_error
+from facial_emotion.core.calibration import expected_calibration_error, mean_view_probabilities
 from facial_emotion.data.locate import PROJECT_ROOT
 from facial_emotion.evaluation.face_sets import find_face_set
 from facial_emotion.inference.predictor import EmotionPredictor
@@ -78,26 +82,60 @@ def report(name: str, probs: np.ndarray, labels: np.ndarray, found: np.ndarray, 
     return f"  {name:<42} acc {accuracy:5.1f}  NLL {nll:.3f} ECE {ece:4.1f}  | {recall}"
 
 
+# Every view set is a subset of multi_scale_ten_crop's 20 views (test_time_views: ten crops of the face, then ten
+# of the face shrunk to 44 px; in each ten, the corners, the centre, then their mirror images).
+VIEWS_IN_TWENTY = {
+    "center": [4],
+    "hflip": [4, 9],
+    "ten_crop": list(range(10)),
+    "zoomed_center": [14],
+    "multi_scale_hflip": [4, 9, 14, 19],
+    "multi_scale_ten_crop": list(range(20)),
+}
+# FER2013 train.csv class counts (README.txt of the data): the prior that logit adjustment divides out.
+TRAIN_COUNTS = np.array([3995, 436, 4097, 7215, 4830, 3171, 4965], dtype=np.float64)
+
+
+def twenty_view_logits(model: Path, faces: np.ndarray, key: str) -> torch.Tensor:
+    """(N, 20, classes) logits of multi_scale_ten_crop, cached per model file content and crop set."""
+    digest = hashlib.sha1(model.read_bytes()).hexdigest()[:12]
+    cache = CACHE / f"logits-{digest}-{key}.npy"
+    if cache.is_file():
+        return torch.from_numpy(np.load(cache))
+    predictor = EmotionPredictor(model, tta="multi_scale_ten_crop", backend="onnxruntime")
+    with torch.inference_mode():
+        logits = torch.cat([predictor.view_logits(torch.from_numpy(faces[i : i + 8])) for i in range(0, len(faces), 8)])
+    np.save(cache, logits.numpy())
+    return logits
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+", type=Path)
-    parser.add_argument("--views", nargs="+", default=[None])
+    parser.add_argument("--views", nargs="+", default=["multi_scale_ten_crop"], choices=list(VIEWS_IN_TWENTY))
     parser.add_argument("--sets", nargs="+", type=Path, default=SETS)
     parser.add_argument("--crops", nargs="+", default=["detect"], choices=CROPS)
+    parser.add_argument("--temperature", type=float, default=None, help="instead of the file's, for every view set")
+    parser.add_argument("--prior-tau", type=float, nargs="+", default=[0.0], help="logit adjustment strengths")
     args = parser.parse_args()
     torch.set_num_threads(2)
     first = EmotionPredictor(args.models[0], backend="onnxruntime")
     data = {set_dir.name: cached_crops(set_dir, first) for set_dir in args.sets}
+    log_prior = torch.from_numpy(np.log(TRAIN_COUNTS / TRAIN_COUNTS.sum())).float()
     for model in args.models:
+        model_file = EmotionPredictor(model, backend="torch").model
         for views in args.views:
-            predictor = EmotionPredictor(model, tta=views, backend="onnxruntime")
-            print(f"{model.name} views={predictor.tta} T={predictor.temperature:.3f}")
-            for set_name, arrays in data.items():
-                for crop in args.crops:
-                    found = arrays["found"] if crop == "detect" else np.ones_like(arrays["found"])
-                    probs = predictor.predict_proba(arrays[crop])
-                    line = report(f"{set_name} {crop}", probs, arrays["labels"], found, predictor.class_names)
-                    print(line, flush=True)
+            temperature = args.temperature or model_file.temperature_for(views)
+            for tau in args.prior_tau:
+                print(f"{model.name} views={views} T={temperature:.3f} prior tau={tau}")
+                for set_name, arrays in data.items():
+                    for crop in args.crops:
+                        found = arrays["found"] if crop == "detect" else np.ones_like(arrays["found"])
+                        logits = twenty_view_logits(model, arrays[crop], f"{set_name}-{crop}")
+                        probs = mean_view_probabilities(logits[:, VIEWS_IN_TWENTY[views]], temperature)
+                        probs = torch.softmax(probs.clamp_min(1e-12).log() - tau * log_prior, dim=1).numpy()
+                        line = report(f"{set_name} {crop}", probs, arrays["labels"], found, model_file.class_names)
+                        print(line, flush=True)
 
 
 if __name__ == "__main__":
