@@ -105,6 +105,36 @@ def test_resume_continues_from_last_checkpoint(tmp_path: Path, fer_dir: Path) ->
     assert {row["epoch"] for row in rows if row.get("val/acc")} == {"0", "1"}, "resuming lost the logged epochs"
 
 
+class RecordLastCheckpointEpoch(L.Callback):
+    """At each epoch start, notes which epoch last.ckpt holds (what a run killed right then would resume)."""
+
+    seen: list[int] = []
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        last = Path(trainer.default_root_dir) / "checkpoints" / "last.ckpt"
+        if trainer.current_epoch > 0:
+            RecordLastCheckpointEpoch.seen.append(torch.load(last, weights_only=False)["epoch"])
+
+
+def test_last_checkpoint_is_written_after_every_epoch_even_without_improvement(tmp_path: Path, fer_dir: Path) -> None:
+    # val/acc_best never decreases, so with mode=min no epoch after the first is an improvement.
+    overrides = [
+        "trainer.max_epochs=3",
+        "test=false",
+        "callbacks.model_checkpoint.monitor=val/acc_best",
+        "callbacks.model_checkpoint.mode=min",
+        "callbacks.early_stopping=null",
+    ]
+    cfg = compose_train_config(tmp_path, fer_dir, overrides)
+    with open_dict(cfg):
+        cfg.trainer.default_root_dir = str(tmp_path / "run")
+        cfg.callbacks.record = {"_target_": "tests.test_training.RecordLastCheckpointEpoch"}
+    RecordLastCheckpointEpoch.seen = []
+    train(cfg)
+    assert RecordLastCheckpointEpoch.seen == [0, 1]
+    assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir()) == ["epoch_000.ckpt", "last.ckpt"]
+
+
 def test_second_stage_starts_from_the_first_stages_weights(tmp_path: Path, fer_dir: Path) -> None:
     first = compose_train_config(tmp_path / "first", fer_dir, ["experiment=fer_vgg_large_mixup", "test=false"])
     train(first)
