@@ -103,3 +103,24 @@ def test_bad_folders_are_one_line_errors(tmp_path: Path, capsys, layout: str, me
 def test_unknown_crop_mode_is_an_error(tmp_path: Path, capsys) -> None:
     status, _, err = evaluate(capsys, f"path={tmp_path}", "crop=whole")
     assert status == 2 and "crop must be one of" in err
+
+
+def test_given_crop_pads_the_image_before_its_centre_square(tmp_path: Path) -> None:
+    from facial_emotion.core.preprocessing import Preprocessing
+    from facial_emotion.export.exporter import export_model
+    from facial_emotion.inference.predictor import EmotionPredictor
+    from facial_emotion.models.vgg import VGGNet
+    from facial_emotion.video.photo_pipeline import PhotoPipeline
+
+    export_model(VGGNet(widths=(8, 16), convs_per_stage=1), Preprocessing(tta="center"), tmp_path / "tiny.pkl")
+    predictor = EmotionPredictor(tmp_path / "tiny.pkl", bf16=False)
+    pipeline = PhotoPipeline(detector=None, cropper=None, predictor=predictor)
+    image = np.random.default_rng(0).integers(0, 256, (181, 143, 3), dtype=np.uint8)  # an SFEW-sized crop
+    unpadded = pipeline.classify_whole(image, pad=0.0)
+    padded = pipeline.classify_whole(image, pad=0.2)
+    np.testing.assert_array_equal(unpadded.box, [0, 19, 143, 162])  # the centre square of the image
+    np.testing.assert_array_equal(padded.box, [-29, -10, 172, 191])  # 36 / 29 px of replicated border added
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    border = cv2.copyMakeBorder(gray, 36, 36, 29, 29, cv2.BORDER_REPLICATE)[26:227, 0:201]
+    expected = predictor.predict_proba(cv2.resize(border, (48, 48), interpolation=cv2.INTER_AREA))[0]
+    np.testing.assert_allclose(padded.probabilities, expected, atol=1e-6)

@@ -64,9 +64,14 @@ class FaceSetResult:
 
 
 def evaluate_face_set(
-    face_set: FaceSet, pipeline: PhotoPipeline, crop: str = "detect", progress: Callable | None = None
+    face_set: FaceSet,
+    pipeline: PhotoPipeline,
+    crop: str = "detect",
+    progress: Callable | None = None,
+    given_pad: float = 0.2,
 ) -> FaceSetResult:
-    """Runs the pipeline (or, with crop="given", the classifier on each whole image) on every image."""
+    """Runs the pipeline (or, with crop="given", the classifier on each whole image padded by `given_pad`) on
+    every image."""
     if crop not in CROP_MODES:
         raise ValueError(f"crop must be one of {CROP_MODES}, got {crop!r}")
     names = pipeline.predictor.class_names
@@ -78,7 +83,7 @@ def evaluate_face_set(
         if image is None:
             rows.append({**row, "outcome": "unreadable", "emotion": ""})
             continue
-        faces = [pipeline.classify_whole(image)] if crop == "given" else pipeline.process(image)
+        faces = [pipeline.classify_whole(image, given_pad)] if crop == "given" else pipeline.process(image)
         if not faces:
             rows.append({**row, "outcome": "no face", "emotion": ""})
             continue

@@ -31,7 +31,7 @@ def run(cfg: DictConfig) -> int:
     except (FaceSetError, ModelFileError, ValueError) as error:
         return _error(str(error))
     pipeline = build_photo_pipeline(cfg.face_pipeline, predictor)
-    result = evaluate_face_set(face_set, pipeline, crop=cfg.crop)
+    result = evaluate_face_set(face_set, pipeline, crop=cfg.crop, given_pad=cfg.given_pad)
     if result.readable.empty:
         return _error(f"none of the {len(result.rows)} images under {face_set.root} could be read")
     summary = result.summary()

@@ -42,15 +42,19 @@ class PhotoPipeline:
             for faces, image_probs in zip(detected, probabilities, strict=True)
         ]
 
-    def classify_whole(self, image: np.ndarray) -> FaceEmotion:
-        """The classifier alone on an image that is already a face crop: its centre square, resized."""
+    def classify_whole(self, image: np.ndarray, pad: float = 0.2) -> FaceEmotion:
+        """The classifier alone on an image that is already a face crop: replicate-padded by `pad` times each
+        side's length, then its centre square, resized. A tight dataset crop shows less around the face than
+        FER2013's faces do (sfew_train, classifier only: 46.0% unpadded, 49.2% at pad 0.1, 50.2% at 0.2)."""
         gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
-        height, width = gray.shape
+        pad_y, pad_x = (int(round(pad * side)) for side in gray.shape)
+        padded = cv2.copyMakeBorder(gray, pad_y, pad_y, pad_x, pad_x, cv2.BORDER_REPLICATE)
+        height, width = padded.shape
         side = min(height, width)
         top, left = (height - side) // 2, (width - side) // 2
         size = self.predictor.model.preprocessing.input_size
-        face = cv2.resize(gray[top : top + side, left : left + side], (size, size), interpolation=cv2.INTER_AREA)
-        box = np.array([left, top, left + side, top + side], dtype=np.float32)
+        face = cv2.resize(padded[top : top + side, left : left + side], (size, size), interpolation=cv2.INTER_AREA)
+        box = np.array([left - pad_x, top - pad_y, left - pad_x + side, top - pad_y + side], dtype=np.float32)
         return self._face(1, box, self.predictor.predict_proba(face)[0])
 
     def _face(
