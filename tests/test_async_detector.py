@@ -43,7 +43,11 @@ def detector() -> FaceDetector:
 
 
 def pipeline(
-    detector: FaceDetector, predictor: EmotionPredictor, async_detection: bool, lookahead: bool = True
+    detector: FaceDetector,
+    predictor: EmotionPredictor,
+    async_detection: bool,
+    lookahead: bool = True,
+    full_detection_every: int = 4,
 ) -> EmotionPipeline:
     return EmotionPipeline(
         detector,
@@ -54,6 +58,7 @@ def pipeline(
         detect_every=2,
         async_detection=async_detection,
         lookahead_detection=lookahead,
+        full_detection_every=full_detection_every,
     )
 
 
@@ -79,8 +84,9 @@ def test_async_detection_gives_the_inline_tracks_on_a_still_scene(
     detector: FaceDetector, predictor: EmotionPredictor, frames: list[tuple[float, np.ndarray]]
 ) -> None:
     still = [(index / 30, frames[0][1]) for index in range(12)]
-    inline = run(pipeline(detector, predictor, async_detection=False), still)
-    threaded = run(pipeline(detector, predictor, async_detection=True), still)
+    # Every detection at full size: which detections are sized from earlier faces differs between the two.
+    inline = run(pipeline(detector, predictor, async_detection=False, full_detection_every=1), still)
+    threaded = run(pipeline(detector, predictor, async_detection=True, full_detection_every=1), still)
     for a, b in zip(inline, threaded, strict=True):
         assert [f.track_id for f in a.faces] == [f.track_id for f in b.faces] == [1]
         assert np.allclose(a.faces[0].box, b.faces[0].box, atol=1e-3)
@@ -154,3 +160,45 @@ def test_async_detection_detects_again_after_a_reset(
     finally:
         pipe.close()
     assert sum(r.detected for r in first) >= 2 and sum(r.detected for r in second) >= 2
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    x1, y1 = np.maximum(a[:2], b[:2])
+    x2, y2 = np.minimum(a[2:], b[2:])
+    inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def test_detection_sized_from_a_large_face_skips_fine_levels_and_finds_the_same_face(
+    detector: FaceDetector, frames: list[tuple[float, np.ndarray]]
+) -> None:
+    frame = frames[0][1]
+    full = detector.detect(frame)
+    size = detector.min_face_size_for(full, frame.shape)
+    side = min(full[0].box[2:] - full[0].box[:2]) * detector.detection_scale(frame.shape)
+    assert detector.min_face_size < size <= side / 2  # a coarser pyramid, still able to find a face half as big
+    assert detector.min_face_size_for([], frame.shape) == detector.min_face_size
+    coarse = detector.detect(frame, min_face_size=size)
+    assert len(coarse) == len(full) == 1 and iou(coarse[0].box, full[0].box) > 0.9
+
+
+def test_sized_detections_follow_the_schedule_in_every_mode(
+    detector: FaceDetector, predictor: EmotionPredictor, frames: list[tuple[float, np.ndarray]]
+) -> None:
+    calls: list[int | None] = []
+    original = detector.detect
+
+    def recording(frame: np.ndarray, min_face_size: int | None = None) -> list:
+        calls.append(min_face_size)
+        return original(frame, min_face_size=min_face_size)
+
+    detector.detect = recording
+    try:
+        run(pipeline(detector, predictor, async_detection=False, lookahead=False), frames)
+        inline, calls[:] = list(calls), []
+        run(pipeline(detector, predictor, async_detection=False, lookahead=True), frames)
+    finally:
+        del detector.detect
+    # 16 frames, a detection every 2nd: full at detections 0, 1 (nothing two back yet), 4; sized at 2, 3, 5, 6, 7
+    assert [size is None for size in inline] == [True, True, False, False, True, False, False, False]
+    assert calls == inline

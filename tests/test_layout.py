@@ -75,7 +75,7 @@ def test_face_pipeline_classes_default_to_the_config(part: str) -> None:
     assert with_defaults <= set(settings), f"{cls.__name__} has defaults the config does not set: {with_defaults}"
 
 
-@pytest.mark.parametrize("setting", ["detect_every", "async_detection", "lookahead_detection"])
+@pytest.mark.parametrize("setting", ["detect_every", "async_detection", "lookahead_detection", "full_detection_every"])
 def test_pipeline_defaults_match_the_config(setting: str) -> None:
     from facial_emotion.video.pipeline import EmotionPipeline
 

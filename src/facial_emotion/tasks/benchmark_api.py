@@ -36,7 +36,8 @@ def benchmark_api(cfg: DictConfig) -> None:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
     live = compose_settings(VIDEO_CONFIG)
-    live_pipeline = build_pipeline(live.face_pipeline, EmotionPredictor(live.model_path, tta=live.tta))
+    predictor = EmotionPredictor(live.model_path, tta=live.tta, backend=live.backend)  # as the script loads it
+    live_pipeline = build_pipeline(live.face_pipeline, predictor)
     recognizer = EmotionRecognizer()
 
     def live_stream() -> None:

@@ -33,11 +33,13 @@ class AsyncFaceDetector:
         """A detection is computing right now."""
         return self._pending is not None and not self._pending.done()
 
-    def submit(self, frame: np.ndarray, frame_index: int) -> None:
-        """Start detecting faces in `frame` (copied: the caller may reuse its buffer). Only when not busy."""
+    def submit(self, frame: np.ndarray, frame_index: int, min_face_size: int | None = None) -> None:
+        """Start detecting faces in `frame` (copied: the caller may reuse its buffer). Only when not busy.
+        `min_face_size`: see `FaceDetector.detect`."""
         if self._pending is not None:
             raise RuntimeError("a detection is already in flight; collect it first")
-        self._pending = self._pool.submit(self.detector.detect, frame.copy())
+        kwargs = {} if min_face_size is None else {"min_face_size": min_face_size}
+        self._pending = self._pool.submit(self.detector.detect, frame.copy(), **kwargs)
         self._pending_index = frame_index
 
     def collect(self, wait: bool = False) -> tuple[int, list[DetectedFace]] | None:

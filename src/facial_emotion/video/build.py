@@ -49,6 +49,7 @@ def build_pipeline(pipeline_cfg: DictConfig, predictor: EmotionPredictor) -> Emo
         detect_every=pipeline_cfg.detect_every,
         async_detection=pipeline_cfg.async_detection,
         lookahead_detection=pipeline_cfg.lookahead_detection,
+        full_detection_every=pipeline_cfg.full_detection_every,
     )
 
 

@@ -67,33 +67,57 @@ class FaceDetector:
         self._mtcnns: dict[tuple, MTCNN] = {}
         self._mtcnn = self._mtcnn_for(self.thresholds, DetectionAttempt.factor)
 
-    def _mtcnn_for(self, thresholds: tuple[float, ...], factor: float) -> MTCNN:
-        key = (*thresholds, factor)
+    def _mtcnn_for(self, thresholds: tuple[float, ...], factor: float, min_face_size: int | None = None) -> MTCNN:
+        min_face_size = min_face_size or self.min_face_size
+        key = (*thresholds, factor, min_face_size)
         if key not in self._mtcnns:
             self._mtcnns[key] = MTCNN(
                 keep_all=True,
                 device="cpu",
-                min_face_size=self.min_face_size,
+                min_face_size=min_face_size,
                 thresholds=list(thresholds),
                 factor=factor,
             )
         return self._mtcnns[key]
 
-    def detect(self, frame_bgr: np.ndarray) -> list[DetectedFace]:
-        """All faces in a (H, W, 3) BGR uint8 frame (or a (H, W) grayscale one), best score first."""
+    def detection_scale(self, frame_shape: tuple[int, ...]) -> float:
+        """Detection resolution / frame resolution for a frame of this shape."""
+        return min(1.0, self.max_side / max(frame_shape[:2]))
+
+    def min_face_size_for(self, faces: list[DetectedFace], frame_shape: tuple[int, ...]) -> int:
+        """A smallest face size (detection pixels) that still finds faces as large as half the smallest of
+        `faces`, on a coarse grid (30, 45, 67, ...: few MTCNN instances); the configured minimum without faces.
+
+        MTCNN's cost is its image pyramid, which starts at the scale that makes `min_face_size` 12 px: when the
+        faces are large, skipping the finest levels makes a detection several times cheaper."""
+        if not faces:
+            return self.min_face_size
+        scale = self.detection_scale(frame_shape)
+        smallest = min(float(min(face.box[2] - face.box[0], face.box[3] - face.box[1])) for face in faces) * scale
+        size = self.min_face_size
+        while size * 1.5 <= smallest / 2:
+            size = int(size * 1.5)
+        return size
+
+    def detect(self, frame_bgr: np.ndarray, min_face_size: int | None = None) -> list[DetectedFace]:
+        """All faces in a (H, W, 3) BGR uint8 frame (or a (H, W) grayscale one), best score first.
+
+        `min_face_size` (detection pixels) replaces the configured one for this call (see `min_face_size_for`)."""
         if frame_bgr.ndim == 2:
             frame_bgr = cv2.cvtColor(frame_bgr, cv2.COLOR_GRAY2BGR)
-        scale = min(1.0, self.max_side / max(frame_bgr.shape[:2]))
+        scale = self.detection_scale(frame_bgr.shape)
         small = frame_bgr
         if scale < 1.0:
             small = cv2.resize(frame_bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         for attempt in self.attempts:
-            faces = self._detect_once(small, attempt)
+            faces = self._detect_once(small, attempt, min_face_size)
             if faces:
                 return [DetectedFace(face.box / scale, face.score, face.landmarks / scale) for face in faces]
         return []
 
-    def _detect_once(self, image: np.ndarray, attempt: DetectionAttempt) -> list[DetectedFace]:
+    def _detect_once(
+        self, image: np.ndarray, attempt: DetectionAttempt, min_face_size: int | None = None
+    ) -> list[DetectedFace]:
         """Faces in `image`'s own pixels, found after the attempt's padding and equalisation."""
         if attempt.equalize:
             ycrcb = cv2.cvtColor(image, cv2.COLOR_BGR2YCrCb)
@@ -102,10 +126,12 @@ class FaceDetector:
         pad_y, pad_x = (int(round(attempt.pad * side)) for side in image.shape[:2])
         if pad_x or pad_y:
             image = cv2.copyMakeBorder(image, pad_y, pad_y, pad_x, pad_x, cv2.BORDER_REPLICATE)
-        if min(image.shape[:2]) < self.min_face_size:  # too small to hold a face MTCNN can find (it would crash)
+        if min(image.shape[:2]) < (
+            min_face_size or self.min_face_size
+        ):  # too small to hold a face MTCNN can find (it would crash)
             return []
         rgb = np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
-        mtcnn = self._mtcnn_for(attempt.thresholds or self.thresholds, attempt.factor)
+        mtcnn = self._mtcnn_for(attempt.thresholds or self.thresholds, attempt.factor, min_face_size)
         min_score = self.min_score if attempt.min_score is None else attempt.min_score
         boxes, scores, landmarks = mtcnn.detect(rgb, landmarks=True)
         if boxes is None:

@@ -66,8 +66,13 @@ class EmotionPipeline:
 
     Without `async_detection`, detections land on the frame they were run on, so a file's results do not depend
     on the CPU's speed. `run()` then still keeps the detector off the critical path when `lookahead_detection`
-    is set: it decodes up to `2 * detect_every` frames ahead and detects those frames on a worker thread while
+    is set: it decodes `2 * detect_every` frames ahead and detects those frames on a worker thread while
     the earlier ones are classified; the results are the same as inline detection, frame for frame.
+
+    Every `full_detection_every`-th detection searches faces of every size; the others skip MTCNN's finest
+    pyramid levels and only find faces at least half as large as the smallest face of an earlier detection
+    (two detections back, so the look-ahead thread knows it; the latest one with `async_detection`), several
+    times cheaper when faces are large. 1 (or 0): every detection searches every size.
     """
 
     def __init__(
@@ -80,6 +85,7 @@ class EmotionPipeline:
         detect_every: int = 3,
         async_detection: bool = True,
         lookahead_detection: bool = True,
+        full_detection_every: int = 4,
     ) -> None:
         self.detector = detector
         self.cropper = cropper
@@ -90,6 +96,9 @@ class EmotionPipeline:
         self._frame_index = 0
         self._async = AsyncFaceDetector(detector) if async_detection else None
         self._last_submitted = 0
+        self.full_detection_every = max(1, int(full_detection_every))
+        self._detections: dict[int, list[DetectedFace]] = {}  # detection number -> faces (the last few)
+        self._async_detections = 0
         self._lookahead: ThreadPoolExecutor | None = None
         if not async_detection and lookahead_detection:
             self._lookahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="face-detector-lookahead")
@@ -101,17 +110,36 @@ class EmotionPipeline:
         if self._lookahead is not None:
             self._lookahead.shutdown(wait=True)
 
+    def _min_face_size(self, number: int, earlier: list[DetectedFace] | None, shape: tuple[int, ...]) -> int | None:
+        """Smallest face size for detection `number` given faces found earlier (None: every size)."""
+        if number % self.full_detection_every == 0 or not earlier:
+            return None
+        return self.detector.min_face_size_for(earlier, shape)
+
+    def _detect_kwargs(self, number: int, shape: tuple[int, ...]) -> dict:
+        """The detector arguments of synchronous detection `number`: sized from detection `number - 2`."""
+        self._detections = {k: v for k, v in self._detections.items() if k >= number - 2}
+        size = self._min_face_size(number, self._detections.get(number - 2), shape)
+        return {} if size is None else {"min_face_size": size}
+
+    def _async_submit(self, frame: np.ndarray, index: int) -> None:
+        latest = self._detections.get(self._async_detections - 1)
+        size = self._min_face_size(self._async_detections, latest, frame.shape)
+        self._async.submit(frame, index, min_face_size=size)
+
     def _async_tracks(self, frame: np.ndarray, index: int) -> tuple[list, bool]:
         """Tracks for this frame from the latest finished detection (or the motion model); starts the next one."""
         if index == 0:
-            self._async.submit(frame, index)
+            self._async_submit(frame, index)
             done = self._async.collect(wait=True)
         else:
             done = self._async.collect()
             if not self._async.busy and index - self._last_submitted >= self.detect_every:
-                self._async.submit(frame, index)
+                self._async_submit(frame, index)
                 self._last_submitted = index
         if done is not None:
+            self._detections = {self._async_detections: done[1]}
+            self._async_detections += 1
             return self.tracker.update(done[1]), True
         return [track for track in self.tracker.predict() if track.missed == 0], False
 
@@ -122,6 +150,8 @@ class EmotionPipeline:
         self.tracker.reset()
         self._frame_index = 0
         self._last_submitted = 0
+        self._detections = {}
+        self._async_detections = 0
 
     def process(self, frame: np.ndarray, timestamp: float) -> FrameResult:
         """Detect or track, then classify the faces of one BGR frame."""
@@ -138,7 +168,12 @@ class EmotionPipeline:
         if self._async is not None:
             tracks, detect_now = self._async_tracks(frame, index)
         elif detect_now:
-            faces = detection.result() if detection is not None else self.detector.detect(frame)
+            number = index // self.detect_every
+            if detection is not None:
+                faces = detection.result()
+            else:
+                faces = self.detector.detect(frame, **self._detect_kwargs(number, frame.shape))
+            self._detections[number] = faces
             timings["detect"] = time.perf_counter() - clock
             clock = time.perf_counter()
             tracks = self.tracker.update(faces)
@@ -179,11 +214,13 @@ class EmotionPipeline:
         """`run` with the frames to detect decoded ahead and detected on the worker thread."""
         ahead: deque[tuple[float, np.ndarray, float, Future | None]] = deque()
         next_index = self._frame_index
+        # Frame i is decoded (and its detection submitted) once frame i - depth is processed, so the detection
+        # two back, which sizes it, is known.
         depth = 2 * self.detect_every
         exhausted = False
         try:
             while True:
-                while not exhausted and len(ahead) <= depth:
+                while not exhausted and len(ahead) < depth:
                     clock = time.perf_counter()
                     try:
                         timestamp, frame = next(frames)
@@ -193,7 +230,8 @@ class EmotionPipeline:
                     frame = frame.copy()  # a source may reuse its buffer while the frame waits here
                     detection = None
                     if next_index % self.detect_every == 0:
-                        detection = self._lookahead.submit(self.detector.detect, frame)
+                        kwargs = self._detect_kwargs(next_index // self.detect_every, frame.shape)
+                        detection = self._lookahead.submit(self.detector.detect, frame, **kwargs)
                     ahead.append((timestamp, frame, time.perf_counter() - clock, detection))
                     next_index += 1
                 if not ahead:
