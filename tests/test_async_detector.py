@@ -48,6 +48,7 @@ def pipeline(
     async_detection: bool,
     lookahead: bool = True,
     full_detection_every: int = 4,
+    stable_detect_every: int = 0,
 ) -> EmotionPipeline:
     return EmotionPipeline(
         detector,
@@ -59,6 +60,7 @@ def pipeline(
         async_detection=async_detection,
         lookahead_detection=lookahead,
         full_detection_every=full_detection_every,
+        stable_detect_every=stable_detect_every,
     )
 
 
@@ -202,3 +204,21 @@ def test_sized_detections_follow_the_schedule_in_every_mode(
     # 16 frames, a detection every 2nd: full at detections 0, 1 (nothing two back yet), 4; sized at 2, 3, 5, 6, 7
     assert [size is None for size in inline] == [True, True, False, False, True, False, False, False]
     assert calls == inline
+
+
+def test_a_stable_scene_thins_out_detections_identically_inline_and_ahead(
+    detector: FaceDetector, predictor: EmotionPredictor, frames: list[tuple[float, np.ndarray]]
+) -> None:
+    clip = frames + frames[::-1] + frames  # 48 frames of one talking head
+    every_second = run(pipeline(detector, predictor, async_detection=False), clip)
+    inline = run(pipeline(detector, predictor, async_detection=False, lookahead=False, stable_detect_every=6), clip)
+    ahead = run(pipeline(detector, predictor, async_detection=False, stable_detect_every=6), clip)
+    detected = [i for i, r in enumerate(inline) if r.detected]
+    assert [i for i, r in enumerate(ahead) if r.detected] == detected
+    assert detected[:4] == [0, 2, 4, 6]  # nothing is known two periods back yet
+    assert len(detected) < sum(r.detected for r in every_second) == 24
+    gaps = [b - a for a, b in zip(detected, detected[1:], strict=False)]
+    assert max(gaps) == 6  # never longer than stable_detect_every
+    for a, b in zip(inline, ahead, strict=True):
+        assert [f.track_id for f in a.faces] == [f.track_id for f in b.faces] == [1]
+        assert np.array_equal(a.faces[0].probabilities, b.faces[0].probabilities)

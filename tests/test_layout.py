@@ -75,7 +75,9 @@ def test_face_pipeline_classes_default_to_the_config(part: str) -> None:
     assert with_defaults <= set(settings), f"{cls.__name__} has defaults the config does not set: {with_defaults}"
 
 
-@pytest.mark.parametrize("setting", ["detect_every", "async_detection", "lookahead_detection", "full_detection_every"])
+@pytest.mark.parametrize(
+    "setting", ["detect_every", "async_detection", "lookahead_detection", "full_detection_every", "stable_detect_every"]
+)
 def test_pipeline_defaults_match_the_config(setting: str) -> None:
     from facial_emotion.video.pipeline import EmotionPipeline
 

@@ -50,6 +50,7 @@ def build_pipeline(pipeline_cfg: DictConfig, predictor: EmotionPredictor) -> Emo
         async_detection=pipeline_cfg.async_detection,
         lookahead_detection=pipeline_cfg.lookahead_detection,
         full_detection_every=pipeline_cfg.full_detection_every,
+        stable_detect_every=pipeline_cfg.stable_detect_every,
     )
 
 

@@ -14,7 +14,7 @@ from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.video.async_detector import AsyncFaceDetector
 from facial_emotion.video.face_aligner import FaceWarper
 from facial_emotion.video.face_detector import DetectedFace, FaceDetector
-from facial_emotion.video.tracker import EmotionSmoother, IouTracker
+from facial_emotion.video.tracker import EmotionSmoother, IouTracker, box_iou
 
 STAGES = ("decode", "detect", "track", "classify")
 
@@ -73,6 +73,11 @@ class EmotionPipeline:
     pyramid levels and only find faces at least half as large as the smallest face of an earlier detection
     (two detections back, so the look-ahead thread knows it; the latest one with `async_detection`), several
     times cheaper when faces are large. 1 (or 0): every detection searches every size.
+
+    Synchronous modes thin out detections while the scene is stable: when the last two detections known two
+    periods back (as the look-ahead thread knows them) each found exactly the faces already tracked, each within
+    IoU 0.6 of its track, the next detection waits for `stable_detect_every` frames instead of `detect_every`;
+    any change returns to `detect_every`. 0 (or <= detect_every): always every `detect_every` frames.
     """
 
     def __init__(
@@ -86,6 +91,7 @@ class EmotionPipeline:
         async_detection: bool = True,
         lookahead_detection: bool = True,
         full_detection_every: int = 4,
+        stable_detect_every: int = 9,
     ) -> None:
         self.detector = detector
         self.cropper = cropper
@@ -99,6 +105,10 @@ class EmotionPipeline:
         self.full_detection_every = max(1, int(full_detection_every))
         self._detections: dict[int, list[DetectedFace]] = {}  # detection number -> faces (the last few)
         self._async_detections = 0
+        self.stable_detect_every = int(stable_detect_every)
+        self._planned = 0  # synchronous detections planned so far
+        self._last_planned_frame: int | None = None
+        self._stable: dict[int, bool] = {}  # frame of an applied detection -> it found the same faces
         self._lookahead: ThreadPoolExecutor | None = None
         if not async_detection and lookahead_detection:
             self._lookahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="face-detector-lookahead")
@@ -121,6 +131,32 @@ class EmotionPipeline:
         self._detections = {k: v for k, v in self._detections.items() if k >= number - 2}
         size = self._min_face_size(number, self._detections.get(number - 2), shape)
         return {} if size is None else {"min_face_size": size}
+
+    def _plan(self, index: int) -> int | None:
+        """Synchronous modes: the detection number of frame `index` if it gets a detection, else None. Called
+        once per frame, in order; decided only from detections applied by frame `index - 2 * detect_every`."""
+        if index % self.detect_every:
+            return None
+        last = self._last_planned_frame
+        if last is not None and index - last < self.stable_detect_every:
+            horizon = index - 2 * self.detect_every
+            known = [stable for frame, stable in self._stable.items() if frame <= horizon][-2:]
+            if len(known) == 2 and all(known):
+                return None
+        self._planned, self._last_planned_frame = self._planned + 1, index
+        return self._planned - 1
+
+    def _update_tracks(self, frame_index: int, faces: list[DetectedFace]) -> list:
+        """Tracker update with a detection; notes whether it found exactly the faces already tracked."""
+        before = {track.track_id: track.box.copy() for track in self.tracker.tracks if track.missed == 0}
+        tracks = self.tracker.update(faces)
+        stable = bool(faces) and len(tracks) == len(before) == len(faces)
+        stable = stable and all(
+            t.track_id in before and box_iou(t.box[None], before[t.track_id][None])[0, 0] >= 0.6 for t in tracks
+        )
+        self._stable = {f: v for f, v in self._stable.items() if f > frame_index - 8 * self.stable_detect_every}
+        self._stable[frame_index] = stable
+        return tracks
 
     def _async_submit(self, frame: np.ndarray, index: int) -> None:
         latest = self._detections.get(self._async_detections - 1)
@@ -152,23 +188,28 @@ class EmotionPipeline:
         self._last_submitted = 0
         self._detections = {}
         self._async_detections = 0
+        self._planned, self._last_planned_frame, self._stable = 0, None, {}
 
     def process(self, frame: np.ndarray, timestamp: float) -> FrameResult:
         """Detect or track, then classify the faces of one BGR frame."""
         return self._process(frame, timestamp)
 
-    def _process(self, frame: np.ndarray, timestamp: float, detection: Future | None = None) -> FrameResult:
-        """`process`; a look-ahead `detection` (this frame's faces, being detected on the worker) replaces the
-        inline detector call."""
+    def _process(
+        self, frame: np.ndarray, timestamp: float, planned: tuple[int | None, Future | None] | None = None
+    ) -> FrameResult:
+        """`process`; `planned` (look-ahead): this frame's detection number and its detection running on the
+        worker, planned when the frame was decoded, instead of planning and detecting inline."""
         timings = dict.fromkeys(STAGES, 0.0)
         index = self._frame_index
-        detect_now = index % self.detect_every == 0
         self._frame_index += 1
         clock = time.perf_counter()
         if self._async is not None:
             tracks, detect_now = self._async_tracks(frame, index)
-        elif detect_now:
-            number = index // self.detect_every
+            number = None
+        else:
+            number, detection = planned if planned is not None else (self._plan(index), None)
+            detect_now = number is not None
+        if number is not None:
             if detection is not None:
                 faces = detection.result()
             else:
@@ -176,8 +217,8 @@ class EmotionPipeline:
             self._detections[number] = faces
             timings["detect"] = time.perf_counter() - clock
             clock = time.perf_counter()
-            tracks = self.tracker.update(faces)
-        else:
+            tracks = self._update_tracks(index, faces)
+        elif self._async is None:
             tracks = [track for track in self.tracker.predict() if track.missed == 0]
         timings["track"] = time.perf_counter() - clock
         clock = time.perf_counter()
@@ -212,7 +253,7 @@ class EmotionPipeline:
 
     def _run_with_lookahead(self, frames: Iterator[tuple[float, np.ndarray]]) -> Iterator[FrameResult]:
         """`run` with the frames to detect decoded ahead and detected on the worker thread."""
-        ahead: deque[tuple[float, np.ndarray, float, Future | None]] = deque()
+        ahead: deque[tuple[float, np.ndarray, float, tuple[int | None, Future | None]]] = deque()
         next_index = self._frame_index
         # Frame i is decoded (and its detection submitted) once frame i - depth is processed, so the detection
         # two back, which sizes it, is known.
@@ -228,20 +269,20 @@ class EmotionPipeline:
                         exhausted = True
                         break
                     frame = frame.copy()  # a source may reuse its buffer while the frame waits here
-                    detection = None
-                    if next_index % self.detect_every == 0:
-                        kwargs = self._detect_kwargs(next_index // self.detect_every, frame.shape)
+                    detection, number = None, self._plan(next_index)
+                    if number is not None:
+                        kwargs = self._detect_kwargs(number, frame.shape)
                         detection = self._lookahead.submit(self.detector.detect, frame, **kwargs)
-                    ahead.append((timestamp, frame, time.perf_counter() - clock, detection))
+                    ahead.append((timestamp, frame, time.perf_counter() - clock, (number, detection)))
                     next_index += 1
                 if not ahead:
                     return
-                timestamp, frame, decode, detection = ahead.popleft()
-                result = self._process(frame, timestamp, detection)
+                timestamp, frame, decode, planned = ahead.popleft()
+                result = self._process(frame, timestamp, planned)
                 result.timings["decode"] = decode
-                result.detection_running = any(d is not None and not d.done() for *_, d in ahead)
+                result.detection_running = any(d is not None and not d.done() for *_, (_, d) in ahead)
                 yield result
         finally:  # stopped early (max_seconds, an error): detections still queued are not needed
-            for *_, detection in ahead:
+            for *_, (_, detection) in ahead:
                 if detection is not None:
                     detection.cancel()
