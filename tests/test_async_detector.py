@@ -201,8 +201,8 @@ def test_sized_detections_follow_the_schedule_in_every_mode(
         run(pipeline(detector, predictor, async_detection=False, lookahead=True), frames)
     finally:
         del detector.detect
-    # 16 frames, a detection every 2nd: full at detections 0, 1 (nothing two back yet), 4; sized at 2, 3, 5, 6, 7
-    assert [size is None for size in inline] == [True, True, False, False, True, False, False, False]
+    # 16 frames, a detection every 2nd: full at detections 0, 1, 2 (nothing three back yet) and 4; sized otherwise
+    assert [size is None for size in inline] == [True, True, True, False, True, False, False, False]
     assert calls == inline
 
 
@@ -215,7 +215,7 @@ def test_a_stable_scene_thins_out_detections_identically_inline_and_ahead(
     ahead = run(pipeline(detector, predictor, async_detection=False, stable_detect_every=6), clip)
     detected = [i for i, r in enumerate(inline) if r.detected]
     assert [i for i, r in enumerate(ahead) if r.detected] == detected
-    assert detected[:4] == [0, 2, 4, 6]  # nothing is known two periods back yet
+    assert detected[:5] == [0, 2, 4, 6, 8]  # not enough is known three periods back yet
     assert len(detected) < sum(r.detected for r in every_second) == 24
     gaps = [b - a for a, b in zip(detected, detected[1:], strict=False)]
     assert max(gaps) == 6  # never longer than stable_detect_every

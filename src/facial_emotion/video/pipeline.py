@@ -17,6 +17,9 @@ from facial_emotion.video.face_detector import DetectedFace, FaceDetector
 from facial_emotion.video.tracker import EmotionSmoother, IouTracker, box_iou
 
 STAGES = ("decode", "detect", "track", "classify")
+# Synchronous modes plan frame i's detection from what is known by frame i - LOOKAHEAD_PERIODS * detect_every: the
+# look-ahead thread decodes and detects that far ahead, inline detection uses the same horizon (same results).
+LOOKAHEAD_PERIODS = 3
 
 
 @dataclass(frozen=True)
@@ -66,17 +69,17 @@ class EmotionPipeline:
 
     Without `async_detection`, detections land on the frame they were run on, so a file's results do not depend
     on the CPU's speed. `run()` then still keeps the detector off the critical path when `lookahead_detection`
-    is set: it decodes `2 * detect_every` frames ahead and detects those frames on a worker thread while
-    the earlier ones are classified; the results are the same as inline detection, frame for frame.
+    is set: it decodes `LOOKAHEAD_PERIODS * detect_every` frames ahead and detects those frames on a worker
+    thread while the earlier ones are classified; the results are the same as inline detection, frame for frame.
 
     Every `full_detection_every`-th detection searches faces of every size; the others skip MTCNN's finest
     pyramid levels and only find faces at least half as large as the smallest face of an earlier detection
-    (two detections back, so the look-ahead thread knows it; the latest one with `async_detection`), several
-    times cheaper when faces are large. 1 (or 0): every detection searches every size.
+    (`LOOKAHEAD_PERIODS` detections back, which the look-ahead thread knows; the latest with `async_detection`),
+    several times cheaper when faces are large. 1 (or 0): every detection searches every size.
 
-    Synchronous modes thin out detections while the scene is stable: when the last two detections known two
-    periods back (as the look-ahead thread knows them) each found exactly the faces already tracked, each within
-    IoU 0.6 of its track, the next detection waits for `stable_detect_every` frames instead of `detect_every`;
+    Synchronous modes thin out detections while the scene is stable: when the last two detections known by
+    `LOOKAHEAD_PERIODS` periods back each found exactly the faces already tracked, each within IoU 0.6 of its
+    track, the next detection waits for `stable_detect_every` frames instead of `detect_every`;
     any change returns to `detect_every`. 0 (or <= detect_every): always every `detect_every` frames.
     """
 
@@ -127,19 +130,20 @@ class EmotionPipeline:
         return self.detector.min_face_size_for(earlier, shape)
 
     def _detect_kwargs(self, number: int, shape: tuple[int, ...]) -> dict:
-        """The detector arguments of synchronous detection `number`: sized from detection `number - 2`."""
-        self._detections = {k: v for k, v in self._detections.items() if k >= number - 2}
-        size = self._min_face_size(number, self._detections.get(number - 2), shape)
+        """The detector arguments of synchronous detection `number`: sized from detection `number -
+        LOOKAHEAD_PERIODS` (each detection is at least `detect_every` frames after the one before)."""
+        self._detections = {k: v for k, v in self._detections.items() if k >= number - LOOKAHEAD_PERIODS}
+        size = self._min_face_size(number, self._detections.get(number - LOOKAHEAD_PERIODS), shape)
         return {} if size is None else {"min_face_size": size}
 
     def _plan(self, index: int) -> int | None:
         """Synchronous modes: the detection number of frame `index` if it gets a detection, else None. Called
-        once per frame, in order; decided only from detections applied by frame `index - 2 * detect_every`."""
+        once per frame, in order; decided only from detections applied by `LOOKAHEAD_PERIODS` periods before."""
         if index % self.detect_every:
             return None
         last = self._last_planned_frame
         if last is not None and index - last < self.stable_detect_every:
-            horizon = index - 2 * self.detect_every
+            horizon = index - LOOKAHEAD_PERIODS * self.detect_every
             known = [stable for frame, stable in self._stable.items() if frame <= horizon][-2:]
             if len(known) == 2 and all(known):
                 return None
@@ -255,9 +259,8 @@ class EmotionPipeline:
         """`run` with the frames to detect decoded ahead and detected on the worker thread."""
         ahead: deque[tuple[float, np.ndarray, float, tuple[int | None, Future | None]]] = deque()
         next_index = self._frame_index
-        # Frame i is decoded (and its detection submitted) once frame i - depth is processed, so the detection
-        # two back, which sizes it, is known.
-        depth = 2 * self.detect_every
+        # Frame i is decoded (and its detection planned and submitted) once frame i - depth is processed.
+        depth = LOOKAHEAD_PERIODS * self.detect_every
         exhausted = False
         try:
             while True:
