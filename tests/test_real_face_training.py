@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
+import lightning as L
 import numpy as np
 import pytest
 import torch
+from torch.utils.data import DataLoader
 
 from facial_emotion.augmentation.photometric import PhotometricAugmentation
 from facial_emotion.core.labels import EMOTIONS
-from facial_emotion.data.datamodule import FERDataModule
+from facial_emotion.data.datamodule import FaceTensorDataset, FERDataModule
 from facial_emotion.data.fer_csv import FERDataError
 from facial_emotion.data.ferplus import load_ferplus_votes, soft_targets
+from facial_emotion.models.emotion_module import EmotionClassifier
 from facial_emotion.models.loading import load_model_file
 from facial_emotion.tasks.train import train
 from tests.conftest import compose_train_config
@@ -111,3 +115,53 @@ def test_real_face_recipe_trains_on_soft_targets_and_photometric_augmentation(tm
     metrics = train(cfg)  # (faces, labels, soft targets) batches through photometric + geometric augmentation
     assert np.isfinite(metrics["train/loss"]) and 0 <= metrics["val/acc"] <= 1
     assert load_model_file(Path(cfg.export.path)).preprocessing.input_size == 48
+
+
+class _BiasOnly(torch.nn.Module):
+    """Logits that ignore the face: training can only learn a class prior."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bias = torch.nn.Parameter(torch.zeros(len(EMOTIONS)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bias.expand(len(x), -1)
+
+
+class _ImbalancedFaces(L.LightningDataModule):
+    def __init__(self, counts: list[int]) -> None:
+        super().__init__()
+        labels = np.repeat(np.arange(len(counts)), counts)
+        images = np.random.default_rng(0).integers(0, 256, (len(labels), 48, 48), dtype=np.uint8)
+        self.train_set = FaceTensorDataset(images, labels)
+
+    def train_dataloader(self) -> DataLoader:
+        return DataLoader(self.train_set, batch_size=len(self.train_set), shuffle=True)
+
+
+def _learnt_prior(logit_adjustment: float, counts: list[int]) -> torch.Tensor:
+    torch.manual_seed(0)
+    module = EmotionClassifier(
+        _BiasOnly(), functools.partial(torch.optim.SGD, lr=2.0), logit_adjustment=logit_adjustment
+    )
+    trainer = L.Trainer(
+        max_epochs=150,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(module, datamodule=_ImbalancedFaces(counts))
+    return module.net.bias.detach().softmax(dim=0)
+
+
+def test_logit_adjustment_removes_the_class_prior_from_what_the_network_learns() -> None:
+    counts = [40, 2, 10, 80, 30, 20, 50]  # FER2013-like imbalance: Happy frequent, Disgust rare
+    prior = torch.tensor(counts, dtype=torch.float32) / sum(counts)
+    plain = _learnt_prior(0.0, counts)
+    torch.testing.assert_close(plain, prior, atol=0.02, rtol=0)  # plain cross-entropy learns the prior
+    balanced = _learnt_prior(1.0, counts)
+    torch.testing.assert_close(balanced, torch.full((7,), 1 / 7), atol=0.02, rtol=0)  # tau = 1: none of it
+    with pytest.raises(ValueError, match="logit_adjustment"):
+        EmotionClassifier(_BiasOnly(), functools.partial(torch.optim.SGD, lr=1.0), logit_adjustment=-1.0)

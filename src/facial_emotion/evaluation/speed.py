@@ -74,16 +74,22 @@ def measure(
 
 
 def write_speed_table(path: Path, rows: list[SpeedRow], model_name: str) -> None:
-    """Replace this CPU kind's section of the speed table at `path` (keeping the other kinds')."""
-    kind = cpu_kind()
-    title = f"## {kind}"
+    """Replace this CPU's section of the speed table at `path` (keeping the other CPUs').
+
+    Sections are keyed by CPU name and kind: two CPUs of one kind can differ (PyTorch bf16 is ~2x faster than
+    fp32 on an AMD EPYC with AVX512-BF16 and many times slower on an Intel Xeon with the same flag).
+    """
+    title = f"## {cpu_name()}, {cpu_kind()}"
+    load = os.getloadavg()[0]
+    busy = max(row.threads for row in rows) + 0.5 if rows else 0.5
+    quiet = "other work shared the cores: figures are pessimistic" if load > busy else "no other work on the cores"
     section = "\n".join(
         [
             title,
             "",
             f"CPU: {cpu_name()}; model {model_name}; torch {torch.__version__}; written by scripts/benchmark.py "
-            f"on {time.strftime('%Y-%m-%d')}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs "
-            "at the end (above the thread count: other work shared the cores, figures are pessimistic).",
+            f"on {time.strftime('%Y-%m-%d')}; load average {load:.1f} on {os.cpu_count()} CPUs at the end "
+            f"({quiet}).",
             "",
             TABLE_HEADER,
             *(row.line() for row in rows),

@@ -27,6 +27,11 @@ class EmotionClassifier(L.LightningModule):
     `teacher`, the loss is `(1 - distillation_weight) * cross-entropy + distillation_weight * T^2 *
     KL(teacher || student)` at the teacher's temperature T, on the same augmented batch.
 
+    `logit_adjustment` tau > 0 trains on the logit-adjusted loss (Menon et al. 2021, "Long-tail learning via
+    logit adjustment"): the label loss sees `logits + tau * log(prior)`, the prior being the training targets'
+    class frequencies, so the plain logits used at inference lean less towards frequent classes (Happy) and
+    more towards rare ones (Disgust, Fear). tau = 1 targets balanced accuracy; 0 (default) is plain training.
+
     Augmentation runs on the batch after it reaches the device. Validation uses a centre crop; the test
     stage uses the test-time augmentation in `preprocessing.tta` and reports per-class accuracy and a
     confusion matrix.
@@ -45,6 +50,7 @@ class EmotionClassifier(L.LightningModule):
         teacher: TeacherEnsemble | None = None,
         distillation_weight: float = 0.0,
         photometric: PhotometricAugmentation | None = None,
+        logit_adjustment: float = 0.0,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(logger=False, ignore=["net", "augmentation", "teacher", "photometric"])
@@ -60,6 +66,9 @@ class EmotionClassifier(L.LightningModule):
         self.test_confusion = MulticlassConfusionMatrix(NUM_CLASSES)
         self.val_acc_best = MaxMetric()
         self._set_teacher(teacher, distillation_weight)
+        if logit_adjustment < 0:
+            raise ValueError(f"logit_adjustment must be >= 0, got {logit_adjustment}")
+        self._log_prior: torch.Tensor | None = None
         if channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
 
@@ -78,6 +87,20 @@ class EmotionClassifier(L.LightningModule):
     def on_fit_start(self) -> None:
         if self.teacher is not None:
             self.teacher.to(self.device)
+        if self.hparams.logit_adjustment > 0:
+            self._log_prior = self._training_log_prior().to(self.device)
+
+    def _training_log_prior(self) -> torch.Tensor:
+        """Log class frequencies of what the model is trained towards (soft targets where given)."""
+        train_set = getattr(getattr(self.trainer, "datamodule", None), "train_set", None)
+        if train_set is None:
+            raise ValueError("logit_adjustment needs a datamodule with a train_set to count the classes")
+        if train_set.targets is not None:
+            prior = train_set.targets.float().mean(dim=0)
+        else:
+            prior = torch.bincount(train_set.labels, minlength=NUM_CLASSES).float()
+        prior = prior.clamp_min(1e-8)
+        return (prior / prior.sum()).log()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.hparams.channels_last:
@@ -102,7 +125,10 @@ class EmotionClassifier(L.LightningModule):
         targets = soft[0] if soft else F.one_hot(labels, NUM_CLASSES).float()
         x, targets = self.augmentation(self._training_input(images), targets)
         logits = self(x)
-        loss = F.cross_entropy(logits.float(), targets, label_smoothing=self.hparams.label_smoothing)
+        label_logits = logits.float()
+        if self._log_prior is not None:
+            label_logits = label_logits + self.hparams.logit_adjustment * self._log_prior
+        loss = F.cross_entropy(label_logits, targets, label_smoothing=self.hparams.label_smoothing)
         if self.teacher is not None:
             loss = self._distilled(loss, logits.float(), self.teacher(x))
         if not torch.isfinite(loss):

@@ -1,0 +1,41 @@
+"""Training precision and speed-table sections follow the CPU (flags and vendor), as measured."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from facial_emotion.core import hardware
+from facial_emotion.evaluation import speed
+
+
+@pytest.mark.parametrize(
+    ("amx", "avx512_bf16", "vendor", "expected"),
+    [
+        (True, True, "GenuineIntel", "bf16-mixed"),  # AMX: native bf16 tiles
+        (False, True, "AuthenticAMD", "bf16-mixed"),  # AMD EPYC, AVX512-BF16: 2.2x faster than fp32
+        (False, True, "GenuineIntel", "32-true"),  # Xeon with AVX512-BF16, no AMX: bf16 was slower
+        (False, False, "AuthenticAMD", "32-true"),  # AVX2 only: bf16 would be emulated
+    ],
+)
+def test_cpu_training_precision_follows_the_measured_rule(
+    monkeypatch: pytest.MonkeyPatch, amx: bool, avx512_bf16: bool, vendor: str, expected: str
+) -> None:
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+    monkeypatch.setattr(hardware, "cpu_vendor", lambda: vendor)
+    assert hardware.auto_precision("cpu") == expected
+    assert expected in hardware.precision_reason(expected, "cpu")
+
+
+def test_speed_table_keeps_one_section_per_cpu(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    table = tmp_path / "speed.md"
+    for name, ms in [("AMD EPYC", 5.0), ("Intel(R) Xeon(R) Processor", 9.0), ("AMD EPYC", 4.0)]:
+        monkeypatch.setattr(speed, "cpu_name", lambda name=name: name)
+        speed.write_speed_table(table, [speed.SpeedRow("onnxruntime", "fp32", "zoomed_center", 2, 1, ms)], "m.pkl")
+    text = table.read_text()
+    assert text.count("## AMD EPYC, ") == 1 and text.count("## Intel(R) Xeon(R) Processor, ") == 1
+    amd = text.split("## AMD EPYC, ")[1]
+    assert "| 4.00 |" in amd and "| 5.00 |" not in amd  # the re-run replaced its own CPU's section only
