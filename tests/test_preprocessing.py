@@ -11,8 +11,9 @@ import torch.nn.functional as F
 
 from facial_emotion.augmentation.preprocessing import test_time_views as views_of  # not a test for pytest
 from facial_emotion.augmentation.preprocessing import zoomed_out
-from facial_emotion.core.preprocessing import TTA_MODES, Preprocessing, views_per_image
+from facial_emotion.core.preprocessing import ALL_VIEWS, TTA_MODES, Preprocessing, views_per_image, views_within_all
 from facial_emotion.export.exporter import export_model
+from facial_emotion.export.temperatures import uncalibrated_view_logits
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.models.vgg import VGGNet
 
@@ -31,6 +32,14 @@ def test_every_mode_makes_its_views_image_major(tta: str) -> None:
     # Image-major: the first k views belong to face 0, the next k to face 1, ...
     expected = torch.arange(3, dtype=torch.float32).repeat_interleave(k).view(-1, 1, 1, 1).expand_as(views)
     assert torch.allclose(views, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("tta", TTA_MODES)
+def test_every_mode_is_a_subset_of_the_twenty_views(tta: str) -> None:
+    faces = torch.rand(3, 1, 48, 48)
+    twenty = views_of(faces, 40, ALL_VIEWS).unflatten(0, (3, -1))
+    picked = twenty[:, views_within_all(tta)]
+    assert torch.equal(picked, views_of(faces, 40, tta).unflatten(0, (3, -1)))  # same views, same order
 
 
 def test_ten_crop_takes_the_corners_the_centre_and_their_mirrors() -> None:
@@ -77,3 +86,15 @@ def test_predictor_multi_scale_probabilities_are_distributions_with_input_gradie
     batched = predictor.predict_proba(faces.detach().numpy().astype(np.uint8))
     one_by_one = np.concatenate([predictor.predict_proba(f) for f in faces.detach().numpy().astype(np.uint8)])
     assert np.allclose(batched, one_by_one, atol=1e-5)
+
+
+def test_temperature_fit_logits_equal_each_modes_own_predictor(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    path = tmp_path / "model.pkl"
+    export_model(VGGNet(widths=(8, 16), convs_per_stage=1), Preprocessing(tta="ten_crop"), path)
+    faces = np.random.default_rng(0).integers(0, 256, (5, 48, 48), dtype=np.uint8)
+    from_twenty = uncalibrated_view_logits(path, faces, "torch")  # one pass over the 20 views
+    assert set(from_twenty) == set(TTA_MODES)
+    for tta, logits in from_twenty.items():
+        predictor = EmotionPredictor(path, tta=tta, temperature=1.0, bf16=False)
+        torch.testing.assert_close(logits, predictor.view_logits(torch.from_numpy(faces)), atol=1e-5, rtol=0)

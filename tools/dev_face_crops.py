@@ -25,6 +25,7 @@ import torch
 from hydra import compose, initialize_config_dir
 
 from facial_emotion.core.calibration import expected_calibration_error, mean_view_probabilities
+from facial_emotion.core.preprocessing import TTA_MODES, views_within_all
 from facial_emotion.data.locate import PROJECT_ROOT
 from facial_emotion.evaluation.face_sets import find_face_set
 from facial_emotion.inference.predictor import EmotionPredictor
@@ -82,16 +83,6 @@ def report(name: str, probs: np.ndarray, labels: np.ndarray, found: np.ndarray, 
     return f"  {name:<42} acc {accuracy:5.1f}  NLL {nll:.3f} ECE {ece:4.1f}  | {recall}"
 
 
-# Every view set is a subset of multi_scale_ten_crop's 20 views (test_time_views: ten crops of the face, then ten
-# of the face shrunk to 44 px; in each ten, the corners, the centre, then their mirror images).
-VIEWS_IN_TWENTY = {
-    "center": [4],
-    "hflip": [4, 9],
-    "ten_crop": list(range(10)),
-    "zoomed_center": [14],
-    "multi_scale_hflip": [4, 9, 14, 19],
-    "multi_scale_ten_crop": list(range(20)),
-}
 # FER2013 train.csv class counts (README.txt of the data): the prior that logit adjustment divides out.
 TRAIN_COUNTS = np.array([3995, 436, 4097, 7215, 4830, 3171, 4965], dtype=np.float64)
 
@@ -112,7 +103,7 @@ def twenty_view_logits(model: Path, faces: np.ndarray, key: str) -> torch.Tensor
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+", type=Path)
-    parser.add_argument("--views", nargs="+", default=["multi_scale_ten_crop"], choices=list(VIEWS_IN_TWENTY))
+    parser.add_argument("--views", nargs="+", default=["multi_scale_ten_crop"], choices=list(TTA_MODES))
     parser.add_argument("--sets", nargs="+", type=Path, default=SETS)
     parser.add_argument("--crops", nargs="+", default=["detect"], choices=CROPS)
     parser.add_argument("--temperature", type=float, default=None, help="instead of the file's, for every view set")
@@ -132,7 +123,7 @@ def main() -> None:
                     for crop in args.crops:
                         found = arrays["found"] if crop == "detect" else np.ones_like(arrays["found"])
                         logits = twenty_view_logits(model, arrays[crop], f"{set_name}-{crop}")
-                        probs = mean_view_probabilities(logits[:, VIEWS_IN_TWENTY[views]], temperature)
+                        probs = mean_view_probabilities(logits[:, views_within_all(views)], temperature)
                         probs = torch.softmax(probs.clamp_min(1e-12).log() - tau * log_prior, dim=1).numpy()
                         line = report(f"{set_name} {crop}", probs, arrays["labels"], found, model_file.class_names)
                         print(line, flush=True)

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 SINGLE_SCALE_VIEWS = {"center": 1, "hflip": 2, "ten_crop": 10}
 SCALE_PREFIXES = {"multi_scale_": (False, True), "zoomed_": (True,)}  # prefix -> zoomed out? per scale
 TTA_MODES = (*SINGLE_SCALE_VIEWS, "zoomed_center", "multi_scale_hflip", "multi_scale_ten_crop")
+ALL_VIEWS = "multi_scale_ten_crop"  # every other mode's views are a subset of its 20
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,17 @@ def split_tta(tta: str) -> tuple[tuple[bool, ...], str]:
         if tta.startswith(prefix):
             return scales, tta.removeprefix(prefix)
     return (False,), tta
+
+
+def views_within_all(tta: str) -> list[int]:
+    """Indices of `tta`'s views among multi_scale_ten_crop's 20, in `test_time_views`' order.
+
+    The 20 are ten views of the face, then the same ten of the face shrunk (zoomed out); each ten is the four
+    corners and the centre, then their mirror images. So one pass over the 20 gives every mode's logits.
+    """
+    scales, view_set = split_tta(tta)
+    single = {"center": [4], "hflip": [4, 9], "ten_crop": list(range(10))}[view_set]
+    return [10 * int(zoomed) + index for zoomed in scales for index in single]
 
 
 def views_per_image(tta: str) -> int:

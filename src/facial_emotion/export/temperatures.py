@@ -8,20 +8,21 @@ import numpy as np
 import torch
 
 from facial_emotion.core.calibration import expected_calibration_error, fit_temperature, mean_view_probabilities
-from facial_emotion.core.preprocessing import TTA_MODES
+from facial_emotion.core.preprocessing import ALL_VIEWS, TTA_MODES, views_within_all
 from facial_emotion.inference.predictor import EmotionPredictor
 
 
 def uncalibrated_view_logits(model_path: Path, images: np.ndarray, backend: str = "torch") -> dict[str, torch.Tensor]:
-    """For each test-time augmentation: (N, views, classes) logits of the model file at `model_path`."""
+    """For each test-time augmentation: (N, views, classes) logits of the model file at `model_path`.
+
+    One pass over the 20 multi-scale ten-crop views; every other mode takes its views from them.
+    """
     faces = torch.from_numpy(images)
-    logits = {}
-    for tta in TTA_MODES:
-        predictor = EmotionPredictor(model_path, tta=tta, temperature=1.0, backend=backend)
-        step = predictor.batch_size  # the predictor's CPU-friendly number of views per forward
-        with torch.inference_mode():
-            logits[tta] = torch.cat([predictor.view_logits(faces[i : i + step]) for i in range(0, len(faces), step)])
-    return logits
+    predictor = EmotionPredictor(model_path, tta=ALL_VIEWS, temperature=1.0, backend=backend)
+    step = predictor.batch_size  # the predictor's CPU-friendly number of views per forward
+    with torch.inference_mode():
+        every_view = torch.cat([predictor.view_logits(faces[i : i + step]) for i in range(0, len(faces), step)])
+    return {tta: every_view[:, views_within_all(tta)] for tta in TTA_MODES}
 
 
 def fit_temperatures(view_logits: dict[str, torch.Tensor], labels: np.ndarray) -> dict[str, float]:
