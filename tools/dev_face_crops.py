@@ -87,13 +87,13 @@ def report(name: str, probs: np.ndarray, labels: np.ndarray, found: np.ndarray, 
 TRAIN_COUNTS = np.array([3995, 436, 4097, 7215, 4830, 3171, 4965], dtype=np.float64)
 
 
-def twenty_view_logits(model: Path, faces: np.ndarray, key: str) -> torch.Tensor:
-    """(N, 20, classes) logits of multi_scale_ten_crop, cached per model file content and crop set."""
+def twenty_view_logits(model: Path, faces: np.ndarray, key: str, backend: str = "onnxruntime") -> torch.Tensor:
+    """(N, 20, classes) logits of multi_scale_ten_crop, cached per model file content, crop set and backend."""
     digest = hashlib.sha1(model.read_bytes()).hexdigest()[:12]
-    cache = CACHE / f"logits-{digest}-{key}.npy"
+    cache = CACHE / f"logits-{digest}-{key}-{backend}.npy"
     if cache.is_file():
         return torch.from_numpy(np.load(cache))
-    predictor = EmotionPredictor(model, tta="multi_scale_ten_crop", backend="onnxruntime")
+    predictor = EmotionPredictor(model, tta="multi_scale_ten_crop", backend=backend, bf16=False)
     with torch.inference_mode():
         logits = torch.cat([predictor.view_logits(torch.from_numpy(faces[i : i + 8])) for i in range(0, len(faces), 8)])
     np.save(cache, logits.numpy())
@@ -107,6 +107,7 @@ def main() -> None:
     parser.add_argument("--sets", nargs="+", type=Path, default=SETS)
     parser.add_argument("--crops", nargs="+", default=["detect"], choices=CROPS)
     parser.add_argument("--temperature", type=float, default=None, help="instead of the file's, for every view set")
+    parser.add_argument("--backend", default="onnxruntime", help="torch (fp32), onnxruntime or onnxruntime-int8")
     parser.add_argument("--prior-tau", type=float, nargs="+", default=[0.0], help="logit adjustment strengths")
     args = parser.parse_args()
     torch.set_num_threads(2)
@@ -118,11 +119,11 @@ def main() -> None:
         for views in args.views:
             temperature = args.temperature or model_file.temperature_for(views)
             for tau in args.prior_tau:
-                print(f"{model.name} views={views} T={temperature:.3f} prior tau={tau}")
+                print(f"{model.name} views={views} T={temperature:.3f} prior tau={tau} backend={args.backend}")
                 for set_name, arrays in data.items():
                     for crop in args.crops:
                         found = arrays["found"] if crop == "detect" else np.ones_like(arrays["found"])
-                        logits = twenty_view_logits(model, arrays[crop], f"{set_name}-{crop}")
+                        logits = twenty_view_logits(model, arrays[crop], f"{set_name}-{crop}", args.backend)
                         probs = mean_view_probabilities(logits[:, views_within_all(views)], temperature)
                         probs = torch.softmax(probs.clamp_min(1e-12).log() - tau * log_prior, dim=1).numpy()
                         line = report(f"{set_name} {crop}", probs, arrays["labels"], found, model_file.class_names)
