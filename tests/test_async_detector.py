@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
+import torch
 
 from facial_emotion.core.preprocessing import Preprocessing
 from facial_emotion.data.locate import PROJECT_ROOT
@@ -19,6 +20,7 @@ from facial_emotion.video.face_aligner import FaceCropper
 from facial_emotion.video.face_detector import FaceDetector
 from facial_emotion.video.frame_source import FrameSource
 from facial_emotion.video.pipeline import EmotionPipeline, FrameResult
+from facial_emotion.video.torch_threads import OneTorchThread
 from facial_emotion.video.tracker import EmotionSmoother, IouTracker
 
 VIDEO = PROJECT_ROOT.parent / "shared" / "videos" / "liveportrait_d18.mp4"
@@ -222,3 +224,19 @@ def test_a_stable_scene_thins_out_detections_identically_inline_and_ahead(
     for a, b in zip(inline, ahead, strict=True):
         assert [f.track_id for f in a.faces] == [f.track_id for f in b.faces] == [1]
         assert np.array_equal(a.faces[0].probabilities, b.faces[0].probabilities)
+
+
+def test_overlapping_one_thread_holds_restore_the_count_after_the_last() -> None:
+    original = torch.get_num_threads()
+    torch.set_num_threads(2)
+    before = torch.get_num_threads()
+    holds = OneTorchThread()
+    first, second = holds.hold(), holds.hold()
+    first.__enter__()
+    second.__enter__()  # a second look-ahead run starting while the first runs: it must not save 1
+    first.__exit__(None, None, None)
+    assert torch.get_num_threads() == 1  # the second run still holds it
+    second.__exit__(None, None, None)
+    after = torch.get_num_threads()
+    torch.set_num_threads(original)
+    assert before == 2 and after == before

@@ -9,12 +9,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.video.async_detector import AsyncFaceDetector
 from facial_emotion.video.face_aligner import FaceWarper
 from facial_emotion.video.face_detector import DetectedFace, FaceDetector
+from facial_emotion.video.torch_threads import one_torch_thread
 from facial_emotion.video.tracker import EmotionSmoother, IouTracker, box_iou
 
 STAGES = ("decode", "detect", "track", "classify")
@@ -262,13 +262,11 @@ class EmotionPipeline:
         While it runs, PyTorch (MTCNN) keeps to one intra-op thread unless the classifier is PyTorch too: MTCNN
         takes the same wall time on one thread as on two at half the CPU (51.7 vs 53.6 ms per full detection),
         and the freed core goes to ONNX Runtime's classifier, which has its own threads."""
-        threads = torch.get_num_threads()
-        if self.predictor.backend != "torch":
-            torch.set_num_threads(1)
-        try:
+        if self.predictor.backend == "torch":
             yield from self._lookahead_frames(frames)
-        finally:
-            torch.set_num_threads(threads)
+            return
+        with one_torch_thread.hold():
+            yield from self._lookahead_frames(frames)
 
     def _lookahead_frames(self, frames: Iterator[tuple[float, np.ndarray]]) -> Iterator[FrameResult]:
         ahead: deque[tuple[float, np.ndarray, float, tuple[int | None, Future | None]]] = deque()
