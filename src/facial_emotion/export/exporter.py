@@ -75,6 +75,7 @@ def architecture_text(model: ModelFile, notes: str = "") -> str:
         repr(model.net),
         "",
         f"Preprocessing: {model.preprocessing.to_dict()}",
+        f"Crop geometry (real faces): {model.crop_geometry}",
         f"Softmax temperature (fitted on validation): {model.temperature:.3f}"
         + "".join(f", {tta} {t:.3f}" for tta, t in model.temperatures.items()),
         "",
