@@ -9,24 +9,24 @@ from pathlib import Path
 import torch
 
 
-def cpu_name() -> str:
-    """The CPU model name from /proc/cpuinfo (or the platform's processor string)."""
+def _cpuinfo_field(name: str) -> str:
+    """The first value of `name` in /proc/cpuinfo, empty where there is none (or no /proc/cpuinfo)."""
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.is_file():
         for line in cpuinfo.read_text(errors="replace").splitlines():
-            if line.startswith("model name"):
+            if line.startswith(name):
                 return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown CPU"
+    return ""
+
+
+def cpu_name() -> str:
+    """The CPU model name from /proc/cpuinfo (or the platform's processor string)."""
+    return _cpuinfo_field("model name") or platform.processor() or "unknown CPU"
 
 
 def cpu_vendor() -> str:
     """The CPU vendor id from /proc/cpuinfo (GenuineIntel, AuthenticAMD, ...), empty where unknown."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text(errors="replace").splitlines():
-            if line.startswith("vendor_id"):
-                return line.split(":", 1)[1].strip()
-    return ""
+    return _cpuinfo_field("vendor_id")
 
 
 def cpu_has_native_bf16() -> bool:
