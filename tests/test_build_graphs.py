@@ -1,0 +1,91 @@
+"""scripts/build_graphs.py: the int8 graph auto runs, built once from FER2013; skipped or refused in one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from facial_emotion.core.preprocessing import Preprocessing
+from facial_emotion.export.exporter import export_model
+from facial_emotion.inference.onnx_graph import graph_path, network_sha256
+from facial_emotion.models.loading import load_model_file
+from facial_emotion.models.vgg import VGGNet
+from facial_emotion.tasks import build_graphs
+
+pytest.importorskip("onnxruntime")
+
+
+def tiny_model(path: Path, decided: bool) -> Path:
+    """A random tiny VGG; `decided`: its head prefers Happy by a wide margin, so int8 agrees with fp32 on every face
+    (a random one's near-ties flip under quantization: it is refused)."""
+    torch.manual_seed(0)
+    net = VGGNet(widths=(8, 16), convs_per_stage=1)
+    if decided:
+        with torch.no_grad():
+            net.head[-1].bias.copy_(torch.tensor([0.0, 0.0, 0.0, 8.0, 0.0, 0.0, 0.0]))
+    export_model(net, Preprocessing(tta="center"), path)
+    return path
+
+
+@pytest.fixture
+def model_path(tmp_path: Path) -> Path:
+    return tiny_model(tmp_path / "tiny.pkl", decided=True)
+
+
+def int8_graph(model_path: Path) -> Path:
+    return graph_path(model_path, network_sha256(load_model_file(model_path)), "int8")
+
+
+def config(model_path: Path, force: bool = False):
+    return OmegaConf.create({"model_paths": [str(model_path)], "force": force})
+
+
+def test_builds_the_int8_graph_once_from_fer2013(
+    model_path: Path, fer_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(build_graphs, "auto_backend", lambda device: "onnxruntime-int8")
+    monkeypatch.setenv("FER_DATA_DIR", str(fer_dir))
+    assert build_graphs.run(config(model_path)) == 0
+    assert "tiny.pkl: int8 graph built and checked" in capsys.readouterr().out
+    assert int8_graph(model_path).is_file()
+    built_at = int8_graph(model_path).stat().st_mtime_ns
+    assert build_graphs.run(config(model_path)) == 0  # the second call finds it
+    assert "tiny.pkl: int8 graph already built" in capsys.readouterr().out
+    assert int8_graph(model_path).stat().st_mtime_ns == built_at
+
+
+def test_a_refused_graph_is_reported_then_not_rebuilt_unless_forced(
+    tmp_path: Path, fer_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(build_graphs, "auto_backend", lambda device: "onnxruntime-int8")
+    monkeypatch.setenv("FER_DATA_DIR", str(fer_dir))
+    undecided = tiny_model(tmp_path / "undecided.pkl", decided=False)
+    assert build_graphs.run(config(undecided)) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "agrees with the fp32 one" in error and "< 99%" in error
+    assert not int8_graph(undecided).exists()
+    assert build_graphs.run(config(undecided)) == 0  # make run must not spend the calibration again
+    assert "int8 graph refused earlier" in capsys.readouterr().out
+
+
+def test_without_fer2013_it_says_why_in_one_line_and_fails(
+    model_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(build_graphs, "auto_backend", lambda device: "onnxruntime-int8")
+    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "no_data"))
+    assert build_graphs.run(config(model_path)) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "train.csv" in error and "fp32" in error
+    assert not int8_graph(model_path).exists()
+
+
+def test_where_auto_runs_torch_nothing_is_built(
+    model_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(build_graphs, "auto_backend", lambda device: "torch")
+    assert build_graphs.run(config(model_path)) == 0
+    assert "no graph needed" in capsys.readouterr().out
+    assert not int8_graph(model_path).exists()
