@@ -6,6 +6,7 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -262,10 +263,7 @@ class EmotionPipeline:
         While it runs, PyTorch (MTCNN) keeps to one intra-op thread unless the classifier is PyTorch too: MTCNN
         takes the same wall time on one thread as on two at half the CPU (51.7 vs 53.6 ms per full detection),
         and the freed core goes to ONNX Runtime's classifier, which has its own threads."""
-        if self.predictor.backend == "torch":
-            yield from self._lookahead_frames(frames)
-            return
-        with one_torch_thread.hold():
+        with nullcontext() if self.predictor.backend == "torch" else one_torch_thread.hold():
             yield from self._lookahead_frames(frames)
 
     def _lookahead_frames(self, frames: Iterator[tuple[float, np.ndarray]]) -> Iterator[FrameResult]:
