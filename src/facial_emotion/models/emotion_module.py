@@ -27,6 +27,10 @@ class EmotionClassifier(L.LightningModule):
     `teacher`, the loss is `(1 - distillation_weight) * cross-entropy + distillation_weight * T^2 *
     KL(teacher || student)` at the teacher's temperature T, on the same augmented batch.
 
+    With `precomputed_teacher`, training batches are already augmented views with the teachers' probabilities
+    on them, `(views, labels, probabilities)` (training/distillation_views.py), distilled at
+    `distillation_temperature`; no augmentation runs in the step.
+
     `logit_adjustment` tau > 0 trains on the logit-adjusted loss (Menon et al. 2021, "Long-tail learning via
     logit adjustment"): the label loss sees `logits + tau * log(prior)`, the prior being the training targets'
     class frequencies, so the plain logits used at inference lean less towards frequent classes (Happy) and
@@ -51,6 +55,8 @@ class EmotionClassifier(L.LightningModule):
         distillation_weight: float = 0.0,
         photometric: PhotometricAugmentation | None = None,
         logit_adjustment: float = 0.0,
+        precomputed_teacher: bool = False,
+        distillation_temperature: float = 1.0,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(logger=False, ignore=["net", "augmentation", "teacher", "photometric"])
@@ -75,6 +81,8 @@ class EmotionClassifier(L.LightningModule):
     def _set_teacher(self, teacher: TeacherEnsemble | None, weight: float) -> None:
         if not 0.0 <= weight <= 1.0:
             raise ValueError(f"distillation_weight must lie in [0, 1], got {weight}")
+        if self.hparams.get("precomputed_teacher") and teacher is not None:
+            raise ValueError("precomputed_teacher takes the teachers' outputs from the data: give no teacher")
         if teacher is not None and teacher.normalisation != (self.preprocessing.mean, self.preprocessing.std):
             raise ModelFileError(
                 f"teachers normalise input as {teacher.normalisation}, this model as "
@@ -121,6 +129,8 @@ class EmotionClassifier(L.LightningModule):
 
     def training_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> torch.Tensor:
         """Batches are (faces, labels) or, with soft labels (FER+ votes), (faces, labels, soft targets)."""
+        if self.hparams.precomputed_teacher:
+            return self._precomputed_distillation_step(*batch, batch_idx=batch_idx)
         images, labels, *soft = batch
         targets = soft[0] if soft else F.one_hot(labels, NUM_CLASSES).float()
         x, targets = self.augmentation(self._training_input(images), targets)
@@ -131,6 +141,22 @@ class EmotionClassifier(L.LightningModule):
         loss = F.cross_entropy(label_logits, targets, label_smoothing=self.hparams.label_smoothing)
         if self.teacher is not None:
             loss = self._distilled(loss, logits.float(), self.teacher(x))
+        return self._logged_training_loss(loss, logits, labels, batch_idx)
+
+    def _precomputed_distillation_step(
+        self, views: torch.Tensor, labels: torch.Tensor, teacher_probs: torch.Tensor, batch_idx: int
+    ) -> torch.Tensor:
+        logits = self(views)
+        label_logits = logits.float()
+        if self._log_prior is not None:
+            label_logits = label_logits + self.hparams.logit_adjustment * self._log_prior
+        label_loss = F.cross_entropy(label_logits, labels, label_smoothing=self.hparams.label_smoothing)
+        loss = self._distilled(label_loss, logits.float(), teacher_probs, self.hparams.distillation_temperature)
+        return self._logged_training_loss(loss, logits, labels, batch_idx)
+
+    def _logged_training_loss(
+        self, loss: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor, batch_idx: int
+    ) -> torch.Tensor:
         if not torch.isfinite(loss):
             raise FloatingPointError(f"training loss is {loss.item()} at epoch {self.current_epoch}, batch {batch_idx}")
         self.train_loss(loss)
@@ -139,8 +165,14 @@ class EmotionClassifier(L.LightningModule):
         self.log("train/acc", self.train_acc, on_step=False, on_epoch=True, prog_bar=True)
         return loss
 
-    def _distilled(self, label_loss: torch.Tensor, logits: torch.Tensor, teacher_probs: torch.Tensor) -> torch.Tensor:
-        temperature = self.teacher.temperature
+    def _distilled(
+        self,
+        label_loss: torch.Tensor,
+        logits: torch.Tensor,
+        teacher_probs: torch.Tensor,
+        temperature: float | None = None,
+    ) -> torch.Tensor:
+        temperature = self.teacher.temperature if temperature is None else temperature
         student_log_probs = F.log_softmax(logits / temperature, dim=-1)
         # T^2 keeps the gradient scale of the soft term independent of the temperature (Hinton et al. 2015).
         distill_loss = F.kl_div(student_log_probs, teacher_probs, reduction="batchmean") * temperature**2

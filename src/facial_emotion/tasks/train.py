@@ -127,7 +127,8 @@ def _export(
     initial_weights: dict[str, Any] | None,
 ) -> None:
     teacher = getattr(module, "teacher", None)
-    distillation = {**teacher.describe(), "weight": module.hparams.distillation_weight} if teacher else None
+    teachers = teacher.describe() if teacher else getattr(datamodule, "distillation_record", lambda: None)()
+    distillation = {**teachers, "weight": module.hparams.distillation_weight} if teachers else None
     training: dict[str, Any] = {
         "command": training_command(),
         "seed": cfg.get("seed"),

@@ -1,0 +1,192 @@
+"""Distillation on a CPU without paying for the teachers every batch: augmented views cached with their outputs.
+
+Online distillation runs the teachers forward on every augmented batch; for a compact student that costs about
+as much again as the student's own forward and backward pass. Here the training faces are augmented `rounds`
+times once (seeded), the teachers' probabilities on each view are computed once, and both are cached on disk
+(keyed by the faces, the teachers' files, the augmentation and the seed). Epoch e trains on round e mod
+`rounds`, so a resumed run sees the very views it would have seen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from torch.utils.data import Dataset
+
+from facial_emotion.augmentation.batch_augmentation import BatchAugmentation
+from facial_emotion.augmentation.preprocessing import to_normalized_float
+from facial_emotion.core.hardware import cpu_trains_faster_in_bf16
+from facial_emotion.data.datamodule import FaceTensorDataset, FERDataModule
+from facial_emotion.inference.onnx_graph import file_sha256
+from facial_emotion.models.teacher import TeacherEnsemble
+
+log = logging.getLogger(__name__)
+
+TEACHER_BATCH = 512
+
+
+class DistillationViews(Dataset):
+    """Items of the current round: (normalised augmented crop (1, c, c) float32, label, teacher probabilities)."""
+
+    def __init__(self, views: torch.Tensor, labels: torch.Tensor, probabilities: torch.Tensor) -> None:
+        if views.shape[:2] != probabilities.shape[:2] or views.shape[1] != len(labels):
+            raise ValueError(
+                f"views {tuple(views.shape)}, probabilities {tuple(probabilities.shape)} and "
+                f"{len(labels)} labels do not line up"
+            )
+        self.views, self.labels, self.probabilities = views, labels, probabilities
+        self.round = 0
+
+    @property
+    def rounds(self) -> int:
+        return self.views.shape[0]
+
+    @property
+    def targets(self) -> None:
+        """No soft label targets (the teachers' probabilities are a separate term); see FaceTensorDataset."""
+        return None
+
+    def use_round_of_epoch(self, epoch: int) -> None:
+        """Serve the views of round `epoch mod rounds`."""
+        self.round = epoch % self.rounds
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return self.views[self.round, index].float(), self.labels[index], self.probabilities[self.round, index]
+
+
+@torch.no_grad()
+def augmented_views_with_teacher(
+    images: torch.Tensor,
+    augmentation: BatchAugmentation,
+    mean: float,
+    std: float,
+    teacher: TeacherEnsemble,
+    rounds: int,
+    seed: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 faces (N, 1, 48, 48) -> views (rounds, N, 1, c, c) float16 and teacher probabilities (rounds, N, C).
+
+    Views are the training augmentation's geometry and erasing (mixup is not cached: the teachers' output on
+    a mixed image is not the mix of their outputs).
+    """
+    bf16 = cpu_trains_faster_in_bf16()
+    views, probabilities = [], []
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        for _ in range(rounds):
+            round_views, round_probs = [], []
+            for start in range(0, len(images), TEACHER_BATCH):
+                x = to_normalized_float(images[start : start + TEACHER_BATCH], mean, std)
+                x = augmentation.erase(augmentation.geometric(x))
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                    round_probs.append(teacher(x).float())
+                round_views.append(x.half())
+            views.append(torch.cat(round_views))
+            probabilities.append(torch.cat(round_probs))
+    return torch.stack(views), torch.stack(probabilities)
+
+
+def cache_key(images: torch.Tensor, teacher_paths: Sequence[str | Path], description: dict) -> str:
+    """Hash of the faces, the teachers' file contents and everything else that shapes the views."""
+    digest = hashlib.sha256(images.numpy().tobytes())
+    digest.update(json.dumps(description, sort_keys=True).encode())
+    for path in teacher_paths:
+        digest.update(file_sha256(Path(path)).encode())
+    return digest.hexdigest()[:16]
+
+
+class DistillationDataModule(FERDataModule):
+    """FERDataModule whose training set is `rounds` cached augmented views with the teachers' probabilities.
+
+    Needs `trainer.reload_dataloaders_every_n_epochs=1` so each epoch asks for its round. Validation and test
+    are FERDataModule's (plain faces, FER2013 labels).
+    """
+
+    def __init__(
+        self,
+        teachers: Sequence[str],
+        augmentation: BatchAugmentation,
+        mean: float,
+        std: float,
+        rounds: int = 8,
+        teacher_temperature: float = 1.0,
+        view_seed: int = 0,
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        if rounds < 1:
+            raise ValueError(f"rounds must be >= 1, got {rounds}")
+        self.teacher_paths = [str(p) for p in teachers]
+        self.view_augmentation = augmentation
+        self.teacher_temperature = float(teacher_temperature)
+        self.rounds, self.view_seed, self.mean, self.std = rounds, view_seed, float(mean), float(std)
+        self.teacher_records: list[dict] = []
+
+    def setup(self, stage: str | None = None) -> None:
+        super().setup(stage)
+        if isinstance(self.train_set, FaceTensorDataset):
+            self.train_set = self._distillation_views(self.train_set)
+
+    def _description(self) -> dict:
+        aug = self.view_augmentation
+        return {
+            "rounds": self.rounds,
+            "seed": self.view_seed,
+            "mean": self.mean,
+            "std": self.std,
+            "temperature": self.teacher_temperature,
+            "augmentation": {k: v for k, v in vars(aug).items() if not k.startswith("_") and k != "training"},
+        }
+
+    def _distillation_views(self, faces: FaceTensorDataset) -> DistillationViews:
+        teacher = TeacherEnsemble(self.teacher_paths, self.teacher_temperature)
+        if teacher.normalisation != (self.mean, self.std):
+            raise ValueError(
+                f"teachers normalise input as {teacher.normalisation}, the student as {(self.mean, self.std)}"
+            )
+        self.teacher_records = teacher.records
+        key = cache_key(faces.images, self.teacher_paths, self._description())
+        cache_dir = Path(self.hparams.cache_dir or ".cache") / "distillation_views"
+        path = cache_dir / f"{key}.pt"
+        if path.exists():
+            cached = torch.load(path, map_location="cpu", weights_only=True)
+            log.info("distillation views: %s (cached)", path)
+        else:
+            log.info(
+                "distillation views: %d rounds x %d faces through %d teacher(s)",
+                self.rounds,
+                len(faces),
+                len(teacher.members),
+            )
+            views, probs = augmented_views_with_teacher(
+                faces.images, self.view_augmentation, self.mean, self.std, teacher, self.rounds, self.view_seed
+            )
+            cached = {"views": views, "probabilities": probs}
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            torch.save(cached, tmp)
+            tmp.replace(path)
+            log.info("distillation views written to %s", path)
+        return DistillationViews(cached["views"], faces.labels, cached["probabilities"])
+
+    def distillation_record(self) -> dict:
+        """What the exported model file records of its teachers."""
+        return {
+            "temperature": self.teacher_temperature,
+            "teachers": self.teacher_records,
+            "cached_rounds": self.rounds,
+            "view_seed": self.view_seed,
+        }
+
+    def train_dataloader(self):
+        epoch = self.trainer.current_epoch if self.trainer is not None else 0
+        self.train_set.use_round_of_epoch(epoch)
+        return super().train_dataloader()
