@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from torch import nn
 
+from facial_emotion.core.crop_geometry import CropGeometry
 from facial_emotion.core.model_file import ModelFile, save_model_file
 from facial_emotion.core.preprocessing import Preprocessing
 from facial_emotion.export.temperatures import fit_temperatures, uncalibrated_view_logits
@@ -32,6 +33,7 @@ def export_model(
     val_labels: np.ndarray | None = None,
     metrics: dict[str, float] | None = None,
     training: dict[str, Any] | None = None,
+    crop_geometry: CropGeometry | None = None,
 ) -> ModelFile:
     """Write `net` as a model file; with validation data, fit and record the softmax temperatures."""
     net = getattr(net, "_orig_mod", net)
@@ -41,6 +43,7 @@ def export_model(
         preprocessing=preprocessing,
         metrics=dict(metrics or {}),
         training=dict(training or {}),
+        crop_geometry=crop_geometry or CropGeometry(),
     )
     if val_images is None or val_labels is None or not len(val_labels):
         save_model_file(output_path, model)

@@ -14,11 +14,13 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from facial_emotion.core.crop_geometry import CropGeometry
 from facial_emotion.core.hardware import precision_reason
 from facial_emotion.core.model_file import ModelFileError
 from facial_emotion.core.preprocessing import Preprocessing
 from facial_emotion.data.fer_csv import FERDataError
 from facial_emotion.export.exporter import architecture_text, export_model
+from facial_emotion.models.loading import load_model_file
 from facial_emotion.sweeps.tensorboard_hparams import log_final_hparams
 from facial_emotion.training.initial_weights import load_initial_weights
 from facial_emotion.training.run_info import RunInfo
@@ -153,9 +155,15 @@ def _export(
         val.labels.numpy() if val is not None else None,
         metrics,
         training,
+        _crop_geometry(cfg.export.get("crop_geometry_from")),
     )
     path.with_name(path.stem + "_architecture.txt").write_text(architecture_text(model))
     log.info("exported %s", path)
+
+
+def _crop_geometry(model_path: str | None) -> CropGeometry:
+    """The crop geometry of `model_path` (a distilled student cuts real faces like its teacher), else the default."""
+    return load_model_file(Path(model_path)).crop_geometry if model_path else CropGeometry()
 
 
 def _validated_a_fraction(cfg: DictConfig) -> bool:
