@@ -122,6 +122,8 @@ class DistillationDataModule(FERDataModule):
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
+        # Saved again without the augmentation module, which checkpoints would otherwise pickle.
+        self.save_hyperparameters(logger=False, ignore=["augmentation"])
         if rounds < 1:
             raise ValueError(f"rounds must be >= 1, got {rounds}")
         self.teacher_paths = [str(p) for p in teachers]
