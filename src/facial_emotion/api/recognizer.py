@@ -50,7 +50,8 @@ class EmotionRecognizer:
         self.video_settings = compose_settings(VIDEO_CONFIG, extra)
         photo_predictor = _load_predictor(self.photo_settings, backend)
         video_predictor = photo_predictor
-        if self.video_settings.tta != self.photo_settings.tta:
+        same_network = self.video_settings.model_path == self.photo_settings.model_path
+        if not same_network or self.video_settings.tta != self.photo_settings.tta:
             video_predictor = _load_predictor(self.video_settings, backend)
         self._photos = build_photo_pipeline(self.photo_settings.face_pipeline, photo_predictor)
         # A file's table must not depend on how fast the CPU is: detections land on the frame they were run on.
