@@ -135,10 +135,7 @@ class EmotionClassifier(L.LightningModule):
         targets = soft[0] if soft else F.one_hot(labels, NUM_CLASSES).float()
         x, targets = self.augmentation(self._training_input(images), targets)
         logits = self(x)
-        label_logits = logits.float()
-        if self._log_prior is not None:
-            label_logits = label_logits + self.hparams.logit_adjustment * self._log_prior
-        loss = F.cross_entropy(label_logits, targets, label_smoothing=self.hparams.label_smoothing)
+        loss = self._label_loss(logits, targets)
         if self.teacher is not None:
             loss = self._distilled(loss, logits.float(), self.teacher(x))
         return self._logged_training_loss(loss, logits, labels, batch_idx)
@@ -147,12 +144,16 @@ class EmotionClassifier(L.LightningModule):
         self, views: torch.Tensor, labels: torch.Tensor, teacher_probs: torch.Tensor, batch_idx: int
     ) -> torch.Tensor:
         logits = self(views)
+        label_loss = self._label_loss(logits, labels)
+        loss = self._distilled(label_loss, logits.float(), teacher_probs, self.hparams.distillation_temperature)
+        return self._logged_training_loss(loss, logits, labels, batch_idx)
+
+    def _label_loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy to class indices or soft targets, logit-adjusted when `logit_adjustment` > 0."""
         label_logits = logits.float()
         if self._log_prior is not None:
             label_logits = label_logits + self.hparams.logit_adjustment * self._log_prior
-        label_loss = F.cross_entropy(label_logits, labels, label_smoothing=self.hparams.label_smoothing)
-        loss = self._distilled(label_loss, logits.float(), teacher_probs, self.hparams.distillation_temperature)
-        return self._logged_training_loss(loss, logits, labels, batch_idx)
+        return F.cross_entropy(label_logits, targets, label_smoothing=self.hparams.label_smoothing)
 
     def _logged_training_loss(
         self, loss: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor, batch_idx: int
