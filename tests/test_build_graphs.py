@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,49 @@ def test_where_auto_runs_torch_nothing_is_built(
     assert build_graphs.run(config(model_path)) == 0
     assert "no graph needed" in capsys.readouterr().out
     assert not int8_graph(model_path).exists()
+
+
+def test_int8_weights_use_the_7_bit_range_that_cannot_saturate(
+    model_path: Path, fer_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without VNNI the int8 kernels sum pairs of uint8 x int8 products in 16 bits: |w| <= 64 keeps them exact."""
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    monkeypatch.setattr(build_graphs, "auto_backend", lambda device: "onnxruntime-int8")
+    monkeypatch.setenv("FER_DATA_DIR", str(fer_dir))
+    assert build_graphs.run(config(model_path)) == 0
+    graph = onnx.load(str(int8_graph(model_path))).graph
+    weights = [numpy_helper.to_array(t) for t in graph.initializer if t.data_type == onnx.TensorProto.INT8]
+    conv_weights = [w for w in weights if w.ndim == 4]
+    assert len(conv_weights) == 2  # the tiny VGG's two convolutions
+    assert all(np.abs(w.astype(int)).max() <= 64 for w in conv_weights)
+    assert max(np.abs(w.astype(int)).max() for w in conv_weights) >= 60  # the range is used, not collapsed
+
+
+def test_a_graph_or_refusal_of_an_older_recipe_is_rebuilt(
+    model_path: Path,
+    tmp_path: Path,
+    fer_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(build_graphs, "auto_backend", lambda device: "onnxruntime-int8")
+    monkeypatch.setenv("FER_DATA_DIR", str(fer_dir))
+    assert build_graphs.run(config(model_path)) == 0
+    manifest_path = int8_graph(model_path).with_suffix(".json")
+    manifest = json.loads(manifest_path.read_text())
+    manifest_path.write_text(json.dumps({key: value for key, value in manifest.items() if key != "recipe"}))
+    capsys.readouterr()
+    assert build_graphs.run(config(model_path)) == 0
+    captured = capsys.readouterr()
+    assert "int8 graph built and checked" in captured.out and "older recipe" in captured.err
+    assert json.loads(manifest_path.read_text())["recipe"] == manifest["recipe"]
+
+    undecided = tiny_model(tmp_path / "undecided.pkl", decided=False)
+    refusal = int8_graph(undecided).with_suffix(".json")
+    refusal.parent.mkdir(parents=True, exist_ok=True)
+    refusal.write_text(json.dumps({"network_sha256": network_sha256(load_model_file(undecided)), "refused": "old"}))
+    assert build_graphs.run(config(undecided)) == 2  # calibrated and checked again, not "refused earlier"
+    assert "agrees with the fp32 one" in capsys.readouterr().err

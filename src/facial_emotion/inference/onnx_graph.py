@@ -4,8 +4,8 @@ The model file stays the one source of truth. Its network is exported to `<dir>/
 (git-ignored), keyed by the SHA-256 of the file's network content (architecture, weights, input normalisation;
 not its metrics or temperatures, so recording a figure or recalibrating keeps the graph); a manifest beside the
 graph records both hashes and the check it passed. A graph whose hashes do not match (other weights, the graph
-was edited, the manifest is missing) is rebuilt, never used; a graph that fails its check is refused with
-`GraphError`.
+was edited, the manifest is missing, an int8 graph quantized by an older recipe) is rebuilt, never used; a graph
+that fails its check is refused with `GraphError`.
 
 Checks: fp32 probabilities within 1e-4 of PyTorch's on fixed inputs (at build time and on every load); int8
 top-1 agreement >= 99% with the fp32 graph on the centre views of the whole FER2013 test set (at build time).
@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 
 FP32_TOLERANCE = 1e-4  # max |probability difference| of an fp32 graph vs PyTorch fp32
 INT8_MIN_AGREEMENT = 0.99  # top-1 agreement of an int8 graph with PyTorch fp32 on the test set
+# How int8 graphs are quantized (inference/int8.py), recorded in their manifests: a cached graph or refusal made
+# with another recipe is rebuilt (earlier graphs had full-range weights, which saturate on CPUs without VNNI).
+INT8_RECIPE = "QDQ, int8 activations, per-channel 7-bit (reduce_range) weights, MinMax calibration"
 CHECK_VIEWS = 32  # fixed inputs compared on every load of an fp32 graph
 INPUT_NAME = "views"
 
@@ -178,6 +181,7 @@ def write_manifest(path: Path, model_sha: str, precision: str, check: dict[str, 
         "graph_sha256": file_sha256(path),
         "precision": precision,
         "check": check,
+        **({"recipe": INT8_RECIPE} if precision == "int8" else {}),
         "onnxruntime": ort.__version__,
         "torch": torch.__version__,
     }
@@ -186,15 +190,20 @@ def write_manifest(path: Path, model_sha: str, precision: str, check: dict[str, 
 
 def cached_graph_problem(path: Path, model_sha: str) -> str | None:
     """None when the cached graph at `path` is the one its manifest describes for this model file, else why not."""
-    if not path.is_file():
-        return None if not path.with_suffix(".json").is_file() else "its graph file is missing"
     manifest = read_manifest(path)
+    if not path.is_file():
+        if not path.with_suffix(".json").is_file():
+            return None
+        refused = manifest is not None and "refused" in manifest
+        return "an earlier build was refused (retrying)" if refused else "its graph file is missing"
     if manifest is None:
         return "it has no readable manifest"
     if manifest.get("network_sha256") != model_sha:
         return "it was built from other weights or another architecture"
     if manifest.get("graph_sha256") != file_sha256(path):
         return "the graph file was changed after it was built"
+    if manifest.get("precision") == "int8" and manifest.get("recipe") != INT8_RECIPE:
+        return "it was quantized with an older recipe (full-range weights saturate on CPUs without VNNI)"
     return None
 
 
@@ -208,7 +217,9 @@ def checked_graph_cached(model_path: Path, model: ModelFile, precision: str) -> 
 def graph_refusal(model_path: Path, model: ModelFile, precision: str) -> str | None:
     """Why building this network's `precision` graph was refused, if it was (an explicit backend retries)."""
     manifest = read_manifest(graph_path(model_path, network_sha256(model), precision))
-    return manifest.get("refused") if manifest else None
+    if not manifest or (precision == "int8" and manifest.get("recipe") != INT8_RECIPE):
+        return None
+    return manifest.get("refused")
 
 
 def remove_stale_graphs(model_path: Path, keep: Path, precision: str) -> None:
@@ -259,7 +270,8 @@ def build_graph(model_path: Path, model: ModelFile, precision: str, path: Path, 
         try:
             check = quantize_and_check(model, fp32_path, path)
         except GraphError as error:  # remembered, so that `auto` says why it stays on fp32 instead of retrying
-            path.with_suffix(".json").write_text(json.dumps({"network_sha256": model_sha, "refused": str(error)}))
+            refusal = {"network_sha256": model_sha, "recipe": INT8_RECIPE, "refused": str(error)}
+            path.with_suffix(".json").write_text(json.dumps(refusal))
             raise
     else:
         raise GraphError(f"unknown graph precision {precision!r}")
