@@ -202,9 +202,14 @@ def cached_graph_problem(path: Path, model_sha: str) -> str | None:
         return "it was built from other weights or another architecture"
     if manifest.get("graph_sha256") != file_sha256(path):
         return "the graph file was changed after it was built"
-    if manifest.get("precision") == "int8" and manifest.get("recipe") != INT8_RECIPE:
+    if manifest.get("precision") == "int8" and older_int8_recipe(manifest):
         return "it was quantized with an older recipe (full-range weights saturate on CPUs without VNNI)"
     return None
+
+
+def older_int8_recipe(manifest: dict) -> bool:
+    """True when an int8 graph's (or refusal's) manifest names no recipe or another one than INT8_RECIPE."""
+    return manifest.get("recipe") != INT8_RECIPE
 
 
 def checked_graph_cached(model_path: Path, model: ModelFile, precision: str) -> bool:
@@ -217,7 +222,7 @@ def checked_graph_cached(model_path: Path, model: ModelFile, precision: str) -> 
 def graph_refusal(model_path: Path, model: ModelFile, precision: str) -> str | None:
     """Why building this network's `precision` graph was refused, if it was (an explicit backend retries)."""
     manifest = read_manifest(graph_path(model_path, network_sha256(model), precision))
-    if not manifest or (precision == "int8" and manifest.get("recipe") != INT8_RECIPE):
+    if not manifest or (precision == "int8" and older_int8_recipe(manifest)):
         return None
     return manifest.get("refused")
 
