@@ -55,7 +55,7 @@ def run(cfg: DictConfig) -> int:
     print(format_report(report, predictor.class_names, predictor.tta, predictor.temperature))
     print(f"(network computed by backend {predictor.backend}, {predictor.precision})")
     if cfg.get("record_metrics") and predictor.tta != predictor.model.preprocessing.tta:
-        # Other views than the file's: recorded beside, as the reference of a cheaper check (CI evaluates the live view).
+        # Other views than the file's: recorded beside, the reference of a cheaper check (CI: the live view).
         update_model_metrics(Path(cfg.model_path), {f"test/acc@{predictor.tta}": report.accuracy})
         print(f"Recorded test/acc@{predictor.tta} in {cfg.model_path}")
     elif cfg.get("record_metrics"):
