@@ -15,8 +15,9 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import open_dict
 
+from facial_emotion.core.early_exit import parse_early_exit
 from facial_emotion.core.model_file import ModelFileError, save_model_file
-from facial_emotion.core.preprocessing import TTA_MODES
+from facial_emotion.core.preprocessing import TTA_MODES, views_within_all
 from facial_emotion.data.locate import PROJECT_ROOT
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.models.loading import load_model_file
@@ -266,6 +267,17 @@ def test_calibrate_script_refits_the_temperatures_of_an_older_file(tmp_path: Pat
     assert refitted.temperatures == pytest.approx(exported_temperatures, rel=1e-6)
     assert refitted.preprocessing.tta == "multi_scale_hflip"
     assert refitted.temperature == refitted.temperatures["multi_scale_hflip"]
+    # The early exit is chosen for the new default views: cheaper stages whose views are among its four.
+    assert "Early exit: " in result.stdout
+    for mode, _ in parse_early_exit(refitted.preprocessing.early_exit):
+        assert set(views_within_all(mode)) < set(views_within_all("multi_scale_hflip"))
+
+    bad_policy = subprocess.run(
+        [*command, f"model_path={model_path}", "early_exit=center@2"], cwd=PROJECT_ROOT, capture_output=True, text=True
+    )
+    assert bad_policy.returncode == 2 and bad_policy.stderr.strip().count("\n") == 0
+    assert "between 0 and 1" in bad_policy.stderr
+    assert load_model_file(model_path).preprocessing == refitted.preprocessing  # nothing written
 
     unknown = subprocess.run(
         [*command, f"model_path={model_path}", "tta=five_crop"], cwd=PROJECT_ROOT, capture_output=True, text=True

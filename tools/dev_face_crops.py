@@ -1,7 +1,8 @@
 """Dev helper: crop the labelled face sets once, then score model files and view sets on the crops in seconds.
 
 `python tools/dev_face_crops.py MODEL.pkl [MODEL2.pkl ...] [--views multi_scale_ten_crop center ...]
-[--sets ../shared/faces/sfew_train ...] [--crops detect given_square given_whole] [--prior-tau 0 0.5 1]`.
+[--sets ../shared/faces/sfew_train ...] [--crops detect given_square given_whole] [--prior-tau 0 0.5 1]
+[--early-exit file|mode@confidence,...]`.
 The first run detects and crops every photo as
 `scripts/evaluate_faces.py` does (photo detector settings, the first model file's crop geometry, the most
 confident face) and also keeps each photo's whole-image crops for `crop=given` (its centre square and the whole
@@ -25,6 +26,7 @@ import torch
 from hydra import compose, initialize_config_dir
 
 from facial_emotion.core.calibration import expected_calibration_error, mean_view_probabilities
+from facial_emotion.core.early_exit import cascade_probabilities, format_early_exit, parse_early_exit
 from facial_emotion.core.preprocessing import TTA_MODES, views_within_all
 from facial_emotion.data.locate import PROJECT_ROOT
 from facial_emotion.evaluation.face_sets import find_face_set
@@ -109,6 +111,7 @@ def main() -> None:
     parser.add_argument("--temperature", type=float, default=None, help="instead of the file's, for every view set")
     parser.add_argument("--backend", default="onnxruntime", help="torch (fp32), onnxruntime or onnxruntime-int8")
     parser.add_argument("--prior-tau", type=float, nargs="+", default=[0.0], help="logit adjustment strengths")
+    parser.add_argument("--early-exit", default="none", help="file (its recorded policy) or mode@confidence,...")
     args = parser.parse_args()
     torch.set_num_threads(2)
     first = EmotionPredictor(args.models[0], backend="onnxruntime")
@@ -118,13 +121,21 @@ def main() -> None:
         model_file = EmotionPredictor(model, backend="torch").model
         for views in args.views:
             temperature = args.temperature or model_file.temperature_for(views)
+            policy = model_file.preprocessing.early_exit if args.early_exit == "file" else args.early_exit
+            stages = parse_early_exit(policy)
+            temperature_for = model_file.temperature_for if args.temperature is None else lambda _: args.temperature
             for tau in args.prior_tau:
-                print(f"{model.name} views={views} T={temperature:.3f} prior tau={tau} backend={args.backend}")
+                early = f" early exit {format_early_exit(stages)}" if stages else ""
+                print(f"{model.name} views={views}{early} T={temperature:.3f} prior tau={tau} backend={args.backend}")
                 for set_name, arrays in data.items():
                     for crop in args.crops:
                         found = arrays["found"] if crop == "detect" else np.ones_like(arrays["found"])
                         logits = twenty_view_logits(model, arrays[crop], f"{set_name}-{crop}", args.backend)
                         probs = mean_view_probabilities(logits[:, views_within_all(views)], temperature)
+                        if stages:
+                            probs = cascade_probabilities(
+                                len(logits), lambda f, v, x=logits: x[f][:, v], stages, views, temperature_for
+                            ).probabilities
                         probs = torch.softmax(probs.clamp_min(1e-12).log() - tau * log_prior, dim=1).numpy()
                         line = report(f"{set_name} {crop}", probs, arrays["labels"], found, model_file.class_names)
                         print(line, flush=True)

@@ -21,13 +21,15 @@ ALL_VIEWS = "multi_scale_ten_crop"  # every other mode's views are a subset of i
 
 @dataclass(frozen=True)
 class Preprocessing:
-    """How a 48x48 uint8 face becomes network input. `tta` picks the views whose softmax is averaged."""
+    """How a 48x48 uint8 face becomes network input. `tta` picks the views whose softmax is averaged;
+    `early_exit` (`core.early_exit`, "" for none) lets sure faces stop at cheaper views first."""
 
     input_size: int = 48
     crop_size: int = 40
     mean: float = 0.5
     std: float = 0.25
     tta: str = "ten_crop"
+    early_exit: str = ""
 
     def __post_init__(self) -> None:
         if self.tta not in TTA_MODES:

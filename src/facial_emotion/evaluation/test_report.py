@@ -13,7 +13,7 @@ from facial_emotion.data.cache import load_fer_csv
 from facial_emotion.data.locate import find_csv, require_csv
 from facial_emotion.evaluation.markdown import table_lines
 from facial_emotion.evaluation.metrics import accuracy, confusion_matrix, per_class_accuracy
-from facial_emotion.inference.predictor import EmotionPredictor
+from facial_emotion.inference.predictor import EARLY_EXIT_FACES, EmotionPredictor
 
 PUBLIC_TEST_ROWS = 3589  # the first 3589 rows of test_with_emotions.csv are PublicTest
 
@@ -57,6 +57,27 @@ def rows_seen_in_training(test_images: np.ndarray, train_images: np.ndarray) -> 
     return np.isin(as_keys(test_images), as_keys(train_images))
 
 
+def test_probabilities(predictor: EmotionPredictor, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Calibrated and temperature-1 probabilities of every face, through the predictor's early exit if it has one."""
+    with torch.inference_mode():
+        if predictor.early_exit:
+            results = [
+                predictor.early_exit_result(torch.from_numpy(images[i : i + EARLY_EXIT_FACES]))
+                for i in range(0, len(images), EARLY_EXIT_FACES)
+            ]
+            return tuple(
+                torch.cat([getattr(r, key) for r in results]).numpy() for key in ("probabilities", "uncalibrated")
+            )
+        view_logits = torch.cat(
+            [
+                predictor.view_logits(torch.from_numpy(images[i : i + predictor.batch_size]))
+                for i in range(0, len(images), predictor.batch_size)
+            ]
+        )
+    probs = predictor.probabilities_from_view_logits(view_logits).numpy()
+    return probs, predictor.probabilities_from_view_logits(view_logits, temperature=1.0).numpy()
+
+
 def evaluate_model_file(
     predictor: EmotionPredictor,
     data_dir: Path,
@@ -65,15 +86,7 @@ def evaluate_model_file(
 ) -> TestReport:
     """Run the predictor over the whole test file and compute every figure."""
     test = load_fer_csv(require_csv(data_dir, test_file))
-    with torch.inference_mode():
-        view_logits = torch.cat(
-            [
-                predictor.view_logits(torch.from_numpy(test.images[i : i + predictor.batch_size]))
-                for i in range(0, len(test), predictor.batch_size)
-            ]
-        )
-    probs = predictor.probabilities_from_view_logits(view_logits).numpy()
-    raw_probs = predictor.probabilities_from_view_logits(view_logits, temperature=1.0).numpy()
+    probs, raw_probs = test_probabilities(predictor, test.images)
     labels = test.labels
     public = public_test_mask(data_dir, len(labels))
     train_csv = find_csv(data_dir, train_file)

@@ -12,9 +12,16 @@ import torch
 
 from facial_emotion.augmentation.preprocessing import test_time_views, to_normalized_float
 from facial_emotion.core.calibration import mean_view_probabilities
+from facial_emotion.core.early_exit import (
+    CascadeResult,
+    Stage,
+    cascade_probabilities,
+    format_early_exit,
+    parse_early_exit,
+)
 from facial_emotion.core.hardware import cpu_has_amx
 from facial_emotion.core.model_file import ModelFile
-from facial_emotion.core.preprocessing import TTA_MODES, views_per_image
+from facial_emotion.core.preprocessing import ALL_VIEWS, TTA_MODES, views_per_image
 from facial_emotion.inference.backends import GRAPH_PRECISION, resolve_backend
 from facial_emotion.inference.onnx_graph import (
     GraphError,
@@ -24,6 +31,8 @@ from facial_emotion.inference.onnx_graph import (
     run_session,
 )
 from facial_emotion.models.loading import load_model_file
+
+EARLY_EXIT_FACES = 80  # faces per early-exit pass, and views per forward (as `batch_size` makes for fixed views)
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,11 @@ class EmotionPredictor:
     fp32) or on CUDA. `backend` (see `inference.backends`): `torch`, `onnxruntime` (fp32 graph),
     `onnxruntime-int8`, or `auto` (the scripts' default); graphs are derived from the model file and checked
     against it. Only the torch backend is differentiable (`view_logits` for attacks).
+
+    `early_exit` (`core.early_exit`): None or "none" (every view), "file" (the policy the file records, used only
+    with the file's own views and temperature), or `"mode@confidence,..."`. It applies to `predict_proba`,
+    `predict` and `early_exit_result`, not to the differentiable `view_logits`/`probabilities`; `views_computed`
+    counts the views the network has run since loading.
     """
 
     def __init__(
@@ -55,12 +69,17 @@ class EmotionPredictor:
         batch_size: int | None = None,
         bf16: bool | None = None,
         backend: str = "torch",
+        early_exit: str | None = None,
     ) -> None:
         self.model: ModelFile = load_model_file(Path(model_path))
         self.model_path = Path(model_path)
         if tta is not None and tta not in TTA_MODES:
             raise ValueError(f"tta must be one of {TTA_MODES}, got {tta!r}")
         self.tta = tta or self.model.preprocessing.tta
+        own_views = self.tta == self.model.preprocessing.tta and temperature is None
+        file_policy = self.model.preprocessing.early_exit if own_views else ""
+        self.early_exit: tuple[Stage, ...] = parse_early_exit(file_policy if early_exit == "file" else early_exit)
+        self.views_computed = 0
         self.temperature = self.model.temperature_for(self.tta) if temperature is None else float(temperature)
         self.device = torch.device(device)
         # ~80 views per forward: larger batches run slower per face on CPU (cache misses), measured.
@@ -112,21 +131,33 @@ class EmotionPredictor:
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
 
     @property
+    def view_policy(self) -> str:
+        """The views as a line says them: `tta`, with the early-exit stages before it where there are any."""
+        return f"{format_early_exit(self.early_exit)} -> {self.tta}" if self.early_exit else self.tta
+
+    @property
     def class_names(self) -> list[str]:
         return self.model.class_names
 
-    def view_logits(self, images: torch.Tensor) -> torch.Tensor:
-        """(N, 48, 48) or (N, 1, 48, 48) pixel values in 0..255 -> (N, K, classes) logits (differentiable on torch)."""
+    def _views(self, images: torch.Tensor, tta: str) -> torch.Tensor:
+        """(N, 48, 48) or (N, 1, 48, 48) pixel values in 0..255 -> (N * K, 1, crop, crop) normalised views."""
         if images.dim() == 3:
             images = images.unsqueeze(1)
         prep = self.model.preprocessing
         x = to_normalized_float(images.to(self.device), prep.mean, prep.std)
-        views = test_time_views(x, prep.crop_size, self.tta).contiguous(memory_format=torch.channels_last)
+        return test_time_views(x, prep.crop_size, tta).contiguous(memory_format=torch.channels_last)
+
+    def _network_logits(self, views: torch.Tensor) -> torch.Tensor:
+        """(M, 1, crop, crop) views -> (M, classes) logits, on the session or the torch network."""
+        self.views_computed += len(views)
         if self._session is not None:
-            logits = torch.from_numpy(run_session(self._session, views.detach().cpu().numpy()))
-            return logits.view(images.shape[0], views_per_image(self.tta), -1)
+            return torch.from_numpy(run_session(self._session, views.detach().cpu().numpy()))
         with self._autocast():
-            logits = self.net(views).float()
+            return self.net(views).float()
+
+    def view_logits(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, 48, 48) or (N, 1, 48, 48) pixel values in 0..255 -> (N, K, classes) logits (differentiable on torch)."""
+        logits = self._network_logits(self._views(images, self.tta))
         return logits.view(images.shape[0], views_per_image(self.tta), -1)
 
     def probabilities_from_view_logits(
@@ -143,12 +174,27 @@ class EmotionPredictor:
     def predict_proba(self, faces: np.ndarray) -> np.ndarray:
         """uint8 faces (N, 48, 48) or one (48, 48) -> (N, 7) float32 probabilities."""
         faces = self._check_faces(faces)
+        step = EARLY_EXIT_FACES if self.early_exit else self.batch_size
         out = []
         with torch.inference_mode():
-            for start in range(0, len(faces), self.batch_size):
-                batch = torch.from_numpy(faces[start : start + self.batch_size])
-                out.append(self.probabilities(batch).cpu().numpy())
+            for start in range(0, len(faces), step):
+                batch = torch.from_numpy(faces[start : start + step])
+                probs = self.early_exit_result(batch).probabilities if self.early_exit else self.probabilities(batch)
+                out.append(probs.cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, len(self.class_names)), dtype=np.float32)
+
+    def early_exit_result(self, images: torch.Tensor) -> CascadeResult:
+        """Calibrated (and temperature-1) probabilities through the early-exit stages, the stage each face stopped
+        at, and the views run; each view of a face runs at most once. Batches of `EARLY_EXIT_FACES` run best."""
+        every_view = self._views(images, ALL_VIEWS).unflatten(0, (len(images), -1))
+        step = EARLY_EXIT_FACES  # views per forward, the size the predictor batches fixed views at
+
+        def logits_for(faces: torch.Tensor, views: list[int]) -> torch.Tensor:
+            wanted = every_view[faces][:, views].flatten(0, 1)
+            logits = torch.cat([self._network_logits(wanted[i : i + step]) for i in range(0, len(wanted), step)])
+            return logits.view(len(faces), len(views), -1)
+
+        return cascade_probabilities(len(images), logits_for, self.early_exit, self.tta, self.model.temperature_for)
 
     def predict(self, faces: np.ndarray) -> list[EmotionPrediction]:
         """Top emotion and probability for each face."""

@@ -1,7 +1,10 @@
 """What scripts/calibrate.py does: refit a model file's temperatures on the validation split; one-line errors.
 
 It also prints each test-time augmentation's validation accuracy, and `tta=<mode>` makes that mode the
-file's default: the choice of views is made on validation, like every other choice.
+file's default: the choice of views is made on validation, like every other choice. So is the early exit
+(`core.early_exit`): `early_exit=auto` records the cheapest policy that keeps the file's predictions on >= 99.5%
+of validation faces, `none` clears it, `mode@confidence,...` sets one. `refit_temperatures=false` keeps the
+recorded temperatures (only the early exit is chosen).
 """
 
 from __future__ import annotations
@@ -10,11 +13,14 @@ import dataclasses
 import sys
 from pathlib import Path
 
+import numpy as np
+import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from facial_emotion.core.model_file import ModelFileError, save_model_file
-from facial_emotion.core.preprocessing import TTA_MODES
+from facial_emotion.core.early_exit import choose_early_exit, format_early_exit, parse_early_exit
+from facial_emotion.core.model_file import ModelFile, ModelFileError, save_model_file
+from facial_emotion.core.preprocessing import ALL_VIEWS, TTA_MODES
 from facial_emotion.data.fer_csv import FERDataError
 from facial_emotion.export.temperatures import (
     calibration_errors,
@@ -23,6 +29,20 @@ from facial_emotion.export.temperatures import (
     view_accuracies,
 )
 from facial_emotion.models.loading import load_model_file
+
+
+def early_exit_policy(spec: str | None, every_view: torch.Tensor, labels: np.ndarray, model: ModelFile) -> str:
+    """The early exit to record: chosen on the validation views (`auto`), cleared (`none`), or as given."""
+    if str(spec).strip().lower() != "auto":
+        stages = parse_early_exit(spec)
+        return format_early_exit(stages) if stages else ""
+    choice = choose_early_exit(every_view, torch.from_numpy(labels), model.preprocessing.tta, model.temperature_for)
+    print(
+        f"Early exit: {format_early_exit(choice.stages)}: {choice.views_per_face:.2f} views per face, the same "
+        f"prediction as {model.preprocessing.tta} on {100 * choice.agreement:.2f}% of faces, accuracy "
+        f"{100 * choice.accuracy:.2f}% vs {100 * choice.full_accuracy:.2f}%"
+    )
+    return format_early_exit(choice.stages) if choice.stages else ""
 
 
 def run(cfg: DictConfig) -> int:
@@ -43,7 +63,8 @@ def run(cfg: DictConfig) -> int:
         return 2
     recorded = {tta: model.temperature_for(tta) for tta in view_logits}
     before = calibration_errors(view_logits, labels, recorded)
-    model.temperatures = fit_temperatures(view_logits, labels)
+    if cfg.get("refit_temperatures", True):
+        model.temperatures = fit_temperatures(view_logits, labels)
     after = calibration_errors(view_logits, labels, model.temperatures)
     accuracies = view_accuracies(view_logits, labels, model.temperatures)
     if default_tta is not None:
@@ -55,6 +76,12 @@ def run(cfg: DictConfig) -> int:
         temperatures = f"T {recorded[tta]:.3f} -> {model.temperatures[tta]:.3f}"
         errors = f"ECE {100 * before[tta]:.2f}% -> {100 * after[tta]:.2f}%"
         print(f"  {tta:<20} accuracy {100 * accuracies[tta]:.2f}%   {temperatures}   {errors}{default}")
+    try:
+        policy = early_exit_policy(cfg.get("early_exit", "auto"), view_logits[ALL_VIEWS], labels, model)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    model.preprocessing = dataclasses.replace(model.preprocessing, early_exit=policy)
     save_model_file(path, model)
     print(f"Wrote the temperatures into {path}")
     return 0

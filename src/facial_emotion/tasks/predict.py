@@ -44,7 +44,11 @@ def run(cfg: DictConfig) -> int:
     """Print the test report for `cfg.model_path`; return the process exit code."""
     try:
         predictor = EmotionPredictor(
-            cfg.model_path, tta=cfg.get("tta"), device=cfg.get("device", "cpu"), backend=cfg.get("backend", "auto")
+            cfg.model_path,
+            tta=cfg.get("tta"),
+            device=cfg.get("device", "cpu"),
+            backend=cfg.get("backend", "auto"),
+            early_exit=cfg.get("early_exit"),
         )
         if cfg.get("record_metrics") and predictor.precision == "int8":
             raise ValueError("record_metrics records the model's own figures: use backend=torch or onnxruntime")
@@ -52,9 +56,13 @@ def run(cfg: DictConfig) -> int:
     except (ModelFileError, FERDataError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(format_report(report, predictor.class_names, predictor.tta, predictor.temperature))
-    print(f"(network computed by backend {predictor.backend}, {predictor.precision})")
-    if cfg.get("record_metrics") and predictor.tta != predictor.model.preprocessing.tta:
+    print(format_report(report, predictor.class_names, predictor.view_policy, predictor.temperature))
+    views = f"{predictor.views_computed / max(1, len(report.labels)):.2f} views per face"
+    print(f"(network computed by backend {predictor.backend}, {predictor.precision}; {views})")
+    if cfg.get("record_metrics") and predictor.early_exit:
+        update_model_metrics(Path(cfg.model_path), {"test/acc@early_exit": report.accuracy})
+        print(f"Recorded test/acc@early_exit in {cfg.model_path}")
+    elif cfg.get("record_metrics") and predictor.tta != predictor.model.preprocessing.tta:
         # Other views than the file's: recorded beside, the reference of a cheaper check (CI: the live view).
         update_model_metrics(Path(cfg.model_path), {f"test/acc@{predictor.tta}": report.accuracy})
         print(f"Recorded test/acc@{predictor.tta} in {cfg.model_path}")
