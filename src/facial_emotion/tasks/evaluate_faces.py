@@ -27,7 +27,7 @@ def run(cfg: DictConfig) -> int:
         return _error(f"crop must be one of {', '.join(CROP_MODES)}, got {cfg.crop!r}")
     try:
         face_set = find_face_set(cfg.path)
-        predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, backend=cfg.backend)
+        predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, backend=cfg.backend, early_exit=cfg.get("early_exit"))
     except (FaceSetError, ModelFileError, ValueError) as error:
         return _error(str(error))
     pipeline = build_photo_pipeline(cfg.face_pipeline, predictor)
@@ -53,7 +53,7 @@ def print_report(result: FaceSetResult, summary: dict, crop: str, predictor: Emo
         print(f"Faces found: {found} of {readable} ({100 * summary['faces_found']:.1f}%)")
     print(f"Accuracy of found faces: {100 * summary['found_accuracy']:.2f}%")
     print(f"Expected calibration error of found faces (15 bins): {100 * summary['ece']:.2f}%")
-    print(f"Model {predictor.model_path.name}, views {predictor.tta}, crop {crop}; CPU {cpu_name()}")
+    print(f"Model {predictor.model_path.name}, views {predictor.view_policy}, crop {crop}; CPU {cpu_name()}")
     print("Recall per class (all images of the class):")
     counts = result.readable["label"].value_counts()
     for name, recall in zip(result.class_names, summary["recall"], strict=True):
@@ -79,7 +79,7 @@ def write_outputs(cfg: DictConfig, set_name: str, result: FaceSetResult, summary
         plot_confusion_matrix(result.confusion(), result.class_names, path, title)
         written.append(str(path))
     if cfg.table:
-        key = {"model": predictor.model_path.stem, "set": set_name, "crop": cfg.crop, "views": predictor.tta}
+        key = {"model": predictor.model_path.stem, "set": set_name, "crop": cfg.crop, "views": predictor.view_policy}
         update_table(Path(cfg.table), key, {**summary, "fer2013": fer2013_figures(predictor.model)})
         written.append(str(cfg.table))
     if written:

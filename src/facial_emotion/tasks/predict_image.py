@@ -18,7 +18,7 @@ def run(cfg: DictConfig) -> None:
     """Detect, crop and classify the faces of each image; print, log and draw them where configured."""
     try:
         paths = find_images(cfg.path)
-        predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, backend=cfg.backend)
+        predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, backend=cfg.backend, early_exit=cfg.get("early_exit"))
         log = PredictionLog(cfg.log, predictor.class_names, key="file", record_empty=True) if cfg.log else None
     except (FileNotFoundError, ValueError, OSError) as error:
         sys.exit(f"error: {error}")
