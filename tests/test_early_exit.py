@@ -72,6 +72,23 @@ def test_cascade_stops_sure_faces_early_and_runs_each_view_once() -> None:
     assert 0 < (result.stopped_at == 0).sum() < 50 and (result.stopped_at == 2).any()
 
 
+def test_exit_temperatures_change_what_is_reported_not_who_stops() -> None:
+    every_view = synthetic_views(60, seed=5)
+    stages = parse_early_exit("center@0.6")
+
+    def logits_for(faces: torch.Tensor, views: list[int]) -> torch.Tensor:
+        return every_view[faces][:, views]
+
+    at_modes = cascade_probabilities(60, logits_for, stages, ALL_VIEWS, lambda mode: 1.0)
+    at_exits = cascade_probabilities(60, logits_for, stages, ALL_VIEWS, lambda mode: 1.0, (2.0, 0.5))
+    assert torch.equal(at_modes.stopped_at, at_exits.stopped_at)
+    first, last = at_exits.stopped_at == 0, at_exits.stopped_at == 1
+    assert torch.allclose(at_exits.probabilities[first], mean_view_probabilities(every_view[first][:, [4]], 2.0))
+    assert torch.allclose(
+        at_exits.probabilities[last], mean_view_probabilities(every_view[last][:, views_within_all(ALL_VIEWS)], 0.5)
+    )
+
+
 def test_choice_keeps_the_agreement_and_takes_the_cheapest() -> None:
     views = synthetic_views(400, seed=1)
     labels = torch.randint(0, 7, (400,), generator=torch.Generator().manual_seed(2))
@@ -80,6 +97,7 @@ def test_choice_keeps_the_agreement_and_takes_the_cheapest() -> None:
     choice = choose_early_exit(agreeing, labels, ALL_VIEWS, lambda mode: 1.0)
     assert choice.agreement == 1.0 and choice.views_per_face < 1.5
     assert len(choice.stages) == 1 and choice.stages[0][0] in ("zoomed_center", "center")
+    assert len(choice.exit_temperatures) == 2 and all(t > 0 for t in choice.exit_temperatures)
     # Independent views: one or four of them rarely say what the 20 say, so little or nothing is cheaper.
     noisy = choose_early_exit(views, labels, ALL_VIEWS, lambda mode: 1.0)
     assert noisy.agreement >= 0.995 and noisy.views_per_face > 10
@@ -92,7 +110,9 @@ def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     export_model(VGGNet(widths=(8, 16), convs_per_stage=1), Preprocessing(tta=ALL_VIEWS), path)
     model = load_model_file(path)
     model.temperatures = dict.fromkeys(TTA_MODES, 0.03)  # an untrained net is then sure of about half the faces
-    model.preprocessing = dataclasses.replace(model.preprocessing, early_exit="zoomed_center@0.92")
+    model.preprocessing = dataclasses.replace(
+        model.preprocessing, early_exit="zoomed_center@0.92", early_exit_temperatures=(0.03, 0.03)
+    )
     save_model_file(path, model)
     return path
 
@@ -111,6 +131,8 @@ def test_predictor_takes_the_files_policy_only_with_its_own_views(model_path: Pa
     assert EmotionPredictor(model_path, temperature=1.0, early_exit="file").early_exit == ()
     assert EmotionPredictor(model_path).early_exit == ()  # the library default: every view
     assert early.view_policy == f"zoomed_center@0.92 -> {ALL_VIEWS}"
+    assert early.exit_temperatures == (0.03, 0.03)  # read back from the file (weights_only)
+    assert EmotionPredictor(model_path, early_exit="zoomed_center@0.5").exit_temperatures == ()
 
     full, fast, single = (p.predict_proba(faces) for p in (every_view, early, one_view))
     sure = single.max(1) >= 0.92

@@ -123,6 +123,8 @@ def main() -> None:
             temperature = args.temperature or model_file.temperature_for(views)
             policy = model_file.preprocessing.early_exit if args.early_exit == "file" else args.early_exit
             stages = parse_early_exit(policy)
+            recorded = model_file.preprocessing.early_exit_temperatures
+            exits = recorded if args.early_exit == "file" and args.temperature is None else ()
             temperature_for = model_file.temperature_for if args.temperature is None else lambda _: args.temperature
             for tau in args.prior_tau:
                 early = f" early exit {format_early_exit(stages)}" if stages else ""
@@ -134,7 +136,7 @@ def main() -> None:
                         probs = mean_view_probabilities(logits[:, views_within_all(views)], temperature)
                         if stages:
                             probs = cascade_probabilities(
-                                len(logits), lambda f, v, x=logits: x[f][:, v], stages, views, temperature_for
+                                len(logits), lambda f, v, x=logits: x[f][:, v], stages, views, temperature_for, exits
                             ).probabilities
                         probs = torch.softmax(probs.clamp_min(1e-12).log() - tau * log_prior, dim=1).numpy()
                         line = report(f"{set_name} {crop}", probs, arrays["labels"], found, model_file.class_names)

@@ -8,17 +8,19 @@ multi-scale ten-crop views, so a later stage reuses the views an earlier one com
 
 On the shipped VGG (FER2013 validation) three faces in four stop after one or four views, and the predictions
 agree with the 20 views' on 99.5% of faces: ~4.7 views per face instead of 20. `choose_early_exit` picks the
-cheapest policy of a fixed grid that keeps that agreement on the validation split.
+cheapest policy of a fixed grid that keeps that agreement on the validation split, and fits a temperature for the
+faces that stop at each stage (recorded beside the policy as `Preprocessing.early_exit_temperatures`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
 
-from facial_emotion.core.calibration import mean_view_probabilities
+from facial_emotion.core.calibration import fit_temperature, mean_view_probabilities
 from facial_emotion.core.preprocessing import TTA_MODES, views_within_all
 
 Stage = tuple[str, float]
@@ -27,6 +29,7 @@ MIN_AGREEMENT = 0.995  # top-1 agreement with the file's own views on validation
 FIRST_STAGES = ("zoomed_center", "center")
 SECOND_STAGES = ("multi_scale_hflip", "hflip")
 CONFIDENCES = tuple(round(0.4 + 0.05 * i, 2) for i in range(12))  # 0.40 .. 0.95
+MIN_FACES_TO_FIT = 50  # a stage where fewer validation faces stop keeps its mode's temperature
 
 
 def parse_early_exit(spec: str | None) -> tuple[Stage, ...]:
@@ -70,11 +73,15 @@ def cascade_probabilities(
     stages: Sequence[Stage],
     final_tta: str,
     temperature_for: Callable[[str], float],
+    exit_temperatures: Sequence[float] = (),
 ) -> CascadeResult:
     """Run the stages, then `final_tta`, over `num_faces` faces.
 
     `logits_for(faces, views)` returns the (len(faces), len(views), classes) logits of those faces (indices) at
     those views (indices among the 20 of `views_within_all`); each view of a face is asked for at most once.
+    Whether a face stops is decided at the mode's temperature (`temperature_for`); the probabilities it reports
+    are at `exit_temperatures[stage]` where given (one per stage and one for `final_tta`): fitted on the faces
+    that stop there, which are not a random sample of the mode's faces (those going on were unsure).
     """
     pending = torch.arange(num_faces)
     known: dict[int, torch.Tensor] = {}  # view index -> logits of the faces still pending when it was computed
@@ -95,6 +102,8 @@ def cascade_probabilities(
         if number == 0:
             out, raw = torch.empty(num_faces, probs.shape[-1]), torch.empty(num_faces, probs.shape[-1])
         sure = torch.ones(len(pending), dtype=torch.bool) if confidence is None else probs.amax(-1) >= confidence
+        if exit_temperatures:
+            probs = mean_view_probabilities(logits, exit_temperatures[number])
         out[pending[sure]] = probs[sure]
         raw[pending[sure]] = mean_view_probabilities(logits[sure], 1.0)
         stopped_at[pending[sure]] = number
@@ -105,13 +114,15 @@ def cascade_probabilities(
 
 @dataclass(frozen=True)
 class EarlyExitChoice:
-    """A policy chosen on held-out faces: its stages, top-1 agreement with the file's views, views per face."""
+    """A policy chosen on held-out faces: its stages, top-1 agreement with the file's views, views per face,
+    accuracy (and the file's views'), and the temperature of the faces stopping at each stage and at the end."""
 
     stages: tuple[Stage, ...]
     agreement: float
     views_per_face: float
     accuracy: float
     full_accuracy: float
+    exit_temperatures: tuple[float, ...] = ()
 
 
 def choose_early_exit(
@@ -158,4 +169,13 @@ def choose_early_exit(
         if agreement >= min_agreement and views < best.views_per_face:
             accuracy = float((top1 == labels).float().mean())
             best = EarlyExitChoice(stages, agreement, views, accuracy, full_accuracy)
-    return best
+    if not best.stages:
+        return best
+    stopped_at = evaluate(best.stages).stopped_at
+    exit_temperatures = []
+    for number, mode in enumerate([*(mode for mode, _ in best.stages), final_tta]):
+        stopped = stopped_at == number
+        fitted = stopped.sum() >= MIN_FACES_TO_FIT
+        logits = every_view[stopped][:, views_within_all(mode)]
+        exit_temperatures.append(fit_temperature(logits, labels[stopped]) if fitted else temperature_for(mode))
+    return dataclasses.replace(best, exit_temperatures=tuple(exit_temperatures))

@@ -22,7 +22,8 @@ ALL_VIEWS = "multi_scale_ten_crop"  # every other mode's views are a subset of i
 @dataclass(frozen=True)
 class Preprocessing:
     """How a 48x48 uint8 face becomes network input. `tta` picks the views whose softmax is averaged;
-    `early_exit` (`core.early_exit`, "" for none) lets sure faces stop at cheaper views first."""
+    `early_exit` (`core.early_exit`, "" for none) lets sure faces stop at cheaper views first;
+    `early_exit_temperatures`: the temperature of the faces stopping at each of its stages, then at `tta`."""
 
     input_size: int = 48
     crop_size: int = 40
@@ -30,15 +31,18 @@ class Preprocessing:
     std: float = 0.25
     tta: str = "ten_crop"
     early_exit: str = ""
+    early_exit_temperatures: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
+        # A model file stores a list; the record stays hashable and comparable as a tuple.
+        object.__setattr__(self, "early_exit_temperatures", tuple(float(t) for t in self.early_exit_temperatures))
         if self.tta not in TTA_MODES:
             raise ValueError(f"tta must be one of {TTA_MODES}, got {self.tta!r}")
         if not 0 < self.crop_size <= self.input_size:
             raise ValueError(f"crop_size must be in 1..{self.input_size}, got {self.crop_size}")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "early_exit_temperatures": list(self.early_exit_temperatures)}
 
 
 def split_tta(tta: str) -> tuple[tuple[bool, ...], str]:

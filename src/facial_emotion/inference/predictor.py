@@ -79,6 +79,10 @@ class EmotionPredictor:
         own_views = self.tta == self.model.preprocessing.tta and temperature is None
         file_policy = self.model.preprocessing.early_exit if own_views else ""
         self.early_exit: tuple[Stage, ...] = parse_early_exit(file_policy if early_exit == "file" else early_exit)
+        recorded = self.model.preprocessing.early_exit_temperatures
+        # The exit temperatures belong to the file's policy; another policy reports at its modes' temperatures.
+        same_policy = early_exit == "file" and len(recorded) == len(self.early_exit) + 1
+        self.exit_temperatures: tuple[float, ...] = recorded if same_policy else ()
         self.views_computed = 0
         self.temperature = self.model.temperature_for(self.tta) if temperature is None else float(temperature)
         self.device = torch.device(device)
@@ -194,7 +198,9 @@ class EmotionPredictor:
             logits = torch.cat([self._network_logits(wanted[i : i + step]) for i in range(0, len(wanted), step)])
             return logits.view(len(faces), len(views), -1)
 
-        return cascade_probabilities(len(images), logits_for, self.early_exit, self.tta, self.model.temperature_for)
+        return cascade_probabilities(
+            len(images), logits_for, self.early_exit, self.tta, self.model.temperature_for, self.exit_temperatures
+        )
 
     def predict(self, faces: np.ndarray) -> list[EmotionPrediction]:
         """Top emotion and probability for each face."""

@@ -31,10 +31,14 @@ def write_markdown_report(report: TestReport, predictor: EmotionPredictor, cfg: 
     model_path = Path(cfg.model_path)
     path = Path(cfg.report_dir) / f"{plot_prefix(model_path)}test_report.md"
     path.parent.mkdir(parents=True, exist_ok=True)
-    hardware = describe_device(cfg.get("device", "cpu"))
+    views_per_face = predictor.views_computed / max(1, len(report.labels))
+    hardware = (
+        f"{describe_device(cfg.get('device', 'cpu'))}; {predictor.backend} {predictor.precision}, "
+        f"{views_per_face:.2f} views per face"
+    )
     path.write_text(
         format_report_markdown(
-            report, predictor.class_names, predictor.tta, predictor.temperature, model_path.name, hardware
+            report, predictor.class_names, predictor.view_policy, predictor.temperature, model_path.name, hardware
         )
     )
     return path
