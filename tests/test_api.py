@@ -24,6 +24,7 @@ from facial_emotion.api import (
     to_dataframe,
 )
 from facial_emotion.api.settings import CONFIG_DIR, compose_settings
+from facial_emotion.core.early_exit import parse_early_exit
 from facial_emotion.data.locate import PROJECT_ROOT
 
 SHARED = PROJECT_ROOT.parent / "shared"
@@ -90,6 +91,15 @@ def test_settings_are_the_scripts_configs(recognizer: EmotionRecognizer) -> None
     assert recognizer.video_pipeline.predictor.model_path == Path(live.model_path)
     assert recognizer.video_pipeline.predictor.tta == live.tta
     assert recognizer.video_pipeline.detect_every == live.face_pipeline.detect_every
+
+
+def test_photos_take_the_files_early_exit_as_predict_image_does(recognizer: EmotionRecognizer) -> None:
+    photos = recognizer._photos.predictor
+    assert photos.early_exit == parse_early_exit(photos.model.preprocessing.early_exit) != ()
+    assert recognizer.video_pipeline.predictor.early_exit == ()  # the live view is one view
+    every_view = EmotionRecognizer(overrides=["early_exit=none"])
+    assert every_view._photos.predictor.early_exit == ()
+    assert every_view.analyze(HAPPY_PHOTO)[0].label == recognizer.analyze(HAPPY_PHOTO)[0].label
 
 
 def test_settings_compose_inside_a_running_hydra_app() -> None:

@@ -116,8 +116,14 @@ class EmotionRecognizer:
 
 
 def _load_predictor(settings: DictConfig, backend: str | None) -> EmotionPredictor:
-    """The predictor as the scripts build it; `backend` None: the config's (`auto`: the CPU decides)."""
-    return EmotionPredictor(settings.model_path, tta=settings.tta, backend=backend or settings.backend)
+    """The predictor as the scripts build it; `backend` None: the config's (`auto`: the CPU decides). Photos take
+    the file's early exit as `predict_image.py` does (`early_exit=none` in the overrides: every view)."""
+    return EmotionPredictor(
+        settings.model_path,
+        tta=settings.tta,
+        backend=backend or settings.backend,
+        early_exit=settings.get("early_exit"),
+    )
 
 
 def synchronous(pipeline_cfg: DictConfig) -> DictConfig:

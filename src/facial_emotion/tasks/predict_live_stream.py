@@ -45,7 +45,7 @@ def run(cfg: DictConfig) -> None:
     """Run the pipeline over the stream until it ends, `max_seconds` pass, or the window is closed."""
     try:
         source = open_source(cfg)
-        predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, backend=cfg.backend)
+        predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, backend=cfg.backend, early_exit=cfg.get("early_exit"))
     except (VideoSourceError, FileNotFoundError, ValueError) as error:
         sys.exit(f"error: {error}")
     pipeline = build_pipeline(cfg.face_pipeline, predictor)
