@@ -22,6 +22,7 @@ from facial_emotion.core.model_file import save_model_file
 from facial_emotion.core.preprocessing import ALL_VIEWS, TTA_MODES, Preprocessing, views_within_all
 from facial_emotion.data.locate import PROJECT_ROOT
 from facial_emotion.export.exporter import export_model
+from facial_emotion.export.temperatures import record_early_exit
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.models.loading import load_model_file
 from facial_emotion.models.vgg import VGGNet
@@ -101,6 +102,19 @@ def test_choice_keeps_the_agreement_and_takes_the_cheapest() -> None:
     # Independent views: one or four of them rarely say what the 20 say, so little or nothing is cheaper.
     noisy = choose_early_exit(views, labels, ALL_VIEWS, lambda mode: 1.0)
     assert noisy.agreement >= 0.995 and noisy.views_per_face > 10
+
+
+def test_a_chosen_policy_is_recorded_in_the_model_file_and_read_back(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.pkl"
+    model = export_model(VGGNet(widths=(8, 16), convs_per_stage=1), Preprocessing(tta=ALL_VIEWS), path)
+    agreeing = synthetic_views(300, seed=6).mean(1, keepdim=True).expand(-1, 20, -1) * 30
+    labels = agreeing[:, 0].argmax(-1).numpy()
+    choice = record_early_exit(model, agreeing, labels)
+    save_model_file(path, model)
+    reloaded = load_model_file(path).preprocessing
+    assert parse_early_exit(reloaded.early_exit) == choice.stages != ()
+    assert reloaded.early_exit_temperatures == pytest.approx(choice.exit_temperatures)
+    assert len(reloaded.early_exit_temperatures) == len(choice.stages) + 1
 
 
 @pytest.fixture(scope="module")

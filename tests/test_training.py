@@ -247,6 +247,8 @@ def test_calibrate_script_refits_the_temperatures_of_an_older_file(tmp_path: Pat
     model_path = Path(cfg.export.path)
     exported = load_model_file(model_path)
     exported_temperatures = dict(exported.temperatures)
+    stages = parse_early_exit(exported.preprocessing.early_exit)  # chosen at export, on the same validation views
+    assert len(exported.preprocessing.early_exit_temperatures) == (len(stages) + 1 if stages else 0)
     exported.temperatures, exported.temperature = {}, 3.0  # as written before per-mode temperatures
     save_model_file(model_path, exported)
     assert EmotionPredictor(model_path, tta="center").temperature == 3.0

@@ -11,8 +11,8 @@ from torch import nn
 
 from facial_emotion.core.crop_geometry import CropGeometry
 from facial_emotion.core.model_file import ModelFile, save_model_file
-from facial_emotion.core.preprocessing import Preprocessing
-from facial_emotion.export.temperatures import fit_temperatures, uncalibrated_view_logits
+from facial_emotion.core.preprocessing import ALL_VIEWS, Preprocessing
+from facial_emotion.export.temperatures import fit_temperatures, record_early_exit, uncalibrated_view_logits
 from facial_emotion.inference.backends import auto_backend
 from facial_emotion.models.registry import architecture_of
 
@@ -35,7 +35,8 @@ def export_model(
     training: dict[str, Any] | None = None,
     crop_geometry: CropGeometry | None = None,
 ) -> ModelFile:
-    """Write `net` as a model file; with validation data, fit and record the softmax temperatures."""
+    """Write `net` as a model file; with validation data, fit and record the softmax temperatures and choose the
+    early exit through its views (`core.early_exit`)."""
     net = getattr(net, "_orig_mod", net)
     model = ModelFile(
         net=net,
@@ -58,6 +59,8 @@ def export_model(
     model.temperatures = fit_temperatures(view_logits, val_labels)
     model.temperature = model.temperatures[preprocessing.tta]
     log.info("fitted temperatures %s on %d validation images", model.temperatures, len(val_labels))
+    choice = record_early_exit(model, view_logits[ALL_VIEWS], val_labels)
+    log.info("early exit %r: %.2f views per face", model.preprocessing.early_exit, choice.views_per_face)
     save_model_file(output_path, model)
     return model
 

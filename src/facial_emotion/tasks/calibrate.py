@@ -18,28 +18,29 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from facial_emotion.core.early_exit import choose_early_exit, format_early_exit, parse_early_exit
+from facial_emotion.core.early_exit import format_early_exit, parse_early_exit
 from facial_emotion.core.model_file import ModelFile, ModelFileError, save_model_file
 from facial_emotion.core.preprocessing import ALL_VIEWS, TTA_MODES
 from facial_emotion.data.fer_csv import FERDataError
 from facial_emotion.export.temperatures import (
     calibration_errors,
     fit_temperatures,
+    record_early_exit,
     uncalibrated_view_logits,
     view_accuracies,
 )
 from facial_emotion.models.loading import load_model_file
 
 
-def early_exit_policy(
-    spec: str | None, every_view: torch.Tensor, labels: np.ndarray, model: ModelFile
-) -> tuple[str, tuple[float, ...]]:
-    """The early exit to record and its exit temperatures: chosen on the validation views (`auto`), cleared
-    (`none`), or as given (reporting at its modes' temperatures)."""
+def record_policy(spec: str | None, every_view: torch.Tensor, labels: np.ndarray, model: ModelFile) -> None:
+    """Record the early exit in `model`: chosen on the validation views (`auto`, printed), cleared (`none`), or as
+    given (it then reports at its modes' temperatures)."""
     if str(spec).strip().lower() != "auto":
         stages = parse_early_exit(spec)
-        return (format_early_exit(stages) if stages else ""), ()
-    choice = choose_early_exit(every_view, torch.from_numpy(labels), model.preprocessing.tta, model.temperature_for)
+        policy = format_early_exit(stages) if stages else ""
+        model.preprocessing = dataclasses.replace(model.preprocessing, early_exit=policy, early_exit_temperatures=())
+        return
+    choice = record_early_exit(model, every_view, labels)
     temperatures = ", ".join(f"{t:.3f}" for t in choice.exit_temperatures)
     print(
         f"Early exit: {format_early_exit(choice.stages)}: {choice.views_per_face:.2f} views per face, the same "
@@ -47,7 +48,6 @@ def early_exit_policy(
         f"{100 * choice.accuracy:.2f}% vs {100 * choice.full_accuracy:.2f}%; temperatures of the faces stopping at "
         f"each stage: {temperatures or '-'}"
     )
-    return (format_early_exit(choice.stages) if choice.stages else ""), choice.exit_temperatures
 
 
 def run(cfg: DictConfig) -> int:
@@ -82,15 +82,10 @@ def run(cfg: DictConfig) -> int:
         errors = f"ECE {100 * before[tta]:.2f}% -> {100 * after[tta]:.2f}%"
         print(f"  {tta:<20} accuracy {100 * accuracies[tta]:.2f}%   {temperatures}   {errors}{default}")
     try:
-        policy, exit_temperatures = early_exit_policy(
-            cfg.get("early_exit", "auto"), view_logits[ALL_VIEWS], labels, model
-        )
+        record_policy(cfg.get("early_exit", "auto"), view_logits[ALL_VIEWS], labels, model)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    model.preprocessing = dataclasses.replace(
-        model.preprocessing, early_exit=policy, early_exit_temperatures=exit_temperatures
-    )
     save_model_file(path, model)
     print(f"Wrote the temperatures into {path}")
     return 0
