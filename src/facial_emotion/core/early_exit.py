@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 
 from facial_emotion.core.calibration import fit_temperature, mean_view_probabilities
-from facial_emotion.core.preprocessing import TTA_MODES, views_within_all
+from facial_emotion.core.preprocessing import TTA_MODES, Preprocessing, views_within_all
 
 Stage = tuple[str, float]
 OFF = ("", "none")
@@ -54,6 +54,14 @@ def parse_early_exit(spec: str | None) -> tuple[Stage, ...]:
 def format_early_exit(stages: Sequence[Stage]) -> str:
     """Stages -> their `mode@confidence,...` text ("none" for no early exit)."""
     return ",".join(f"{mode}@{confidence:g}" for mode, confidence in stages) or "none"
+
+
+def with_early_exit(
+    preprocessing: Preprocessing, stages: Sequence[Stage], exit_temperatures: Sequence[float] = ()
+) -> Preprocessing:
+    """`preprocessing` recording `stages` ("" for none) and their exit temperatures (empty: the modes' own)."""
+    text = format_early_exit(stages) if stages else ""
+    return dataclasses.replace(preprocessing, early_exit=text, early_exit_temperatures=tuple(exit_temperatures))
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from facial_emotion.core.calibration import expected_calibration_error, fit_temperature, mean_view_probabilities
-from facial_emotion.core.early_exit import EarlyExitChoice, choose_early_exit, format_early_exit
+from facial_emotion.core.early_exit import EarlyExitChoice, choose_early_exit, with_early_exit
 from facial_emotion.core.model_file import ModelFile
 from facial_emotion.core.preprocessing import ALL_VIEWS, TTA_MODES, views_within_all
 from facial_emotion.inference.predictor import EmotionPredictor
@@ -57,9 +56,5 @@ def record_early_exit(model: ModelFile, every_view: torch.Tensor, labels: np.nda
     """Choose the early exit of `model`'s default views on held-out faces (their 20 view logits) at its recorded
     temperatures, and record it and its exit temperatures in `model.preprocessing` (none if nothing is cheaper)."""
     choice = choose_early_exit(every_view, torch.from_numpy(labels), model.preprocessing.tta, model.temperature_for)
-    model.preprocessing = dataclasses.replace(
-        model.preprocessing,
-        early_exit=format_early_exit(choice.stages) if choice.stages else "",
-        early_exit_temperatures=choice.exit_temperatures,
-    )
+    model.preprocessing = with_early_exit(model.preprocessing, choice.stages, choice.exit_temperatures)
     return choice

@@ -18,7 +18,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from facial_emotion.core.early_exit import format_early_exit, parse_early_exit
+from facial_emotion.core.early_exit import format_early_exit, parse_early_exit, with_early_exit
 from facial_emotion.core.model_file import ModelFile, ModelFileError, save_model_file
 from facial_emotion.core.preprocessing import ALL_VIEWS, TTA_MODES
 from facial_emotion.data.fer_csv import FERDataError
@@ -36,9 +36,7 @@ def record_policy(spec: str | None, every_view: torch.Tensor, labels: np.ndarray
     """Record the early exit in `model`: chosen on the validation views (`auto`, printed), cleared (`none`), or as
     given (it then reports at its modes' temperatures)."""
     if str(spec).strip().lower() != "auto":
-        stages = parse_early_exit(spec)
-        policy = format_early_exit(stages) if stages else ""
-        model.preprocessing = dataclasses.replace(model.preprocessing, early_exit=policy, early_exit_temperatures=())
+        model.preprocessing = with_early_exit(model.preprocessing, parse_early_exit(spec))
         return
     choice = record_early_exit(model, every_view, labels)
     temperatures = ", ".join(f"{t:.3f}" for t in choice.exit_temperatures)
