@@ -85,7 +85,7 @@ def _fit_test_export(cfg: DictConfig, run_info: RunInfo, summary: RunSummary) ->
     module: L.LightningModule = _instantiate(cfg.model)
     initial_weights = None
     if cfg.get("init_from"):  # checked and recorded on resume too; the checkpoint's weights then replace these
-        initial_weights = load_initial_weights(module.net, cfg.init_from)
+        initial_weights = load_initial_weights(module.net, cfg.init_from, pruned=bool(cfg.get("init_pruned")))
         log.info("starting from the weights of %s", cfg.init_from)
     callbacks = [instantiate(c) for c in cfg.get("callbacks", {}).values() if c is not None] + [run_info, summary]
     loggers = [instantiate(lg) for lg in cfg.get("logger", {}).values() if lg is not None]
