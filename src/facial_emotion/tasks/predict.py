@@ -26,15 +26,19 @@ def plot_prefix(model_path: Path) -> str:
     return f"{tag}_" if tag else ""
 
 
+def views_per_face(predictor: EmotionPredictor, report: TestReport) -> float:
+    """Views the network computed per test face (fewer than the policy's with an early exit)."""
+    return predictor.views_computed / max(1, len(report.labels))
+
+
 def write_markdown_report(report: TestReport, predictor: EmotionPredictor, cfg: DictConfig) -> Path:
     """Write `<report_dir>/<prefix>test_report.md` (same prefix as the plots); return its path."""
     model_path = Path(cfg.model_path)
     path = Path(cfg.report_dir) / f"{plot_prefix(model_path)}test_report.md"
     path.parent.mkdir(parents=True, exist_ok=True)
-    views_per_face = predictor.views_computed / max(1, len(report.labels))
     hardware = (
         f"{describe_device(cfg.get('device', 'cpu'))}; {predictor.backend} {predictor.precision}, "
-        f"{views_per_face:.2f} views per face"
+        f"{views_per_face(predictor, report):.2f} views per face"
     )
     path.write_text(
         format_report_markdown(
@@ -61,8 +65,8 @@ def run(cfg: DictConfig) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(format_report(report, predictor.class_names, predictor.view_policy, predictor.temperature))
-    views = f"{predictor.views_computed / max(1, len(report.labels)):.2f} views per face"
-    print(f"(network computed by backend {predictor.backend}, {predictor.precision}; {views})")
+    views = views_per_face(predictor, report)
+    print(f"(network computed by backend {predictor.backend}, {predictor.precision}; {views:.2f} views per face)")
     if cfg.get("record_metrics") and predictor.early_exit:
         update_model_metrics(Path(cfg.model_path), {"test/acc@early_exit": report.accuracy})
         print(f"Recorded test/acc@early_exit in {cfg.model_path}")
