@@ -50,6 +50,31 @@ def test_views_are_seeded_augmentations_with_the_teachers_probabilities_on_them(
     assert not torch.equal(views, other)
 
 
+class _LeftRightTeacher(torch.nn.Module):
+    """Probabilities that depend on which half of the face is brighter: mirroring the view changes them."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        half = x.shape[-1] // 2
+        contrast = x[..., :half].mean((1, 2, 3)) - x[..., half:].mean((1, 2, 3))
+        return torch.softmax(torch.stack([4 * contrast, -4 * contrast, *[torch.zeros_like(contrast)] * 5], 1), 1)
+
+
+def test_flip_average_targets_are_the_mean_over_the_view_and_its_mirror() -> None:
+    teacher = _LeftRightTeacher()
+    images = torch.randint(0, 256, (16, 1, 48, 48), dtype=torch.uint8)
+    images[:8, ..., :20] //= 4  # darker left halves
+    augmentation = BatchAugmentation(crop_size=40)
+    views, plain = augmented_views_with_teacher(images, augmentation, 0.5, 0.25, teacher, rounds=2, seed=7)
+    same_views, averaged = augmented_views_with_teacher(
+        images, augmentation, 0.5, 0.25, teacher, rounds=2, seed=7, flip_average=True
+    )
+    assert torch.equal(views, same_views), "the option changes the targets, not the views"
+    assert (plain[..., 0] - plain[..., 1]).abs().max() > 0.2, "the plain targets see the asymmetry"
+    expected = (teacher(views.flatten(0, 1).float()) + teacher(views.flatten(0, 1).float().flip(-1))) / 2
+    torch.testing.assert_close(averaged.flatten(0, 1), expected, atol=0.02, rtol=0)
+    torch.testing.assert_close(averaged[..., 0], averaged[..., 1], atol=0.02, rtol=0)  # mirror-invariant
+
+
 def test_each_epoch_serves_its_round() -> None:
     views = torch.arange(3 * 4, dtype=torch.float16).view(3, 4, 1, 1, 1)
     dataset = DistillationViews(views, torch.arange(4), torch.full((3, 4, 7), 1 / 7))
@@ -98,3 +123,9 @@ def test_compact_distill_experiment_caches_views_and_records_teacher_and_geometr
     train(second)
     assert cached[0].stat().st_mtime_ns == stamp
     assert len(list(cached[0].parent.glob("*.pt"))) == 1
+
+    # mirror-averaged targets are other targets: their own cache file, recorded in the model file
+    flipped = compose_train_config(tmp_path, fer_dir, [*overrides, "data.teacher_flip_average=true"])
+    train(flipped)
+    assert len(list(cached[0].parent.glob("*.pt"))) == 2
+    assert load_model_file(Path(flipped.export.path)).training["distillation"]["teacher_flip_average"] is True
