@@ -96,5 +96,6 @@ def test_temperature_fit_logits_equal_each_modes_own_predictor(tmp_path: Path) -
     from_twenty = uncalibrated_view_logits(path, faces, "torch")  # one pass over the 20 views
     assert set(from_twenty) == set(TTA_MODES)
     for tta, logits in from_twenty.items():
-        predictor = EmotionPredictor(path, tta=tta, temperature=1.0, bf16=False)
-        torch.testing.assert_close(logits, predictor.view_logits(torch.from_numpy(faces)), atol=1e-5, rtol=0)
+        predictor = EmotionPredictor(path, tta=tta, temperature=1.0)  # the same precision as the fit's (bf16 on AMX)
+        atol = 1e-5 if predictor.precision == "fp32" else 2e-2  # bf16 keeps 8 bits: other batch shapes round apart
+        torch.testing.assert_close(logits, predictor.view_logits(torch.from_numpy(faces)), atol=atol, rtol=0)
