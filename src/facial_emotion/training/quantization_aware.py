@@ -20,7 +20,6 @@ from torch import nn
 
 WEIGHT_LEVELS = 64  # ONNX Runtime's symmetric int8 weights with reduce_range: [-64, 64]
 ACTIVATION_LEVELS = 255  # 8-bit activations, asymmetric: [0, max] after a ReLU or a pool
-MOMENTUM = 0.01  # of the running activation maxima, like a MinMax calibration over many batches
 
 
 def fake_quantize_weight(weight: torch.Tensor) -> torch.Tensor:
@@ -53,9 +52,8 @@ class QuantizationAwareTraining(L.Callback):
     def _round_output(self, module: nn.Module, _inputs: tuple, output: torch.Tensor) -> torch.Tensor:
         if not module.training:
             return output
-        batch_max = float(output.detach().float().amax())
-        running = self._maxima.get(module)
-        running = batch_max if running is None else (1 - MOMENTUM) * running + MOMENTUM * batch_max
+        # The largest value seen so far, as ONNX Runtime's MinMax calibration takes the maximum over all its views.
+        running = max(self._maxima.get(module, 0.0), float(output.detach().float().amax()))
         self._maxima[module] = running
         return fake_quantize_activation(output.float(), running).to(output.dtype)
 
