@@ -1,0 +1,49 @@
+"""What scripts/average_models.py does: a new model file from the weighted mean of files of one network (WiSE-FT).
+
+`python scripts/average_models.py 'model_paths=[BASE.pkl,FINE_TUNED.pkl]' 'weights=[0.5,0.5]' output=OUT.pkl`
+writes OUT.pkl, then refits its temperatures and early exit on the validation split exactly as
+scripts/calibrate.py does (the averaged network is a new network: the sources' temperatures do not fit it).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from facial_emotion.core.model_file import ModelFileError, write_model_payload
+from facial_emotion.export.weight_average import WeightAverageError, average_model_files
+from facial_emotion.models.loading import load_model_file
+from facial_emotion.tasks import calibrate
+
+
+def averaging_command(cfg: DictConfig) -> str:
+    """The command line that rebuilds the file, with every path and weight spelled out."""
+    paths = ",".join(str(path) for path in cfg.model_paths)
+    weights = "null" if cfg.weights is None else ",".join(str(weight) for weight in cfg.weights)
+    weights = weights if weights == "null" else f"[{weights}]"
+    return f"python scripts/average_models.py 'model_paths=[{paths}]' 'weights={weights}' output={cfg.output}"
+
+
+def run(cfg: DictConfig) -> int:
+    """Average, write, recalibrate; the process exit code (2 with a one-line error for bad input)."""
+    if any(OmegaConf.is_missing(cfg, key) or not cfg[key] for key in ("model_paths", "output")):
+        print("error: give model_paths=[A.pkl,B.pkl,...] and output=OUT.pkl", file=sys.stderr)
+        return 2
+    output = Path(cfg.output)
+    if output.resolve() in {Path(path).resolve() for path in cfg.model_paths}:
+        print(f"error: output {output} is one of the model files; write the average to a new file", file=sys.stderr)
+        return 2
+    try:
+        weights = None if cfg.weights is None else list(cfg.weights)
+        payload = average_model_files([Path(path) for path in cfg.model_paths], weights, averaging_command(cfg))
+        write_model_payload(output, payload)
+        load_model_file(output)  # the averaged state dict builds the network, before anything else is spent
+    except (ModelFileError, WeightAverageError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    sources = payload["training"]["weight_average"]
+    mixture = ", ".join(f"{source['weight']:.3f} x {source['path']}" for source in sources)
+    print(f"Wrote {output}: {mixture}")
+    return calibrate.run(OmegaConf.merge(cfg, {"model_path": str(output)}))
