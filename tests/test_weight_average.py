@@ -18,7 +18,9 @@ from facial_emotion.models.loading import load_model_file
 from facial_emotion.models.vgg import VGGNet
 
 
-def tiny_model_file(path: Path, seed: int, widths: tuple[int, ...] = (8, 16)) -> Path:
+def tiny_model_file(
+    path: Path, seed: int, widths: tuple[int, ...] = (8, 16), preprocessing: Preprocessing | None = None
+) -> Path:
     torch.manual_seed(seed)
     net = VGGNet(widths=widths, convs_per_stage=1)
     with torch.no_grad():  # batch-norm statistics that differ between the files, as after training
@@ -29,7 +31,8 @@ def tiny_model_file(path: Path, seed: int, widths: tuple[int, ...] = (8, 16)) ->
                 module.running_mean.normal_()
                 module.running_var.uniform_(0.5, 2.0)
                 module.num_batches_tracked.fill_(seed + 1)
-    export_model(net, Preprocessing(tta="center"), path, training={"command": f"train seed {seed}"})
+    preprocessing = preprocessing or Preprocessing(tta="center", early_exit=f"center@0.{seed + 5}")
+    export_model(net, preprocessing, path, training={"command": f"train seed {seed}"})
     return path
 
 
@@ -58,6 +61,7 @@ def test_the_average_is_the_weighted_mean_of_every_float_tensor(tmp_path: Path) 
         else:
             assert torch.equal(tensor, a[key])  # batch counts: the first file's
     assert payload["metrics"] == {}
+    assert payload["preprocessing"]["early_exit"] == "center@0.5"  # the first file's until calibrated again
     sources = payload["training"]["weight_average"]
     assert [(s["path"], s["weight"], s["training"]["command"]) for s in sources] == [
         (str(first), 0.25, "train seed 0"),
@@ -69,6 +73,9 @@ def test_files_of_different_networks_are_refused_naming_the_file(tmp_path: Path)
     first, other = tiny_model_file(tmp_path / "a.pkl", 0), tiny_model_file(tmp_path / "wide.pkl", 1, (8, 32))
     with pytest.raises(WeightAverageError, match=r"wide\.pkl differs .* in its architecture"):
         average_model_files([first, other], None, "command")
+    brighter = tiny_model_file(tmp_path / "brighter.pkl", 1, preprocessing=Preprocessing(mean=0.6))
+    with pytest.raises(WeightAverageError, match=r"brighter\.pkl differs .* in its input mean"):
+        average_model_files([first, brighter], None, "command")
 
 
 def test_script_writes_a_recalibrated_average_and_one_line_errors(tmp_path: Path, fer_dir: Path) -> None:

@@ -18,8 +18,17 @@ import torch
 
 from facial_emotion.core.model_file import read_model_payload
 
-# What must be equal for two files' weights to mean the same thing.
-_SAME_IN_EVERY_FILE = ("architecture", "class_names", "preprocessing", "crop_geometry")
+# What must be equal for two files' weights to mean the same thing. Of the preprocessing, only what makes the
+# network's input: the views and the early exit are choices made on validation, made again for the average.
+_SAME_IN_EVERY_FILE = ("architecture", "class_names", "crop_geometry")
+_SAME_INPUT = ("input_size", "crop_size", "mean", "std")
+
+
+def _network_facets(payload: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **{key: payload.get(key) for key in _SAME_IN_EVERY_FILE},
+        **{f"input {key}": payload["preprocessing"].get(key) for key in _SAME_INPUT},
+    }
 
 
 class WeightAverageError(ValueError):
@@ -75,10 +84,11 @@ def average_model_files(paths: Sequence[Path], weights: Sequence[float] | None, 
     weights = mixture_weights(weights, len(paths))
     payloads = [read_model_payload(path) for path in paths]
     names = [str(path) for path in paths]
+    first = _network_facets(payloads[0])
     for name, payload in zip(names[1:], payloads[1:], strict=True):
-        for key in _SAME_IN_EVERY_FILE:
-            if payload.get(key) != payloads[0].get(key):
-                raise WeightAverageError(f"{name} differs from {names[0]} in its {key}: only one network averages")
+        for facet, value in _network_facets(payload).items():
+            if value != first[facet]:
+                raise WeightAverageError(f"{name} differs from {names[0]} in its {facet}: only one network averages")
     state_dict = average_state_dicts([payload["state_dict"] for payload in payloads], weights, names)
     sources = [
         {"path": name, "weight": round(weight, 6), "training": payload.get("training", {})}
