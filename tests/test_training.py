@@ -15,6 +15,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import open_dict
 
+from facial_emotion.core.crop_geometry import CropGeometry
 from facial_emotion.core.early_exit import parse_early_exit
 from facial_emotion.core.model_file import ModelFileError, save_model_file
 from facial_emotion.core.preprocessing import TTA_MODES, views_within_all
@@ -24,6 +25,7 @@ from facial_emotion.models.loading import load_model_file
 from facial_emotion.tasks.train import train
 from tests.conftest import compose_train_config, train_script_error
 
+LANDMARK_GEOMETRY = CropGeometry("landmarks", ((16.0, 19.0), (32.5, 18.5), (24.0, 28.5), (17.5, 37.0), (31.0, 37.0)))
 CONFIG_GROUPS = {
     "model": ["vgg_small", "vgg_large", "timm_mobilenetv2"],
     "augmentation": ["default", "light", "mixup", "real_camera"],
@@ -140,6 +142,8 @@ def test_second_stage_starts_from_the_first_stages_weights(tmp_path: Path, fer_d
     first = compose_train_config(tmp_path / "first", fer_dir, ["experiment=fer_vgg_large_mixup", "test=false"])
     train(first)
     first_model = load_model_file(Path(first.export.path))
+    first_model.crop_geometry = LANDMARK_GEOMETRY  # as recorded in the shipped files
+    save_model_file(Path(first.export.path), first_model)
     # lr 0: the second stage's weights can only be the first stage's (BN statistics still move)
     second = compose_train_config(
         tmp_path / "second",
@@ -153,6 +157,7 @@ def test_second_stage_starts_from_the_first_stages_weights(tmp_path: Path, fer_d
             torch.testing.assert_close(second_model.net.state_dict()[name], weight)
     assert second_model.training["init_from"]["path"] == first.export.path
     assert second_model.training["init_from"]["seed"] == first.seed == 42
+    assert second_model.crop_geometry == LANDMARK_GEOMETRY, "a fine-tune must cut real faces as its start did"
 
     other = compose_train_config(tmp_path / "other", fer_dir, ["model=vgg_small", f"+init_from={first.export.path}"])
     with pytest.raises(ModelFileError, match="holds vgg.*but this run builds vgg"):
