@@ -1,7 +1,7 @@
 """Evaluation-time preprocessing shared by training, export and the predictor.
 
 A `Preprocessing` is recorded in every model file, so inference applies exactly what the model was
-validated with: uint8 -> [0, 1] -> normalise -> centre crop or test-time views, averaged softmax.
+validated with: uint8 -> (tone) -> [0, 1] -> normalise -> centre crop or test-time views, averaged softmax.
 """
 
 from __future__ import annotations
@@ -10,12 +10,34 @@ import torch
 import torch.nn.functional as F
 
 from facial_emotion.core.calibration import mean_view_probabilities
-from facial_emotion.core.preprocessing import split_tta, views_per_image
+from facial_emotion.core.preprocessing import Preprocessing, split_tta, views_per_image
 
 
 def to_normalized_float(images: torch.Tensor, mean: float, std: float) -> torch.Tensor:
     """uint8 (N, 1, H, W) -> float32 normalised; float input is assumed to be in [0, 255] too."""
     return (images.float() / 255.0 - mean) / std
+
+
+def normalize_tone(images: torch.Tensor, tone: tuple[float, float], region: int) -> torch.Tensor:
+    """Pixel values (N, 1, H, W) in 0..255 -> each face shifted and scaled so that its central `region` square
+    has mean and standard deviation `tone`, clipped to 0..255 (differentiable).
+
+    Exposure and contrast then carry no information: FER2013's Sad faces are darker and its Surprise faces
+    brighter than the rest, a cue a network learns and that a dark film still or a dim webcam turns into Sad.
+    """
+    x = images.float()
+    centre = center_crop(x, region)
+    mean = centre.mean(dim=(-2, -1), keepdim=True)
+    std = centre.std(dim=(-2, -1), keepdim=True, unbiased=False).clamp_min(1.0)
+    return ((x - mean) / std * tone[1] + tone[0]).clamp(0.0, 255.0)
+
+
+def to_network_input(images: torch.Tensor, preprocessing: Preprocessing) -> torch.Tensor:
+    """Faces (N, 1, H, W), uint8 or float in 0..255 -> float32 network input as `preprocessing` records it."""
+    x = images.float()
+    if preprocessing.tone is not None:
+        x = normalize_tone(x, preprocessing.tone, preprocessing.crop_size)
+    return to_normalized_float(x, preprocessing.mean, preprocessing.std)
 
 
 def center_crop(x: torch.Tensor, size: int) -> torch.Tensor:

@@ -23,7 +23,9 @@ ALL_VIEWS = "multi_scale_ten_crop"  # every other mode's views are a subset of i
 class Preprocessing:
     """How a 48x48 uint8 face becomes network input. `tta` picks the views whose softmax is averaged;
     `early_exit` (`core.early_exit`, "" for none) lets sure faces stop at cheaper views first;
-    `early_exit_temperatures`: the temperature of the faces stopping at each of its stages, then at `tta`."""
+    `early_exit_temperatures`: the temperature of the faces stopping at each of its stages, then at `tta`.
+    `tone`: None, or (mean, standard deviation) in pixel values that each face's central `crop_size` square is
+    brought to before normalisation (`augmentation.preprocessing.normalize_tone`), in training and inference."""
 
     input_size: int = 48
     crop_size: int = 40
@@ -32,17 +34,23 @@ class Preprocessing:
     tta: str = "ten_crop"
     early_exit: str = ""
     early_exit_temperatures: tuple[float, ...] = ()
+    tone: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         # A model file stores a list; the record stays hashable and comparable as a tuple.
         object.__setattr__(self, "early_exit_temperatures", tuple(float(t) for t in self.early_exit_temperatures))
+        if self.tone is not None:
+            if len(self.tone) != 2 or float(self.tone[1]) <= 0:
+                raise ValueError(f"tone must be (mean, standard deviation > 0) in pixel values, got {self.tone!r}")
+            object.__setattr__(self, "tone", (float(self.tone[0]), float(self.tone[1])))
         if self.tta not in TTA_MODES:
             raise ValueError(f"tta must be one of {TTA_MODES}, got {self.tta!r}")
         if not 0 < self.crop_size <= self.input_size:
             raise ValueError(f"crop_size must be in 1..{self.input_size}, got {self.crop_size}")
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "early_exit_temperatures": list(self.early_exit_temperatures)}
+        tone = None if self.tone is None else list(self.tone)
+        return {**asdict(self), "early_exit_temperatures": list(self.early_exit_temperatures), "tone": tone}
 
 
 def split_tta(tta: str) -> tuple[tuple[bool, ...], str]:

@@ -21,7 +21,7 @@ from facial_emotion.core.model_file import read_model_payload
 # What must be equal for two files' weights to mean the same thing. Of the preprocessing, only what makes the
 # network's input: the views and the early exit are choices made on validation, made again for the average.
 _SAME_IN_EVERY_FILE = ("architecture", "class_names", "crop_geometry")
-_SAME_INPUT = ("input_size", "crop_size", "mean", "std")
+_SAME_INPUT = ("input_size", "crop_size", "mean", "std", "tone")
 
 
 def _network_facets(payload: dict[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from facial_emotion.augmentation.preprocessing import test_time_views, to_normalized_float
+from facial_emotion.augmentation.preprocessing import test_time_views, to_network_input
 from facial_emotion.core.model_file import ModelFile
 from facial_emotion.data.cache import load_fer_csv
 from facial_emotion.data.datamodule import FERDataModule
@@ -38,9 +38,8 @@ CALIBRATION_BATCH = 200
 
 
 def normalized(model: ModelFile, images: np.ndarray) -> torch.Tensor:
-    """uint8 (N, 48, 48) -> normalised float (N, 1, 48, 48) with the file's mean and std."""
-    prep = model.preprocessing
-    return to_normalized_float(torch.from_numpy(images).unsqueeze(1), prep.mean, prep.std)
+    """uint8 (N, 48, 48) -> network input (N, 1, 48, 48) as the file's preprocessing records it."""
+    return to_network_input(torch.from_numpy(images).unsqueeze(1), model.preprocessing)
 
 
 def calibration_views(model: ModelFile, data_dir: Path) -> np.ndarray:

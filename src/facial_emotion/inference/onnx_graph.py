@@ -51,11 +51,12 @@ def file_sha256(path: Path) -> str:
 
 
 def network_sha256(model: ModelFile) -> str:
-    """Hex SHA-256 of what a graph is derived from: architecture, every weight tensor, crop and normalisation."""
+    """Hex SHA-256 of what a graph is derived from: architecture, every weight tensor, crop, normalisation, tone."""
     prep = model.preprocessing
-    digest = hashlib.sha256(
-        json.dumps([model.architecture, prep.input_size, prep.crop_size, prep.mean, prep.std], sort_keys=True).encode()
-    )
+    # The tone only where recorded, so files without one keep the hashes (and cached graphs) they had.
+    tone = [list(prep.tone)] if prep.tone is not None else []
+    described = [model.architecture, prep.input_size, prep.crop_size, prep.mean, prep.std, *tone]
+    digest = hashlib.sha256(json.dumps(described, sort_keys=True).encode())
     for name, tensor in sorted(model.net.state_dict().items()):
         digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from facial_emotion.augmentation.preprocessing import test_time_views, to_normalized_float
+from facial_emotion.augmentation.preprocessing import test_time_views, to_network_input
 from facial_emotion.core.calibration import mean_view_probabilities
 from facial_emotion.core.early_exit import (
     CascadeResult,
@@ -148,7 +148,7 @@ class EmotionPredictor:
         if images.dim() == 3:
             images = images.unsqueeze(1)
         prep = self.model.preprocessing
-        x = to_normalized_float(images.to(self.device), prep.mean, prep.std)
+        x = to_network_input(images.to(self.device), prep)
         return test_time_views(x, prep.crop_size, tta).contiguous(memory_format=torch.channels_last)
 
     def _network_logits(self, views: torch.Tensor) -> torch.Tensor:

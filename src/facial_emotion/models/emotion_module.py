@@ -13,7 +13,7 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionM
 
 from facial_emotion.augmentation.batch_augmentation import BatchAugmentation
 from facial_emotion.augmentation.photometric import PhotometricAugmentation
-from facial_emotion.augmentation.preprocessing import average_view_logits, test_time_views, to_normalized_float
+from facial_emotion.augmentation.preprocessing import average_view_logits, test_time_views, to_network_input
 from facial_emotion.core.labels import EMOTIONS, NUM_CLASSES
 from facial_emotion.core.model_file import ModelFileError
 from facial_emotion.core.preprocessing import Preprocessing
@@ -83,10 +83,11 @@ class EmotionClassifier(L.LightningModule):
             raise ValueError(f"distillation_weight must lie in [0, 1], got {weight}")
         if self.hparams.get("precomputed_teacher") and teacher is not None:
             raise ValueError("precomputed_teacher takes the teachers' outputs from the data: give no teacher")
-        if teacher is not None and teacher.normalisation != (self.preprocessing.mean, self.preprocessing.std):
+        prep = self.preprocessing
+        if teacher is not None and teacher.normalisation != (prep.mean, prep.std, prep.tone):
             raise ModelFileError(
-                f"teachers normalise input as {teacher.normalisation}, this model as "
-                f"{(self.preprocessing.mean, self.preprocessing.std)}"
+                f"teachers normalise input as (mean, std, tone) {teacher.normalisation}, this model as "
+                f"{(prep.mean, prep.std, prep.tone)}"
             )
         # Kept out of the registered children: checkpoints hold the student alone, and resuming rebuilds the
         # teacher from its files. Moved to the training device in on_fit_start.
@@ -116,7 +117,7 @@ class EmotionClassifier(L.LightningModule):
         return self.net(x)
 
     def _normalize(self, images: torch.Tensor) -> torch.Tensor:
-        return to_normalized_float(images, self.preprocessing.mean, self.preprocessing.std)
+        return to_network_input(images, self.preprocessing)
 
     def on_train_start(self) -> None:
         self.val_acc_best.reset()
@@ -124,8 +125,8 @@ class EmotionClassifier(L.LightningModule):
     def _training_input(self, images: torch.Tensor) -> torch.Tensor:
         if self.photometric is None:
             return self._normalize(images)
-        faces = self.photometric(images.float() / 255.0)
-        return (faces - self.preprocessing.mean) / self.preprocessing.std
+        # The camera acts before the tone normalisation, as it does on a real face.
+        return to_network_input(self.photometric(images.float() / 255.0) * 255.0, self.preprocessing)
 
     def training_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> torch.Tensor:
         """Batches are (faces, labels) or, with soft labels (FER+ votes), (faces, labels, soft targets)."""

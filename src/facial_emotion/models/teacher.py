@@ -28,10 +28,11 @@ class TeacherEnsemble(nn.Module):
         if temperature <= 0:
             raise ValueError(f"distillation temperature must be positive, got {temperature}")
         models = [load_model_file(Path(p)) for p in paths]
-        normalisations = {(m.preprocessing.mean, m.preprocessing.std) for m in models}
+        normalisations = {(m.preprocessing.mean, m.preprocessing.std, m.preprocessing.tone) for m in models}
         if len(normalisations) > 1:
             names = ", ".join(map(str, paths))
-            raise ModelFileError(f"teachers {names} normalise their input differently: {sorted(normalisations)}")
+            differently = sorted(normalisations, key=str)
+            raise ModelFileError(f"teachers {names} normalise their input differently: {differently}")
         self.temperature = float(temperature)
         self.normalisation = normalisations.pop()
         self.members = nn.ModuleList(m.net.to(memory_format=torch.channels_last) for m in models)

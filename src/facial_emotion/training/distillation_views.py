@@ -158,9 +158,11 @@ class DistillationDataModule(FERDataModule):
 
     def _distillation_views(self, faces: FaceTensorDataset) -> DistillationViews:
         teacher = TeacherEnsemble(self.teacher_paths, self.teacher_temperature)
-        if teacher.normalisation != (self.mean, self.std):
+        # Cached views are normalised by mean and std alone: a teacher with a recorded tone is refused.
+        if teacher.normalisation != (self.mean, self.std, None):
             raise ValueError(
-                f"teachers normalise input as {teacher.normalisation}, the student as {(self.mean, self.std)}"
+                f"teachers normalise input as (mean, std, tone) {teacher.normalisation}, the cached student views "
+                f"as {(self.mean, self.std, None)}"
             )
         self.teacher_records = teacher.records
         key = cache_key(faces.images, self.teacher_paths, self._description())
