@@ -23,6 +23,9 @@ from tests.conftest import compose_train_config
 GEOMETRY = CropGeometry("landmarks", targets=((16.0, 19.0), (32.5, 18.5), (24.0, 28.5), (17.5, 37.0), (31.0, 37.0)))
 
 
+PLAIN = Preprocessing(mean=0.5, std=0.25)  # the views' normalisation, no tone
+
+
 def _teacher_file(path: Path, preprocessing: Preprocessing) -> Path:
     torch.manual_seed(3)
     net = build_model("vgg", widths=[8, 16]).eval()
@@ -37,17 +40,29 @@ def test_views_are_seeded_augmentations_with_the_teachers_probabilities_on_them(
     teacher = TeacherEnsemble([_teacher_file(tmp_path / "t.pkl", Preprocessing())])
     images = torch.randint(0, 256, (20, 1, 48, 48), dtype=torch.uint8)
     augmentation = BatchAugmentation(crop_size=40)
-    views, probs = augmented_views_with_teacher(images, augmentation, 0.5, 0.25, teacher, rounds=3, seed=7)
+    views, probs = augmented_views_with_teacher(images, augmentation, PLAIN, teacher, rounds=3, seed=7)
     assert views.shape == (3, 20, 1, 40, 40) and views.dtype == torch.float16
     assert probs.shape == (3, 20, 7)
     torch.testing.assert_close(probs.sum(-1), torch.ones(3, 20))
     # the probabilities are the teacher's on exactly these views (up to the cache's float16 and bf16 autocast)
     torch.testing.assert_close(probs[1], teacher(views[1].float()), atol=0.03, rtol=0)
     assert not torch.equal(views[0], views[1]), "every round must be a new augmentation"
-    again, _ = augmented_views_with_teacher(images, augmentation, 0.5, 0.25, teacher, rounds=3, seed=7)
+    again, _ = augmented_views_with_teacher(images, augmentation, PLAIN, teacher, rounds=3, seed=7)
     assert torch.equal(views, again)
-    other, _ = augmented_views_with_teacher(images, augmentation, 0.5, 0.25, teacher, rounds=3, seed=8)
+    other, _ = augmented_views_with_teacher(images, augmentation, PLAIN, teacher, rounds=3, seed=8)
     assert not torch.equal(views, other)
+
+
+def test_views_of_a_toned_student_carry_the_tone(tmp_path: Path) -> None:
+    toned = Preprocessing(mean=0.5, std=0.25, tone=(134.3, 49.3))
+    teacher = TeacherEnsemble([_teacher_file(tmp_path / "t.pkl", toned)])
+    images = torch.randint(90, 170, (6, 1, 48, 48), dtype=torch.uint8)
+    dim = ((images.float() - 130) * 0.5 + 80).round().to(torch.uint8)  # the same faces, darker and flatter
+    augmentation = BatchAugmentation(crop_size=40, erasing_prob=0.0)
+    views, probs = augmented_views_with_teacher(images, augmentation, toned, teacher, rounds=1, seed=7)
+    dim_views, dim_probs = augmented_views_with_teacher(dim, augmentation, toned, teacher, rounds=1, seed=7)
+    torch.testing.assert_close(dim_views.float(), views.float(), atol=0.1, rtol=0)
+    torch.testing.assert_close(dim_probs, probs, atol=0.03, rtol=0)
 
 
 class _LeftRightTeacher(torch.nn.Module):
@@ -64,9 +79,9 @@ def test_flip_average_targets_are_the_mean_over_the_view_and_its_mirror() -> Non
     images = torch.randint(0, 256, (16, 1, 48, 48), dtype=torch.uint8)
     images[:8, ..., :20] //= 4  # darker left halves
     augmentation = BatchAugmentation(crop_size=40)
-    views, plain = augmented_views_with_teacher(images, augmentation, 0.5, 0.25, teacher, rounds=2, seed=7)
+    views, plain = augmented_views_with_teacher(images, augmentation, PLAIN, teacher, rounds=2, seed=7)
     same_views, averaged = augmented_views_with_teacher(
-        images, augmentation, 0.5, 0.25, teacher, rounds=2, seed=7, flip_average=True
+        images, augmentation, PLAIN, teacher, rounds=2, seed=7, flip_average=True
     )
     assert torch.equal(views, same_views), "the option changes the targets, not the views"
     assert (plain[..., 0] - plain[..., 1]).abs().max() > 0.2, "the plain targets see the asymmetry"

@@ -19,8 +19,9 @@ import torch
 from torch.utils.data import Dataset
 
 from facial_emotion.augmentation.batch_augmentation import BatchAugmentation
-from facial_emotion.augmentation.preprocessing import to_normalized_float
+from facial_emotion.augmentation.preprocessing import to_network_input
 from facial_emotion.core.hardware import cpu_trains_faster_in_bf16
+from facial_emotion.core.preprocessing import Preprocessing
 from facial_emotion.data.datamodule import FaceTensorDataset, FERDataModule
 from facial_emotion.inference.onnx_graph import file_sha256
 from facial_emotion.models.teacher import TeacherEnsemble
@@ -66,8 +67,7 @@ class DistillationViews(Dataset):
 def augmented_views_with_teacher(
     images: torch.Tensor,
     augmentation: BatchAugmentation,
-    mean: float,
-    std: float,
+    preprocessing: Preprocessing,
     teacher: TeacherEnsemble,
     rounds: int,
     seed: int,
@@ -86,7 +86,7 @@ def augmented_views_with_teacher(
         for _ in range(rounds):
             round_views, round_probs = [], []
             for start in range(0, len(images), TEACHER_BATCH):
-                x = to_normalized_float(images[start : start + TEACHER_BATCH], mean, std)
+                x = to_network_input(images[start : start + TEACHER_BATCH], preprocessing)
                 x = augmentation.erase(augmentation.geometric(x))
                 with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                     probs = teacher(x).float()
@@ -121,6 +121,8 @@ class DistillationDataModule(FERDataModule):
         augmentation: BatchAugmentation,
         mean: float,
         std: float,
+        tone: Sequence[float] | None = None,
+        crop_size: int = 40,
         rounds: int = 8,
         teacher_temperature: float = 1.0,
         view_seed: int = 0,
@@ -136,7 +138,8 @@ class DistillationDataModule(FERDataModule):
         self.view_augmentation = augmentation
         self.teacher_temperature = float(teacher_temperature)
         self.teacher_flip_average = bool(teacher_flip_average)
-        self.rounds, self.view_seed, self.mean, self.std = rounds, view_seed, float(mean), float(std)
+        self.rounds, self.view_seed = rounds, view_seed
+        self.preprocessing = Preprocessing(crop_size=crop_size, mean=float(mean), std=float(std), tone=tone)
         self.teacher_records: list[dict] = []
 
     def setup(self, stage: str | None = None) -> None:
@@ -149,8 +152,9 @@ class DistillationDataModule(FERDataModule):
         return {
             "rounds": self.rounds,
             "seed": self.view_seed,
-            "mean": self.mean,
-            "std": self.std,
+            "mean": self.preprocessing.mean,
+            "std": self.preprocessing.std,
+            **({"tone": list(self.preprocessing.tone)} if self.preprocessing.tone else {}),  # older keys unchanged
             "temperature": self.teacher_temperature,
             **({"flip_average": True} if self.teacher_flip_average else {}),  # older caches keep their keys
             "augmentation": {k: v for k, v in vars(aug).items() if not k.startswith("_") and k != "training"},
@@ -158,11 +162,11 @@ class DistillationDataModule(FERDataModule):
 
     def _distillation_views(self, faces: FaceTensorDataset) -> DistillationViews:
         teacher = TeacherEnsemble(self.teacher_paths, self.teacher_temperature)
-        # Cached views are normalised by mean and std alone: a teacher with a recorded tone is refused.
-        if teacher.normalisation != (self.mean, self.std, None):
+        prep = self.preprocessing
+        if teacher.normalisation != (prep.mean, prep.std, prep.tone):
             raise ValueError(
-                f"teachers normalise input as (mean, std, tone) {teacher.normalisation}, the cached student views "
-                f"as {(self.mean, self.std, None)}"
+                f"teachers normalise input as (mean, std, tone) {teacher.normalisation}, the student as "
+                f"{(prep.mean, prep.std, prep.tone)}"
             )
         self.teacher_records = teacher.records
         key = cache_key(faces.images, self.teacher_paths, self._description())
@@ -181,8 +185,7 @@ class DistillationDataModule(FERDataModule):
             views, probs = augmented_views_with_teacher(
                 faces.images,
                 self.view_augmentation,
-                self.mean,
-                self.std,
+                self.preprocessing,
                 teacher,
                 self.rounds,
                 self.view_seed,
