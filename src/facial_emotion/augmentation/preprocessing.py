@@ -34,10 +34,9 @@ def normalize_tone(images: torch.Tensor, tone: tuple[float, float], region: int)
 
 def to_network_input(images: torch.Tensor, preprocessing: Preprocessing) -> torch.Tensor:
     """Faces (N, 1, H, W), uint8 or float in 0..255 -> float32 network input as `preprocessing` records it."""
-    x = images.float()
     if preprocessing.tone is not None:
-        x = normalize_tone(x, preprocessing.tone, preprocessing.crop_size)
-    return to_normalized_float(x, preprocessing.mean, preprocessing.std)
+        images = normalize_tone(images, preprocessing.tone, preprocessing.crop_size)
+    return to_normalized_float(images, preprocessing.mean, preprocessing.std)
 
 
 def center_crop(x: torch.Tensor, size: int) -> torch.Tensor:
