@@ -101,3 +101,40 @@ def test_training_with_a_tone_records_it_and_trains_on_toned_faces(tmp_path: Pat
     assert np.isfinite(metrics["test/acc"])
     loaded = load_model_file(Path(cfg.export.path))
     assert loaded.preprocessing.tone == TONE
+
+
+def test_a_toned_student_learns_from_an_untoned_teacher_on_the_teachers_own_input(
+    tmp_path: Path, fer_dir: Path
+) -> None:
+    teacher_path = tmp_path / "teacher.pkl"
+    torch.manual_seed(0)
+    export_model(VGGNet(widths=(8, 16), convs_per_stage=1), Preprocessing(mean=0.5, std=0.25), teacher_path)
+    overrides = [
+        "experiment=fer_vgg_large_distill",
+        "init_from=null",
+        f"teachers=[{teacher_path}]",
+        f"augmentation.eval.tone=[{TONE[0]},{TONE[1]}]",
+        "augmentation.train.erasing_prob=0",
+        "test=false",
+    ]
+    cfg = compose_train_config(tmp_path / "run", fer_dir, overrides)
+    module = instantiate(cfg.model)
+    seen: list[torch.Tensor] = []
+    module.teacher.register_forward_pre_hook(lambda _, args: seen.append(args[0].clone()))
+    module.augmentation.mixup_alpha = 0.0  # one face per crop, so the two inputs can be compared pixel by pixel
+    dim = torch.from_numpy(_dim(_faces())).unsqueeze(1)
+    torch.manual_seed(1)
+    module.training_step((dim, torch.zeros(4, dtype=torch.long)), 0)
+    torch.manual_seed(1)
+    student_crops, _ = module.augmentation(to_network_input(dim, module.preprocessing), torch.zeros(4, 7))
+    torch.manual_seed(1)
+    teacher_crops, _ = module.augmentation(to_network_input(dim, Preprocessing(mean=0.5, std=0.25)), torch.zeros(4, 7))
+    # The teacher gets the dim faces as it was trained to read them, cut exactly as the student's toned ones.
+    torch.testing.assert_close(seen[0], teacher_crops)
+    assert (seen[0] - student_crops).abs().mean() > 0.5
+
+    metrics = train(cfg)
+    assert np.isfinite(metrics["train/loss"])
+    loaded = load_model_file(Path(cfg.export.path))
+    assert loaded.preprocessing.tone == TONE
+    assert [t["path"] for t in loaded.training["distillation"]["teachers"]] == [str(teacher_path)]

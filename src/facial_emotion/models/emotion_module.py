@@ -15,7 +15,6 @@ from facial_emotion.augmentation.batch_augmentation import BatchAugmentation
 from facial_emotion.augmentation.photometric import PhotometricAugmentation
 from facial_emotion.augmentation.preprocessing import average_view_logits, test_time_views, to_network_input
 from facial_emotion.core.labels import EMOTIONS, NUM_CLASSES
-from facial_emotion.core.model_file import ModelFileError
 from facial_emotion.core.preprocessing import Preprocessing
 from facial_emotion.models.teacher import TeacherEnsemble
 
@@ -25,7 +24,10 @@ class EmotionClassifier(L.LightningModule):
 
     `photometric` (optional) imitates real cameras on the training faces before normalisation. With a
     `teacher`, the loss is `(1 - distillation_weight) * cross-entropy + distillation_weight * T^2 *
-    KL(teacher || student)` at the teacher's temperature T, on the same augmented batch.
+    KL(teacher || student)` at the teacher's temperature T, on the same augmented batch. Teachers whose files
+    normalise differently (another mean, std or tone) see that batch as their own preprocessing makes it: the
+    same crops, flips, erasing and mixing, applied to both inputs at once. So a student trained with a tone
+    learns from teachers trained without one what they read in the untoned face.
 
     With `precomputed_teacher`, training batches are already augmented views with the teachers' probabilities
     on them, `(views, labels, probabilities)` (training/distillation_views.py), distilled at
@@ -84,11 +86,10 @@ class EmotionClassifier(L.LightningModule):
         if self.hparams.get("precomputed_teacher") and teacher is not None:
             raise ValueError("precomputed_teacher takes the teachers' outputs from the data: give no teacher")
         prep = self.preprocessing
+        self._teacher_preprocessing: Preprocessing | None = None
         if teacher is not None and teacher.normalisation != (prep.mean, prep.std, prep.tone):
-            raise ModelFileError(
-                f"teachers normalise input as (mean, std, tone) {teacher.normalisation}, this model as "
-                f"{(prep.mean, prep.std, prep.tone)}"
-            )
+            mean, std, tone = teacher.normalisation
+            self._teacher_preprocessing = Preprocessing(crop_size=prep.crop_size, mean=mean, std=std, tone=tone)
         # Kept out of the registered children: checkpoints hold the student alone, and resuming rebuilds the
         # teacher from its files. Moved to the training device in on_fit_start.
         object.__setattr__(self, "teacher", teacher)
@@ -123,10 +124,15 @@ class EmotionClassifier(L.LightningModule):
         self.val_acc_best.reset()
 
     def _training_input(self, images: torch.Tensor) -> torch.Tensor:
-        if self.photometric is None:
-            return self._normalize(images)
-        # The camera acts before the tone normalisation, as it does on a real face.
-        return to_network_input(self.photometric(images.float() / 255.0) * 255.0, self.preprocessing)
+        """uint8 faces -> the student's network input; with teachers of another preprocessing, theirs as a
+        second channel (the same camera effects in both)."""
+        if self.photometric is not None:
+            # The camera acts before the tone normalisation, as it does on a real face.
+            images = self.photometric(images.float() / 255.0) * 255.0
+        student = to_network_input(images, self.preprocessing)
+        if self._teacher_preprocessing is None:
+            return student
+        return torch.cat([student, to_network_input(images, self._teacher_preprocessing)], dim=1)
 
     def training_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> torch.Tensor:
         """Batches are (faces, labels) or, with soft labels (FER+ votes), (faces, labels, soft targets)."""
@@ -135,10 +141,12 @@ class EmotionClassifier(L.LightningModule):
         images, labels, *soft = batch
         targets = soft[0] if soft else F.one_hot(labels, NUM_CLASSES).float()
         x, targets = self.augmentation(self._training_input(images), targets)
+        channels = images.shape[1]
+        x, teacher_x = (x[:, :channels], x[:, channels:]) if self._teacher_preprocessing is not None else (x, x)
         logits = self(x)
         loss = self._label_loss(logits, targets)
         if self.teacher is not None:
-            loss = self._distilled(loss, logits.float(), self.teacher(x))
+            loss = self._distilled(loss, logits.float(), self.teacher(teacher_x))
         return self._logged_training_loss(loss, logits, labels, batch_idx)
 
     def _precomputed_distillation_step(
