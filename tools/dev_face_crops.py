@@ -2,7 +2,7 @@
 
 `python tools/dev_face_crops.py MODEL.pkl [MODEL2.pkl ...] [--views multi_scale_ten_crop center ...]
 [--sets ../shared/faces/sfew_train ...] [--crops detect given_square given_whole] [--prior-tau 0 0.5 1]
-[--early-exit file|mode@confidence,...]`.
+[--early-exit file|mode@confidence,...] [--disagreements]`.
 The first run detects and crops every photo as
 `scripts/evaluate_faces.py` does (photo detector settings, the first model file's crop geometry, the most
 confident face) and also keeps each photo's whole-image crops for `crop=given` (its centre square and the whole
@@ -10,7 +10,8 @@ image squeezed to 48x48); the crops are cached in `.cache/dev_face_crops/`. Then
 accuracy over all images (a missed face is wrong), per-class recall and NLL/ECE of the found faces, for choosing
 views, temperatures and checkpoints on several sets at once. The 20 view logits of each model are computed once
 and cached (every view set is a subset of them); `--prior-tau` divides FER2013's class prior out of the
-probabilities (post-hoc logit adjustment) at each strength. Not a product path: figures for the README come
+probabilities (post-hoc logit adjustment) at each strength; `--disagreements` lists the photos where the
+first two model files predict differently. Not a product path: figures for the README come
 from `scripts/evaluate_faces.py`.
 """
 
@@ -102,6 +103,22 @@ def twenty_view_logits(model: Path, faces: np.ndarray, key: str, backend: str = 
     return logits
 
 
+def print_disagreements(predictions: dict, set_dirs: dict[str, Path], data: dict, classes: list[str]) -> None:
+    """For each view set, crop and face set, the photos where the first two models' predicted classes differ."""
+    for (views, tau, set_name, crop), runs in predictions.items():
+        (name_a, probs_a, found), (name_b, probs_b, _) = runs[:2]
+        differ = np.flatnonzero(found & (probs_a.argmax(1) != probs_b.argmax(1)))
+        print(f"{name_a} vs {name_b}, views={views} prior tau={tau}, {set_name} {crop}: {len(differ)} photos differ")
+        images = find_face_set(set_dirs[set_name]).images
+        for index in differ:
+            label = classes[data[set_name]["labels"][index]]
+            first, second = probs_a[index], probs_b[index]
+            print(
+                f"  {Path(images[index][0]).name:<24} label {label:<8} {classes[first.argmax()]:<8} {first.max():.2f}"
+                f"  {classes[second.argmax()]:<8} {second.max():.2f}"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+", type=Path)
@@ -112,11 +129,13 @@ def main() -> None:
     parser.add_argument("--backend", default="onnxruntime", help="torch (fp32), onnxruntime or onnxruntime-int8")
     parser.add_argument("--prior-tau", type=float, nargs="+", default=[0.0], help="logit adjustment strengths")
     parser.add_argument("--early-exit", default="none", help="file (its recorded policy) or mode@confidence,...")
+    parser.add_argument("--disagreements", action="store_true", help="list photos the first two models differ on")
     args = parser.parse_args()
     torch.set_num_threads(2)
     first = EmotionPredictor(args.models[0], backend="onnxruntime")
     data = {set_dir.name: cached_crops(set_dir, first) for set_dir in args.sets}
     log_prior = torch.from_numpy(np.log(TRAIN_COUNTS / TRAIN_COUNTS.sum())).float()
+    predictions: dict[tuple, list[tuple[str, np.ndarray, np.ndarray]]] = {}
     for model in args.models:
         model_file = EmotionPredictor(model, backend="torch").model
         for views in args.views:
@@ -141,6 +160,9 @@ def main() -> None:
                         probs = torch.softmax(probs.clamp_min(1e-12).log() - tau * log_prior, dim=1).numpy()
                         line = report(f"{set_name} {crop}", probs, arrays["labels"], found, model_file.class_names)
                         print(line, flush=True)
+                        predictions.setdefault((views, tau, set_name, crop), []).append((model.name, probs, found))
+    if args.disagreements and len(args.models) > 1:
+        print_disagreements(predictions, {d.name: d for d in args.sets}, data, model_file.class_names)
 
 
 if __name__ == "__main__":
