@@ -105,16 +105,16 @@ def twenty_view_logits(model: Path, faces: np.ndarray, key: str, backend: str = 
 
 def print_disagreements(predictions: dict, set_dirs: dict[str, Path], data: dict, classes: list[str]) -> None:
     """For each view set, crop and face set, the photos where the first two models' predicted classes differ."""
+    file_names = {name: [Path(path).name for path, _ in find_face_set(d).images] for name, d in set_dirs.items()}
     for (views, tau, set_name, crop), runs in predictions.items():
         (name_a, probs_a, found), (name_b, probs_b, _) = runs[:2]
         differ = np.flatnonzero(found & (probs_a.argmax(1) != probs_b.argmax(1)))
         print(f"{name_a} vs {name_b}, views={views} prior tau={tau}, {set_name} {crop}: {len(differ)} photos differ")
-        images = find_face_set(set_dirs[set_name]).images
         for index in differ:
             label = classes[data[set_name]["labels"][index]]
             first, second = probs_a[index], probs_b[index]
             print(
-                f"  {Path(images[index][0]).name:<24} label {label:<8} {classes[first.argmax()]:<8} {first.max():.2f}"
+                f"  {file_names[set_name][index]:<24} label {label:<8} {classes[first.argmax()]:<8} {first.max():.2f}"
                 f"  {classes[second.argmax()]:<8} {second.max():.2f}"
             )
 
