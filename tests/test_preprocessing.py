@@ -99,3 +99,15 @@ def test_temperature_fit_logits_equal_each_modes_own_predictor(tmp_path: Path) -
         predictor = EmotionPredictor(path, tta=tta, temperature=1.0)  # the same precision as the fit's (bf16 on AMX)
         atol = 1e-5 if predictor.precision == "fp32" else 2e-2  # bf16 keeps 8 bits: other batch shapes round apart
         torch.testing.assert_close(logits, predictor.view_logits(torch.from_numpy(faces)), atol=atol, rtol=0)
+
+
+def test_live_view_is_recorded_per_file_and_checked(tmp_path: Path) -> None:
+    path = tmp_path / "model.pkl"
+    export_model(VGGNet(widths=(8, 16), convs_per_stage=1), Preprocessing(tta=ALL_VIEWS, live_view="hflip"), path)
+    live = EmotionPredictor(path, tta="live", bf16=False)
+    assert (live.tta, live.temperature) == ("hflip", live.model.temperature_for("hflip"))
+    assert EmotionPredictor(path, bf16=False).tta == ALL_VIEWS  # photos keep the file's default views
+    with pytest.raises(ValueError, match="live_view must be one of"):
+        Preprocessing(live_view="five_crop")
+    with pytest.raises(ValueError, match="tta must be one of"):
+        EmotionPredictor(path, tta="lively")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
 import subprocess
 import sys
@@ -279,6 +280,26 @@ def test_calibrate_script_refits_the_temperatures_of_an_older_file(tmp_path: Pat
     for mode, _ in parse_early_exit(refitted.preprocessing.early_exit):
         assert set(views_within_all(mode)) < set(views_within_all("multi_scale_hflip"))
 
+    assert refitted.preprocessing.live_view == "zoomed_center"  # what files recorded before choosing one
+    assert EmotionPredictor(model_path, tta="live").tta == "zoomed_center"
+    live = subprocess.run(
+        [*command, f"model_path={model_path}", "live_view=center", "refit_temperatures=false", "early_exit=file"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert live.returncode == 0, live.stderr
+    assert [r.endswith("(the live view)") for r in live.stdout.splitlines()[1 : 1 + len(TTA_MODES)]] == [
+        m == "center" for m in TTA_MODES
+    ]
+    relive = load_model_file(model_path)
+    assert relive.preprocessing == dataclasses.replace(refitted.preprocessing, live_view="center")  # exit kept
+    assert relive.temperatures == refitted.temperatures
+    live_predictor = EmotionPredictor(model_path, tta="live")
+    assert live_predictor.tta == "center" and live_predictor.temperature == relive.temperatures["center"]
+    refitted = relive
+
     bad_policy = subprocess.run(
         [*command, f"model_path={model_path}", "early_exit=center@2"], cwd=PROJECT_ROOT, capture_output=True, text=True
     )
@@ -286,10 +307,12 @@ def test_calibrate_script_refits_the_temperatures_of_an_older_file(tmp_path: Pat
     assert "between 0 and 1" in bad_policy.stderr
     assert load_model_file(model_path).preprocessing == refitted.preprocessing  # nothing written
 
-    unknown = subprocess.run(
-        [*command, f"model_path={model_path}", "tta=five_crop"], cwd=PROJECT_ROOT, capture_output=True, text=True
-    )
-    assert unknown.returncode == 2 and unknown.stderr.strip().count("\n") == 0 and "five_crop" in unknown.stderr
+    for option in ("tta=five_crop", "live_view=five_crop"):
+        unknown = subprocess.run(
+            [*command, f"model_path={model_path}", option], cwd=PROJECT_ROOT, capture_output=True, text=True
+        )
+        assert unknown.returncode == 2 and unknown.stderr.strip().count("\n") == 0
+        assert unknown.stderr.startswith(f"error: {option.split('=')[0]} must be") and "five_crop" in unknown.stderr
 
     missing = subprocess.run(
         [*command, f"model_path={tmp_path / 'missing.pkl'}"], cwd=PROJECT_ROOT, capture_output=True, text=True

@@ -17,6 +17,7 @@ SINGLE_SCALE_VIEWS = {"center": 1, "hflip": 2, "ten_crop": 10}
 SCALE_PREFIXES = {"multi_scale_": (False, True), "zoomed_": (True,)}  # prefix -> zoomed out? per scale
 TTA_MODES = (*SINGLE_SCALE_VIEWS, "zoomed_center", "multi_scale_hflip", "multi_scale_ten_crop")
 ALL_VIEWS = "multi_scale_ten_crop"  # every other mode's views are a subset of its 20
+LIVE_VIEW = "live"  # as a `tta` argument: the view the model file records for the live stream (`live_view`)
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,8 @@ class Preprocessing:
     `early_exit` (`core.early_exit`, "" for none) lets sure faces stop at cheaper views first;
     `early_exit_temperatures`: the temperature of the faces stopping at each of its stages, then at `tta`.
     `tone`: None, or (mean, standard deviation) in pixel values that each face's central `crop_size` square is
-    brought to before normalisation (`augmentation.preprocessing.normalize_tone`), in training and inference."""
+    brought to before normalisation (`augmentation.preprocessing.normalize_tone`), in training and inference.
+    `live_view`: the views the live stream, the app's webcam and videos run (`tta=live`), chosen per file."""
 
     input_size: int = 48
     crop_size: int = 40
@@ -35,6 +37,7 @@ class Preprocessing:
     early_exit: str = ""
     early_exit_temperatures: tuple[float, ...] = ()
     tone: tuple[float, float] | None = None
+    live_view: str = "zoomed_center"
 
     def __post_init__(self) -> None:
         # A model file stores a list; the record stays hashable and comparable as a tuple.
@@ -43,8 +46,9 @@ class Preprocessing:
             if len(self.tone) != 2 or float(self.tone[1]) <= 0:
                 raise ValueError(f"tone must be (mean, standard deviation > 0) in pixel values, got {self.tone!r}")
             object.__setattr__(self, "tone", (float(self.tone[0]), float(self.tone[1])))
-        if self.tta not in TTA_MODES:
-            raise ValueError(f"tta must be one of {TTA_MODES}, got {self.tta!r}")
+        for field, mode in (("tta", self.tta), ("live_view", self.live_view)):
+            if mode not in TTA_MODES:
+                raise ValueError(f"{field} must be one of {TTA_MODES}, got {mode!r}")
         if not 0 < self.crop_size <= self.input_size:
             raise ValueError(f"crop_size must be in 1..{self.input_size}, got {self.crop_size}")
 

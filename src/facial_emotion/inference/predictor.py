@@ -21,7 +21,7 @@ from facial_emotion.core.early_exit import (
 )
 from facial_emotion.core.hardware import cpu_has_amx
 from facial_emotion.core.model_file import ModelFile
-from facial_emotion.core.preprocessing import ALL_VIEWS, TTA_MODES, views_per_image
+from facial_emotion.core.preprocessing import ALL_VIEWS, LIVE_VIEW, TTA_MODES, views_per_image
 from facial_emotion.inference.backends import GRAPH_PRECISION, resolve_backend
 from facial_emotion.inference.onnx_graph import (
     GraphError,
@@ -47,10 +47,10 @@ class EmotionPrediction:
 class EmotionPredictor:
     """Loads a model file and applies its recorded preprocessing, test-time views and temperature.
 
-    `tta` overrides the file's test-time augmentation (e.g. `center` for a live stream) and brings the
-    temperature fitted for it; `temperature` overrides that (1.0 gives the uncalibrated model). `bf16`
-    runs the network in bfloat16 autocast; by default only with AMX (on AVX512-BF16 alone it is slower than
-    fp32) or on CUDA. `backend` (see `inference.backends`): `torch`, `onnxruntime` (fp32 graph),
+    `tta` overrides the file's test-time augmentation (e.g. `center`; `live`: the view the file records for the
+    live stream) and brings the temperature fitted for it; `temperature` overrides that (1.0 gives the
+    uncalibrated model). `bf16` runs the network in bfloat16 autocast; by default only with AMX (on AVX512-BF16
+    alone it is slower than fp32) or on CUDA. `backend` (see `inference.backends`): `torch`, `onnxruntime` (fp32 graph),
     `onnxruntime-int8`, or `auto` (the scripts' default); graphs are derived from the model file and checked
     against it. Only the torch backend is differentiable (`view_logits` for attacks).
 
@@ -73,8 +73,10 @@ class EmotionPredictor:
     ) -> None:
         self.model: ModelFile = load_model_file(Path(model_path))
         self.model_path = Path(model_path)
-        if tta is not None and tta not in TTA_MODES:
-            raise ValueError(f"tta must be one of {TTA_MODES}, got {tta!r}")
+        if tta is not None and tta not in (*TTA_MODES, LIVE_VIEW):
+            raise ValueError(f"tta must be one of {(*TTA_MODES, LIVE_VIEW)}, got {tta!r}")
+        if tta == LIVE_VIEW:
+            tta = self.model.preprocessing.live_view
         self.tta = tta or self.model.preprocessing.tta
         own_views = self.tta == self.model.preprocessing.tta and temperature is None
         file_policy = self.model.preprocessing.early_exit if own_views else ""

@@ -1,10 +1,11 @@
 """What scripts/calibrate.py does: refit a model file's temperatures on the validation split; one-line errors.
 
 It also prints each test-time augmentation's validation accuracy, and `tta=<mode>` makes that mode the
-file's default: the choice of views is made on validation, like every other choice. So is the early exit
+file's default: the choice of views is made on validation, like every other choice; `live_view=<mode>` records
+the view the live stream runs (`tta=live`), chosen on validation and the real-face dev sets. So is the early exit
 (`core.early_exit`): `early_exit=auto` records the cheapest policy that keeps the file's predictions on >= 99.5%
-of validation faces, `none` clears it, `mode@confidence,...` sets one. `refit_temperatures=false` keeps the
-recorded temperatures (only the early exit is chosen).
+of validation faces, `none` clears it, `file` keeps the recorded one, `mode@confidence,...` sets one.
+`refit_temperatures=false` keeps the recorded temperatures.
 """
 
 from __future__ import annotations
@@ -33,8 +34,10 @@ from facial_emotion.models.loading import load_model_file
 
 
 def record_policy(spec: str | None, every_view: torch.Tensor, labels: np.ndarray, model: ModelFile) -> None:
-    """Record the early exit in `model`: chosen on the validation views (`auto`, printed), cleared (`none`), or as
-    given (it then reports at its modes' temperatures)."""
+    """Record the early exit in `model`: chosen on the validation views (`auto`, printed), kept (`file`), cleared
+    (`none`), or as given (it then reports at its modes' temperatures)."""
+    if str(spec).strip().lower() == "file":
+        return
     if str(spec).strip().lower() != "auto":
         model.preprocessing = with_early_exit(model.preprocessing, parse_early_exit(spec))
         return
@@ -51,10 +54,11 @@ def record_policy(spec: str | None, every_view: torch.Tensor, labels: np.ndarray
 def run(cfg: DictConfig) -> int:
     """Fit, report and record the temperatures of `cfg.model_path`; return the process exit code."""
     path = Path(cfg.model_path)
-    default_tta = cfg.get("tta")
-    if default_tta is not None and default_tta not in TTA_MODES:
-        print(f"error: tta must be one of {', '.join(TTA_MODES)}, got {default_tta!r}", file=sys.stderr)
-        return 2
+    default_tta, live_view = cfg.get("tta"), cfg.get("live_view")
+    for key, mode in (("tta", default_tta), ("live_view", live_view)):
+        if mode is not None and mode not in TTA_MODES:
+            print(f"error: {key} must be one of {', '.join(TTA_MODES)}, got {mode!r}", file=sys.stderr)
+            return 2
     try:
         model = load_model_file(path)
         datamodule = instantiate(cfg.data)
@@ -72,10 +76,16 @@ def run(cfg: DictConfig) -> int:
     accuracies = view_accuracies(view_logits, labels, model.temperatures)
     if default_tta is not None:
         model.preprocessing = dataclasses.replace(model.preprocessing, tta=default_tta)
+    if live_view is not None:
+        model.preprocessing = dataclasses.replace(model.preprocessing, live_view=live_view)
     model.temperature = model.temperatures[model.preprocessing.tta]
+    prep = model.preprocessing
     print(f"Validation split: {len(labels)} faces. Accuracy and ECE (15 bins) per test-time augmentation:")
     for tta in view_logits:
-        default = "  (the file's default)" if tta == model.preprocessing.tta else ""
+        roles = [
+            name for name, mode in (("the file's default", prep.tta), ("the live view", prep.live_view)) if mode == tta
+        ]
+        default = f"  ({', '.join(roles)})" if roles else ""
         temperatures = f"T {recorded[tta]:.3f} -> {model.temperatures[tta]:.3f}"
         errors = f"ECE {100 * before[tta]:.2f}% -> {100 * after[tta]:.2f}%"
         print(f"  {tta:<20} accuracy {100 * accuracies[tta]:.2f}%   {temperatures}   {errors}{default}")
