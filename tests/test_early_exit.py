@@ -104,15 +104,18 @@ def test_choice_keeps_the_agreement_and_takes_the_cheapest() -> None:
     assert noisy.agreement >= 0.995 and noisy.views_per_face > 10
 
 
-def test_a_chosen_policy_is_recorded_in_the_model_file_and_read_back(tmp_path: Path) -> None:
+@pytest.mark.parametrize("live_view", ["zoomed_center", "center", "hflip"])
+def test_a_chosen_policy_is_recorded_in_the_model_file_and_read_back(tmp_path: Path, live_view: str) -> None:
     path = tmp_path / "tiny.pkl"
-    model = export_model(VGGNet(widths=(8, 16), convs_per_stage=1), Preprocessing(tta=ALL_VIEWS), path)
+    preprocessing = Preprocessing(tta=ALL_VIEWS, live_view=live_view)
+    model = export_model(VGGNet(widths=(8, 16), convs_per_stage=1), preprocessing, path)
     agreeing = synthetic_views(300, seed=6).mean(1, keepdim=True).expand(-1, 20, -1) * 30
     labels = agreeing[:, 0].argmax(-1).numpy()
     choice = record_early_exit(model, agreeing, labels)
     save_model_file(path, model)
     reloaded = load_model_file(path).preprocessing
     assert parse_early_exit(reloaded.early_exit) == choice.stages != ()
+    assert choice.stages[0][0] == live_view  # sure faces stop at the file's live view
     assert reloaded.early_exit_temperatures == pytest.approx(choice.exit_temperatures)
     assert len(reloaded.early_exit_temperatures) == len(choice.stages) + 1
 

@@ -139,9 +139,10 @@ def choose_early_exit(
     final_tta: str,
     temperature_for: Callable[[str], float],
     min_agreement: float = MIN_AGREEMENT,
+    first_stages: Sequence[str] = FIRST_STAGES,
 ) -> EarlyExitChoice:
-    """The cheapest policy of the grid (one first stage, optionally a second, each at CONFIDENCES) whose
-    predictions agree with `final_tta`'s on >= `min_agreement` of the faces; no stages if none is cheaper.
+    """The cheapest policy of the grid (one of `first_stages`, optionally a second stage, each at CONFIDENCES)
+    whose predictions agree with `final_tta`'s on >= `min_agreement` of the faces; no stages if none is cheaper.
 
     `every_view`: (N, 20, classes) logits of the 20 views of held-out faces.
     """
@@ -157,12 +158,12 @@ def choose_early_exit(
     full_accuracy = float((full_top1 == labels).float().mean())
     best = EarlyExitChoice((), 1.0, full.views_computed / len(every_view), full_accuracy, full_accuracy)
     final_views = set(views_within_all(final_tta))
-    usable = [mode for mode in (*FIRST_STAGES, *SECOND_STAGES) if set(views_within_all(mode)) < final_views]
+    usable = [mode for mode in (*first_stages, *SECOND_STAGES) if set(views_within_all(mode)) < final_views]
     candidates = [((first, c1),) for first in usable for c1 in CONFIDENCES]
     candidates += [
         ((first, c1), (second, c2))
         for first in usable
-        if first in FIRST_STAGES
+        if first in first_stages
         for second in usable
         if second in SECOND_STAGES
         for c1 in CONFIDENCES

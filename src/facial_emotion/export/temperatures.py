@@ -54,7 +54,11 @@ def view_accuracies(
 
 def record_early_exit(model: ModelFile, every_view: torch.Tensor, labels: np.ndarray) -> EarlyExitChoice:
     """Choose the early exit of `model`'s default views on held-out faces (their 20 view logits) at its recorded
-    temperatures, and record it and its exit temperatures in `model.preprocessing` (none if nothing is cheaper)."""
-    choice = choose_early_exit(every_view, torch.from_numpy(labels), model.preprocessing.tta, model.temperature_for)
+    temperatures, and record it and its exit temperatures in `model.preprocessing` (none if nothing is cheaper).
+    Its first stage is the file's live view: the one view chosen for real faces is the one sure faces stop at."""
+    prep = model.preprocessing
+    choice = choose_early_exit(
+        every_view, torch.from_numpy(labels), prep.tta, model.temperature_for, first_stages=(prep.live_view,)
+    )
     model.preprocessing = with_early_exit(model.preprocessing, choice.stages, choice.exit_temperatures)
     return choice
