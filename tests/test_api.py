@@ -89,7 +89,8 @@ def test_settings_are_the_scripts_configs(recognizer: EmotionRecognizer) -> None
         live, photos = compose(config_name="predict_live_stream"), compose(config_name="predict_image")
     assert recognizer.video_settings == live and recognizer.photo_settings == photos
     assert recognizer.video_pipeline.predictor.model_path == Path(live.model_path)
-    assert recognizer.video_pipeline.predictor.tta == live.tta
+    video = recognizer.video_pipeline.predictor
+    assert live.tta == "live" and video.tta == video.model.preprocessing.live_view  # the file's own live view
     assert recognizer.video_pipeline.detect_every == live.face_pipeline.detect_every
 
 

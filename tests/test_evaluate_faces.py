@@ -65,8 +65,8 @@ def test_report_csv_and_table_on_a_tiny_folder(tiny_set: Path, tmp_path: Path, c
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-3)
     assert png.stat().st_size > 1000
     markdown = table.read_text()
-    assert "| my_own_model | tiny | detect | center | 5 | 75.0 |" in markdown
-    assert "| my_own_model | FER2013 test |" in markdown
+    assert "| my_own_model_real_faces | tiny | detect | center | 5 | 75.0 |" in markdown
+    assert "| my_own_model_real_faces | FER2013 test |" in markdown
 
 
 @requires_faces

@@ -109,7 +109,7 @@ def test_crop_geometry_round_trips_through_the_model_file(tmp_path: Path) -> Non
     assert load_model_file(path).crop_geometry == geometry
 
 
-@pytest.mark.parametrize("name", ["my_own_model.pkl", "pre_trained_model.pkl"])
+@pytest.mark.parametrize("name", ["my_own_model.pkl", "my_own_model_real_faces.pkl", "pre_trained_model.pkl"])
 def test_shipped_models_record_landmark_alignment(name: str) -> None:
     geometry = load_model_file(MODELS / name).crop_geometry
     assert geometry.method == "landmarks" and geometry.source

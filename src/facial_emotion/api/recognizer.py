@@ -26,9 +26,10 @@ class EmotionRecognizer:
     the config files, so the API and the scripts give the same answers.
 
     Args:
-        model_path: a model file; None: the one the live stream loads (`results/model/my_own_model.pkl`).
-        views: test-time views (`center`, `zoomed_center`, `ten_crop`, ...) for photos and videos alike;
-            None: each config's own (photos: the model file's default; videos: `zoomed_center`).
+        model_path: a model file; None: the one the live stream loads
+            (`results/model/my_own_model_real_faces.pkl`).
+        views: test-time views (`center`, `zoomed_center`, `ten_crop`, `live`, ...) for photos and videos alike;
+            None: each config's own (photos: the model file's default; videos: `live`, the file's live view).
         backend: how the network runs: auto, torch, onnxruntime, onnxruntime-int8 (docs/speed.md); None: the
             configs' choice (auto).
         overrides: more Hydra overrides applied to both configs, e.g. `["face_pipeline.detect_every=1"]`.
