@@ -16,7 +16,8 @@ $(STAMP): requirements.txt requirements-weights.txt pyproject.toml
 	rm -f $(VENV)/.installed-* && touch $@
 
 # The int8 graph backend=auto runs on CPUs without AMX (once per model file, 2-4 min, needs FER2013); where it cannot
-# be built (no data), the line says why and auto runs ONNX Runtime fp32. run/serve: the real-face file; evaluate: predict.py's.
+# be built (no data), the line says why and auto runs ONNX Runtime fp32. run and serve build the real-face file's,
+# evaluate predict.py's (my_own_model.pkl).
 graphs: setup
 	-$(PY) scripts/build_graphs.py
 
