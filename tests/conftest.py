@@ -12,6 +12,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, open_dict
 
+from facial_emotion.core.labels import EMOTIONS
 from facial_emotion.data.locate import PROJECT_ROOT, SHARED_DATA_DIR
 from facial_emotion.training.resolvers import register_resolvers
 
@@ -31,6 +32,35 @@ def write_fer_csv(path: Path, n_rows: int, seed: int = 0, gz: bool = False) -> t
     with opener(path, "wt") as handle:
         handle.write(text)
     return images, labels
+
+
+FERPLUS_HEADER = "Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF"
+
+
+def write_ferplus(path: Path, n_training: int, n_test: int = 3) -> np.ndarray:
+    """FER+ lines for `n_training` Training rows (+ test rows); returns the Training votes in FER2013 order.
+
+    Row i votes 6 for class i % 7 (in FER2013's order), 2 for the next class and 2 contempt/unknown; every 10th row
+    has no class vote at all (judged not a face)."""
+    ferplus_order = ["neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear"]
+    columns = ["anger", "disgust", "fear", "happiness", "sadness", "surprise", "neutral"]
+    fer2013_to_column = dict(zip(EMOTIONS, columns, strict=True))
+    lines, expected = [FERPLUS_HEADER], []
+    for row in range(n_training + n_test):
+        votes = dict.fromkeys(ferplus_order, 0)
+        fer_votes = np.zeros(7, np.float32)
+        if row % 10 != 9:
+            first, second = row % 7, (row + 1) % 7
+            votes[fer2013_to_column[EMOTIONS[first]]] = 6
+            votes[fer2013_to_column[EMOTIONS[second]]] = 2
+            fer_votes[first], fer_votes[second] = 6, 2
+        usage = "Training" if row < n_training else "PublicTest"
+        cells = [str(votes[c]) for c in ferplus_order]
+        lines.append(",".join([usage, f"fer{row:07d}.png", *cells, "1", "1", "0" if row % 10 != 9 else "10"]))
+        if usage == "Training":
+            expected.append(fer_votes)
+    path.write_text("\n".join(lines) + "\n")
+    return np.array(expected)
 
 
 @pytest.fixture

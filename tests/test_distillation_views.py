@@ -18,7 +18,7 @@ from facial_emotion.models.registry import architecture_of, build_model
 from facial_emotion.models.teacher import TeacherEnsemble
 from facial_emotion.tasks.train import train
 from facial_emotion.training.distillation_views import DistillationViews, augmented_views_with_teacher
-from tests.conftest import compose_train_config
+from tests.conftest import compose_train_config, write_ferplus
 
 GEOMETRY = CropGeometry("landmarks", targets=((16.0, 19.0), (32.5, 18.5), (24.0, 28.5), (17.5, 37.0), (31.0, 37.0)))
 
@@ -100,6 +100,20 @@ def test_each_epoch_serves_its_round() -> None:
         DistillationViews(views, torch.arange(5), torch.full((3, 4, 7), 1 / 7))
 
 
+def test_views_carry_each_faces_soft_target_in_every_round() -> None:
+    views = torch.zeros(3, 4, 1, 1, 1, dtype=torch.float16)
+    soft = torch.softmax(torch.randn(4, 7), -1)
+    dataset = DistillationViews(views, torch.arange(4), torch.full((3, 4, 7), 1 / 7), soft)
+    assert dataset.targets is soft  # what the logit adjustment counts the class prior from
+    for epoch in (0, 2):
+        dataset.use_round_of_epoch(epoch)
+        *_, target = dataset[1]
+        assert torch.equal(target, soft[1])
+    assert len(DistillationViews(views, torch.arange(4), torch.full((3, 4, 7), 1 / 7))[1]) == 3
+    with pytest.raises(ValueError, match="3 soft targets"):
+        DistillationViews(views, torch.arange(4), torch.full((3, 4, 7), 1 / 7), soft[:3])
+
+
 def test_precomputed_step_mixes_label_and_distillation_losses(tmp_path: Path, fer_dir: Path) -> None:
     cfg = compose_train_config(tmp_path, fer_dir, ["experiment=fer_compact_distill", "model.net.dropout=0"])
     module = instantiate(cfg.model)
@@ -114,6 +128,16 @@ def test_precomputed_step_mixes_label_and_distillation_losses(tmp_path: Path, fe
     torch.testing.assert_close(loss, expected)
     loss.backward()
     assert all(p.grad is not None for p in module.net.parameters() if p.requires_grad)
+
+    # with FER+ votes the label term is the cross-entropy to the soft targets
+    soft = torch.softmax(torch.randn(8, 7), -1)
+    with torch.no_grad():
+        soft_loss = module._precomputed_distillation_step(views, labels, teacher_probs, soft, batch_idx=0)
+    soft_expected = 0.2 * F.cross_entropy(logits, soft, label_smoothing=0.1) + 0.8 * F.kl_div(
+        logits.log_softmax(-1), teacher_probs, reduction="batchmean"
+    )
+    torch.testing.assert_close(soft_loss, soft_expected.detach())
+    assert not torch.isclose(soft_loss, expected.detach())
 
 
 def test_compact_distill_experiment_caches_views_and_records_teacher_and_geometry(
@@ -144,3 +168,10 @@ def test_compact_distill_experiment_caches_views_and_records_teacher_and_geometr
     train(flipped)
     assert len(list(cached[0].parent.glob("*.pt"))) == 2
     assert load_model_file(Path(flipped.export.path)).training["distillation"]["teacher_flip_average"] is True
+
+    # FER+ votes add soft label targets to the cached views without new views: the same cache file
+    write_ferplus(fer_dir / "fer2013new.csv", 140)
+    voted = compose_train_config(tmp_path, fer_dir, [*overrides, "data.soft_labels_file=fer2013new.csv"])
+    metrics = train(voted)
+    assert len(list(cached[0].parent.glob("*.pt"))) == 2 and cached[0].stat().st_mtime_ns == stamp
+    assert torch.isfinite(torch.tensor(metrics["train/loss"]))

@@ -150,10 +150,18 @@ class EmotionClassifier(L.LightningModule):
         return self._logged_training_loss(loss, logits, labels, batch_idx)
 
     def _precomputed_distillation_step(
-        self, views: torch.Tensor, labels: torch.Tensor, teacher_probs: torch.Tensor, batch_idx: int
+        self,
+        views: torch.Tensor,
+        labels: torch.Tensor,
+        teacher_probs: torch.Tensor,
+        soft_targets: torch.Tensor | None = None,
+        *,
+        batch_idx: int,
     ) -> torch.Tensor:
+        """Cached views: label loss (to the soft targets where the data has FER+ votes) mixed with the KL to the
+        teachers' precomputed probabilities."""
         logits = self(views)
-        label_loss = self._label_loss(logits, labels)
+        label_loss = self._label_loss(logits, labels if soft_targets is None else soft_targets)
         loss = self._distilled(label_loss, logits.float(), teacher_probs, self.hparams.distillation_temperature)
         return self._logged_training_loss(loss, logits, labels, batch_idx)
 

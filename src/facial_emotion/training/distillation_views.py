@@ -32,15 +32,25 @@ TEACHER_BATCH = 512
 
 
 class DistillationViews(Dataset):
-    """Items of the current round: (normalised augmented crop (1, c, c) float32, label, teacher probabilities)."""
+    """Items of the current round: (normalised augmented crop (1, c, c) float32, label, teacher probabilities),
+    then the face's soft label target (FER2013 label mixed with the FER+ votes) when `targets` is given."""
 
-    def __init__(self, views: torch.Tensor, labels: torch.Tensor, probabilities: torch.Tensor) -> None:
-        if views.shape[:2] != probabilities.shape[:2] or views.shape[1] != len(labels):
+    def __init__(
+        self,
+        views: torch.Tensor,
+        labels: torch.Tensor,
+        probabilities: torch.Tensor,
+        targets: torch.Tensor | None = None,
+    ) -> None:
+        lined_up = views.shape[:2] == probabilities.shape[:2] and views.shape[1] == len(labels)
+        if not lined_up or (targets is not None and len(targets) != len(labels)):
+            soft = "" if targets is None else f", {len(targets)} soft targets"
             raise ValueError(
-                f"views {tuple(views.shape)}, probabilities {tuple(probabilities.shape)} and "
+                f"views {tuple(views.shape)}, probabilities {tuple(probabilities.shape)}{soft} and "
                 f"{len(labels)} labels do not line up"
             )
         self.views, self.labels, self.probabilities = views, labels, probabilities
+        self.soft_targets = targets
         self.round = 0
 
     @property
@@ -48,9 +58,9 @@ class DistillationViews(Dataset):
         return self.views.shape[0]
 
     @property
-    def targets(self) -> None:
-        """No soft label targets (the teachers' probabilities are a separate term); see FaceTensorDataset."""
-        return None
+    def targets(self) -> torch.Tensor | None:
+        """The soft label targets, as FaceTensorDataset's (the teachers' probabilities are a separate term)."""
+        return self.soft_targets
 
     def use_round_of_epoch(self, epoch: int) -> None:
         """Serve the views of round `epoch mod rounds`."""
@@ -59,8 +69,9 @@ class DistillationViews(Dataset):
     def __len__(self) -> int:
         return len(self.labels)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        return self.views[self.round, index].float(), self.labels[index], self.probabilities[self.round, index]
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, ...]:
+        item = (self.views[self.round, index].float(), self.labels[index], self.probabilities[self.round, index])
+        return item if self.soft_targets is None else (*item, self.soft_targets[index])
 
 
 @torch.no_grad()
@@ -197,7 +208,8 @@ class DistillationDataModule(FERDataModule):
             torch.save(cached, tmp)
             tmp.replace(path)
             log.info("distillation views written to %s", path)
-        return DistillationViews(cached["views"], faces.labels, cached["probabilities"])
+        # The soft label targets are not in the cache key: they are per face, not per view, and read afresh.
+        return DistillationViews(cached["views"], faces.labels, cached["probabilities"], faces.targets)
 
     def distillation_record(self) -> dict:
         """What the exported model file records of its teachers."""
