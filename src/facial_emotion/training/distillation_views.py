@@ -50,17 +50,12 @@ class DistillationViews(Dataset):
                 f"{len(labels)} labels do not line up"
             )
         self.views, self.labels, self.probabilities = views, labels, probabilities
-        self.soft_targets = targets
+        self.targets = targets  # as FaceTensorDataset's: what the logit adjustment counts the class prior from
         self.round = 0
 
     @property
     def rounds(self) -> int:
         return self.views.shape[0]
-
-    @property
-    def targets(self) -> torch.Tensor | None:
-        """The soft label targets, as FaceTensorDataset's (the teachers' probabilities are a separate term)."""
-        return self.soft_targets
 
     def use_round_of_epoch(self, epoch: int) -> None:
         """Serve the views of round `epoch mod rounds`."""
@@ -71,7 +66,7 @@ class DistillationViews(Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, ...]:
         item = (self.views[self.round, index].float(), self.labels[index], self.probabilities[self.round, index])
-        return item if self.soft_targets is None else (*item, self.soft_targets[index])
+        return item if self.targets is None else (*item, self.targets[index])
 
 
 @torch.no_grad()
