@@ -15,7 +15,7 @@ $(STAMP): requirements.txt requirements-weights.txt pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	rm -f $(VENV)/.installed-* && touch $@
 
-# The int8 graph backend=auto runs on CPUs without AMX (once per model file, 2-4 min, needs FER2013); where it cannot
+# The int8 graph backend=auto runs on the CPU (once per model file, 2-4 min, needs FER2013); where it cannot
 # be built (no data), the line says why and auto runs ONNX Runtime fp32. run and serve build the real-face file's,
 # evaluate predict.py's (my_own_model.pkl).
 graphs: setup

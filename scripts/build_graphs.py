@@ -1,4 +1,4 @@
-"""Build the int8 graph `backend=auto` runs on CPUs without AMX, once: `python scripts/build_graphs.py`."""
+"""Build the int8 graph `backend=auto` runs on the CPU, once: `python scripts/build_graphs.py`."""
 
 import sys
 

@@ -14,6 +14,7 @@ import torch
 from facial_emotion.core.model_file import update_model_metrics
 from facial_emotion.core.preprocessing import Preprocessing
 from facial_emotion.export.exporter import export_model
+from facial_emotion.inference.backends import resolve_backend
 from facial_emotion.inference.onnx_graph import FP32_TOLERANCE, GraphError, file_sha256, graph_path, network_sha256
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.models.loading import load_model_file
@@ -120,3 +121,18 @@ def test_missing_onnxruntime_falls_back_to_torch_with_one_line(
 def test_unknown_backend_is_a_one_line_error(model_path: Path) -> None:
     with pytest.raises(ValueError, match="backend must be one of auto, torch, onnxruntime, onnxruntime-int8"):
         EmotionPredictor(model_path, backend="tensorrt")
+
+
+@pytest.mark.parametrize("amx", [True, False])
+def test_auto_runs_onnxruntime_on_every_cpu_kind_and_steps_down_to_fp32_without_a_graph(
+    model_path: Path, faces: np.ndarray, amx: bool, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """AMX included: there int8 measured 7x PyTorch bf16 at batch 1 and 3x at batch 256 (results/model/speed.md)."""
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    predictor = EmotionPredictor(model_path, backend="auto")
+    err = capsys.readouterr().err.strip().splitlines()
+    assert (predictor.backend, predictor.precision) == ("onnxruntime", "fp32")
+    assert len(err) == 1 and "no int8 graph built yet" in err[0] and "build_graphs.py" in err[0]
+    reference = EmotionPredictor(model_path, backend="torch", bf16=False).predict_proba(faces)
+    np.testing.assert_allclose(predictor.predict_proba(faces), reference, atol=FP32_TOLERANCE)
+    assert resolve_backend("auto", "cuda") == "torch"

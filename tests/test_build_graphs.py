@@ -1,4 +1,4 @@
-"""scripts/build_graphs.py: the int8 graph auto runs, built once from FER2013; skipped or refused in one line."""
+"""scripts/build_graphs.py: the int8 graph auto runs, built once from FER2013; refused in one line."""
 
 from __future__ import annotations
 
@@ -47,7 +47,6 @@ def config(model_path: Path, force: bool = False):
 def test_builds_the_int8_graph_once_from_fer2013(
     model_path: Path, fer_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(build_graphs, "auto_backend", lambda device: "onnxruntime-int8")
     monkeypatch.setenv("FER_DATA_DIR", str(fer_dir))
     assert build_graphs.run(config(model_path)) == 0
     assert "tiny.pkl: int8 graph built and checked" in capsys.readouterr().out
@@ -61,7 +60,6 @@ def test_builds_the_int8_graph_once_from_fer2013(
 def test_a_refused_graph_is_reported_then_not_rebuilt_unless_forced(
     tmp_path: Path, fer_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(build_graphs, "auto_backend", lambda device: "onnxruntime-int8")
     monkeypatch.setenv("FER_DATA_DIR", str(fer_dir))
     undecided = tiny_model(tmp_path / "undecided.pkl", decided=False)
     assert build_graphs.run(config(undecided)) == 2
@@ -75,20 +73,10 @@ def test_a_refused_graph_is_reported_then_not_rebuilt_unless_forced(
 def test_without_fer2013_it_says_why_in_one_line_and_fails(
     model_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(build_graphs, "auto_backend", lambda device: "onnxruntime-int8")
     monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "no_data"))
     assert build_graphs.run(config(model_path)) == 2
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and "train.csv" in error and "fp32" in error
-    assert not int8_graph(model_path).exists()
-
-
-def test_where_auto_runs_torch_nothing_is_built(
-    model_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setattr(build_graphs, "auto_backend", lambda device: "torch")
-    assert build_graphs.run(config(model_path)) == 0
-    assert "no graph needed" in capsys.readouterr().out
     assert not int8_graph(model_path).exists()
 
 
@@ -100,7 +88,6 @@ def test_int8_weights_use_the_7_bit_range_that_cannot_saturate(
     import onnx
     from onnx import numpy_helper
 
-    monkeypatch.setattr(build_graphs, "auto_backend", lambda device: "onnxruntime-int8")
     monkeypatch.setenv("FER_DATA_DIR", str(fer_dir))
     assert build_graphs.run(config(model_path)) == 0
     graph = onnx.load(str(int8_graph(model_path))).graph
@@ -118,7 +105,6 @@ def test_a_graph_or_refusal_of_an_older_recipe_is_rebuilt(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setattr(build_graphs, "auto_backend", lambda device: "onnxruntime-int8")
     monkeypatch.setenv("FER_DATA_DIR", str(fer_dir))
     assert build_graphs.run(config(model_path)) == 0
     manifest_path = int8_graph(model_path).with_suffix(".json")

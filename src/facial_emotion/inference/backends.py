@@ -1,17 +1,15 @@
 """Which runtime computes the network: PyTorch, or ONNX Runtime (fp32 or int8) on the CPU.
 
-`auto` is a fixed rule per CPU kind, justified by `scripts/benchmark.py` (results/model/speed.md): with AMX
-PyTorch in bf16 (~950 faces/s at batch 256); elsewhere (AVX2, and AVX512-BF16 without AMX, where PyTorch's bf16
-measured no faster than its fp32 and ONNX Runtime int8 4-5x faster than both) ONNX Runtime int8
-once its graph is built (calibrating and checking it takes minutes and FER2013, so `auto` never builds it: an
-explicit backend=onnxruntime-int8 does, once per model file), else ONNX Runtime fp32. CUDA: PyTorch.
+`auto` is one rule for every CPU kind, justified by `scripts/benchmark.py` (results/model/speed.md): ONNX Runtime
+int8 once its graph is built (calibrating and checking it takes minutes and FER2013, so `auto` never builds it: an
+explicit backend=onnxruntime-int8 does, once per model file), else ONNX Runtime fp32. On AVX2 and AVX-512 CPUs
+int8 was 1.6-5x PyTorch at batch 1 and 256; on AMX too, where PyTorch runs bf16 natively (2 threads: 1.43 against
+10.49 ms per face at batch 1, 0.94 against 3.06 at batch 256). CUDA: PyTorch.
 """
 
 from __future__ import annotations
 
 import sys
-
-import torch
 
 BACKENDS = ("auto", "torch", "onnxruntime", "onnxruntime-int8")
 GRAPH_PRECISION = {"onnxruntime": "fp32", "onnxruntime-int8": "int8"}
@@ -30,9 +28,7 @@ def onnxruntime_installed() -> bool:
 
 def auto_backend(device: str = "cpu") -> str:
     """The backend `auto` means on this machine (see the module docstring for the rule)."""
-    if device != "cpu" or torch.cpu._is_amx_tile_supported():
-        return "torch"
-    return "onnxruntime-int8"
+    return "torch" if device != "cpu" else "onnxruntime-int8"
 
 
 def differentiable_backend(requested: str) -> str:

@@ -1,4 +1,4 @@
-"""What scripts/build_graphs.py does: build, once, the int8 ONNX Runtime graph `backend=auto` runs on CPUs without AMX.
+"""What scripts/build_graphs.py does: build, once, the int8 ONNX Runtime graph `backend=auto` runs on the CPU.
 
 Building it takes FER2013 and 2-4 minutes (calibration on the validation split, then the agreement check on the
 test set), which `auto` never spends by itself at a stream's start; `make run` and `make serve` call this first.
@@ -12,7 +12,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from facial_emotion.core.model_file import ModelFileError
-from facial_emotion.inference.backends import auto_backend, onnxruntime_installed
+from facial_emotion.inference.backends import onnxruntime_installed
 from facial_emotion.inference.onnx_graph import checked_graph_cached, graph_refusal
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.models.loading import load_model_file
@@ -31,10 +31,7 @@ def build_int8(model_path: Path, retry_refused: bool) -> str:
 
 
 def run(cfg: DictConfig) -> int:
-    """Build every file's int8 graph where `auto` would use it; the process exit code (2 if one could not be)."""
-    if auto_backend("cpu") == "torch" and not cfg.force:
-        print("build_graphs: backend=auto runs PyTorch on this CPU (AMX): no graph needed (force=true builds anyway)")
-        return 0
+    """Build every file's int8 graph; the process exit code (2 if one could not be)."""
     if not onnxruntime_installed():
         print("error: build_graphs: onnxruntime is not installed (make setup installs it)", file=sys.stderr)
         return 2

@@ -64,7 +64,7 @@ def run(cfg: DictConfig) -> int:
         datamodule = instantiate(cfg.data)
         datamodule.setup("fit")
         images, labels = datamodule.val_set.images.squeeze(1).numpy(), datamodule.val_set.labels.numpy()
-        view_logits = uncalibrated_view_logits(path, images, cfg.get("backend", "torch"))
+        view_logits = uncalibrated_view_logits(path, images, cfg.get("backend", "onnxruntime"))
     except (ModelFileError, FERDataError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
