@@ -23,6 +23,7 @@ from facial_emotion.core.early_exit import format_early_exit, parse_early_exit, 
 from facial_emotion.core.model_file import ModelFile, ModelFileError, save_model_file
 from facial_emotion.core.preprocessing import ALL_VIEWS, TTA_MODES
 from facial_emotion.data.fer_csv import FERDataError
+from facial_emotion.export.exporter import FITTING_BACKEND
 from facial_emotion.export.temperatures import (
     calibration_errors,
     fit_temperatures,
@@ -64,7 +65,7 @@ def run(cfg: DictConfig) -> int:
         datamodule = instantiate(cfg.data)
         datamodule.setup("fit")
         images, labels = datamodule.val_set.images.squeeze(1).numpy(), datamodule.val_set.labels.numpy()
-        view_logits = uncalibrated_view_logits(path, images, cfg.get("backend", "onnxruntime"))
+        view_logits = uncalibrated_view_logits(path, images, cfg.get("backend", FITTING_BACKEND))
     except (ModelFileError, FERDataError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
