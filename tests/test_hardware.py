@@ -39,3 +39,28 @@ def test_speed_table_keeps_one_section_per_cpu(monkeypatch: pytest.MonkeyPatch, 
     assert text.count("## AMD EPYC, ") == 1 and text.count("## Intel(R) Xeon(R) Processor, ") == 1
     amd = text.split("## AMD EPYC, ")[1]
     assert "| 4.00 |" in amd and "| 5.00 |" not in amd  # the re-run replaced its own CPU's section only
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        ("fma avx avx2 avx512f avx512bw avx512_vnni", "AVX-512 + VNNI"),  # Ice Lake Xeon, AMD EPYC Zen 4
+        ("fma avx avx2 avx512f avx512bw", "AVX-512"),  # Skylake Xeon
+        ("fma avx avx2 avx_vnni", "AVX2 + VNNI"),  # Alder Lake laptops
+        ("fma avx avx2", "AVX2"),  # AMD EPYC Zen 2/3, most laptops
+        ("sse4_2 avx", "no AVX2"),
+    ],
+)
+def test_vector_units_name_what_the_int8_kernels_run_on(flags: str, expected: str) -> None:
+    assert hardware.vector_units(set(flags.split())) == expected
+
+
+def test_a_cpu_without_native_bf16_is_labelled_by_its_vector_units(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An AVX-512 VNNI Xeon without AMX is not labelled "AVX2": its int8 figures are 2-3x an AVX2 laptop's."""
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "")
+    for flags, kind in [("avx2 avx512f avx512_vnni", "AVX-512 + VNNI"), ("avx2", "AVX2")]:
+        monkeypatch.setattr(hardware, "cpu_flags", lambda flags=flags: set(flags.split()))
+        assert hardware.cpu_kind() == f"{kind} (no native bf16)"
+        assert f"({kind}, no native bf16," in hardware.describe_device("cpu")

@@ -29,6 +29,28 @@ def cpu_vendor() -> str:
     return _cpuinfo_field("vendor_id")
 
 
+def cpu_flags() -> set[str]:
+    """The feature flags of /proc/cpuinfo (empty where there is none)."""
+    return set(_cpuinfo_field("flags").split())
+
+
+def vector_units(flags: set[str] | None = None) -> str:
+    """The widest vector unit and whether it has int8 dot products (VNNI): what ONNX Runtime's fp32 and int8
+    kernels run on, so what separates an AVX2-only laptop from an AVX-512 server without AMX.
+
+    One of "AVX-512 + VNNI", "AVX-512", "AVX2 + VNNI", "AVX2", "no AVX2"; where the flags are unknown (no
+    /proc/cpuinfo), PyTorch's own dispatch level.
+    """
+    flags = cpu_flags() if flags is None else flags
+    if not flags:
+        return torch.backends.cpu.get_cpu_capability()
+    if "avx512f" in flags:
+        return "AVX-512 + VNNI" if "avx512_vnni" in flags else "AVX-512"
+    if "avx2" in flags:
+        return "AVX2 + VNNI" if "avx_vnni" in flags else "AVX2"
+    return "no AVX2"
+
+
 def cpu_has_native_bf16() -> bool:
     """True when bf16 matrix work is native (AMX tiles or AVX512-BF16), i.e. faster than fp32."""
     return bool(torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
@@ -80,7 +102,7 @@ def describe_device(device: str = "cpu") -> str:
     flags = (
         "AMX"
         if torch.cpu._is_amx_tile_supported()
-        else ("AVX512-BF16" if cpu_has_native_bf16() else "AVX2, no native bf16")
+        else ("AVX512-BF16" if cpu_has_native_bf16() else f"{vector_units()}, no native bf16")
     )
     return f"CPU {cpu_name()} ({flags}, {torch.get_num_threads()} threads)"
 
@@ -98,4 +120,4 @@ def cpu_kind() -> str:
         return "AMX"
     if cpu_has_native_bf16():
         return "AVX512-BF16 (no AMX)"
-    return "AVX2 (no native bf16)"
+    return f"{vector_units()} (no native bf16)"
