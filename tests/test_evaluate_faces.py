@@ -1,4 +1,5 @@
-"""evaluate_faces on tiny labelled folders: real photos, a photo without a face, unreadable files, bad folders."""
+"""evaluate_faces (and predict_image) on tiny labelled folders: real photos (one as WebP), a photo without a face,
+unreadable files, files that are not images, bad folders."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from hydra import compose, initialize_config_dir
 
 from facial_emotion.data.locate import PROJECT_ROOT
 from facial_emotion.tasks.evaluate_faces import run as run_evaluate_faces
+from facial_emotion.tasks.predict_image import run as run_predict_image
 from tests.conftest import CONFIG_DIR
 
 NIMSTIM = PROJECT_ROOT.parent / "shared" / "faces" / "nimstim"
@@ -29,7 +31,8 @@ def evaluate(capsys: pytest.CaptureFixture, *overrides: str) -> tuple[int, str, 
 
 @pytest.fixture(scope="module")
 def tiny_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Happy: 2 real photos and a flat grey image (no face); Angry: 1 real photo and a broken file; Other: skipped."""
+    """Happy: 2 real photos (the second as WebP) and a flat grey image (no face); Angry: 1 real photo, a broken file
+    and a text file; Other: skipped."""
     root = tmp_path_factory.mktemp("faces") / "tiny"
     for label, count in (("Happy", 2), ("Angry", 1)):
         (root / label).mkdir(parents=True)
@@ -37,6 +40,11 @@ def tiny_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
             shutil.copy(photo, root / label / photo.name)
     cv2.imwrite(str(root / "Happy" / "flat.png"), np.full((120, 100, 3), 128, np.uint8))
     (root / "Angry" / "broken.jpg").write_bytes(b"not an image")
+    second = sorted((root / "Happy").glob("*.*"))[1]
+    cv2.imwrite(str(second.with_suffix(".webp")), cv2.imread(str(second)))
+    second.unlink()
+    (root / "Angry" / "notes.txt").write_text("not a photo")
+    (root / "Angry" / ".DS_Store").write_bytes(b"\0")  # hidden: not worth a line
     (root / "Other").mkdir()
     return root
 
@@ -50,11 +58,12 @@ def test_report_csv_and_table_on_a_tiny_folder(tiny_set: Path, tmp_path: Path, c
     assert status == 0
     lines = out.splitlines()
     assert "Skipped folders (not FER2013 class names): Other" in lines
+    assert "Skipped 1 file(s) that are not images (jpg png bmp tiff webp): Angry/notes.txt" in lines
     rows = pd.read_csv(log, keep_default_na=False)
     assert len(rows) == 5
     outcome = dict(zip(rows["file"], rows["outcome"], strict=True))
     assert outcome["Happy/flat.png"] == "no face" and outcome["Angry/broken.jpg"] == "unreadable"
-    assert sum(value == "face" for value in outcome.values()) == 3  # the three real studio photos
+    assert sum(value == "face" for value in outcome.values()) == 3  # the three real studio photos, WebP included
     readable = rows[rows["outcome"] != "unreadable"]
     expected = (readable["emotion"] == readable["label"]).mean()  # the face-less image counts as wrong
     assert lines[0] == f"Accuracy on faces: {100 * expected:.0f}%"
@@ -67,6 +76,22 @@ def test_report_csv_and_table_on_a_tiny_folder(tiny_set: Path, tmp_path: Path, c
     markdown = table.read_text()
     assert "| my_own_model_real_faces | tiny | detect | center | 5 | 75.0 |" in markdown
     assert "| my_own_model_real_faces | FER2013 test |" in markdown
+
+
+@requires_faces
+def test_predict_image_reads_webp_and_names_the_files_it_skips(tiny_set: Path, tmp_path: Path, capsys) -> None:
+    with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
+        cfg = compose(config_name="predict_image", overrides=[f"path={tiny_set / 'Angry'}", "tta=center"])
+    run_predict_image(cfg)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "Skipped 1 file(s) that are not images (jpg png bmp tiff webp): notes.txt"
+    assert len(lines) == 3 and "broken.jpg : unreadable image" in lines[1:]
+    assert any(line.endswith("%") and " , " in line for line in lines[1:])  # the real photo
+    with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
+        cfg = compose(config_name="predict_image", overrides=[f"path={tiny_set / 'Happy'}", "tta=center"])
+    run_predict_image(cfg)
+    webp = [line for line in capsys.readouterr().out.splitlines() if line.endswith("%") and ".webp :" in line]
+    assert len(webp) == 1  # its face found and classified
 
 
 @requires_faces

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from facial_emotion.core.labels import EMOTIONS
-from facial_emotion.video.image_files import IMAGE_SUFFIXES
+from facial_emotion.video.image_files import IMAGE_KINDS, split_files
 
 
 class FaceSetError(ValueError):
@@ -20,6 +20,7 @@ class FaceSet:
     root: Path
     images: list[tuple[Path, int]]
     skipped_folders: list[str] = field(default_factory=list)
+    skipped_files: list[Path] = field(default_factory=list)  # in the class folders, not images
 
     @property
     def name(self) -> str:
@@ -35,19 +36,17 @@ def find_face_set(root: str | Path) -> FaceSet:
     if not root.is_dir():
         raise FaceSetError(f"no such folder: {root}")
     folders = sorted(p for p in root.iterdir() if p.is_dir())
-    images, skipped = [], []
+    images, skipped, others = [], [], []
     for folder in folders:
         if folder.name not in EMOTIONS:
             skipped.append(folder.name)
             continue
         label = EMOTIONS.index(folder.name)
-        images += [
-            (path, label)
-            for path in sorted(folder.rglob("*"))
-            if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
-        ]
+        found, not_images = split_files(folder)
+        images += [(path, label) for path in found]
+        others += not_images
     if not any(folder.name in EMOTIONS for folder in folders):
         raise FaceSetError(f"{root} has no class folders (expected some of {', '.join(EMOTIONS)})")
     if not images:
-        raise FaceSetError(f"{root}: the class folders hold no images (jpg png bmp tiff)")
-    return FaceSet(root, images, skipped)
+        raise FaceSetError(f"{root}: the class folders hold no images ({IMAGE_KINDS})")
+    return FaceSet(root, images, skipped, others)

@@ -16,6 +16,7 @@ from facial_emotion.evaluation.face_sets import FaceSetError, find_face_set
 from facial_emotion.evaluation.plots import plot_confusion_matrix
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.video.build import build_photo_pipeline
+from facial_emotion.video.image_files import describe_skipped
 
 
 def run(cfg: DictConfig) -> int:
@@ -38,6 +39,8 @@ def run(cfg: DictConfig) -> int:
     print_report(result, summary, cfg.crop, predictor)
     if face_set.skipped_folders:
         print(f"Skipped folders (not FER2013 class names): {', '.join(face_set.skipped_folders)}")
+    if face_set.skipped_files:
+        print(describe_skipped(face_set.skipped_files, face_set.root))
     write_outputs(cfg, face_set.name, result, summary, predictor)
     return 0
 

@@ -10,7 +10,7 @@ from omegaconf import DictConfig
 
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.video.build import build_photo_pipeline
-from facial_emotion.video.image_files import find_images, read_bgr
+from facial_emotion.video.image_files import IMAGE_KINDS, describe_skipped, find_images, not_images, read_bgr
 from facial_emotion.video.sinks import PredictionLog, describe_faces, draw_faces
 
 
@@ -22,10 +22,13 @@ def run(cfg: DictConfig) -> None:
         log = PredictionLog(cfg.log, predictor.class_names, key="file", record_empty=True) if cfg.log else None
     except (FileNotFoundError, ValueError, OSError) as error:
         sys.exit(f"error: {error}")
-    if not paths:
-        sys.exit(f"error: no images (jpg png bmp tiff) under {cfg.path}")
-    pipeline = build_photo_pipeline(cfg.face_pipeline, predictor)
     root = Path(cfg.path) if Path(cfg.path).is_dir() else Path(cfg.path).parent
+    skipped = not_images(cfg.path)
+    if skipped:
+        print(describe_skipped(skipped, root))
+    if not paths:
+        sys.exit(f"error: no images ({IMAGE_KINDS}) under {cfg.path}")
+    pipeline = build_photo_pipeline(cfg.face_pipeline, predictor)
     for path in paths:
         name = str(path.relative_to(root))
         image = read_bgr(path)

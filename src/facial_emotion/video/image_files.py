@@ -7,7 +7,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
+# What OpenCV decodes (by content; the suffix only picks the files): .jfif is a browser's name for a JPEG.
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".jfif", ".png", ".bmp", ".tif", ".tiff", ".webp")
+IMAGE_KINDS = "jpg png bmp tiff webp"
+
+
+def split_files(folder: Path) -> tuple[list[Path], list[Path]]:
+    """The images under `folder` (recursive, sorted) and the other files there that are not hidden (.DS_Store)."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    images = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
+    return images, [p for p in files if p.suffix.lower() not in IMAGE_SUFFIXES]
 
 
 def find_images(path: str | Path) -> list[Path]:
@@ -20,7 +29,20 @@ def find_images(path: str | Path) -> list[Path]:
         return [path]
     if not path.is_dir():
         raise FileNotFoundError(f"no such file or folder: {path}")
-    return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    return split_files(path)[0]
+
+
+def not_images(path: str | Path) -> list[Path]:
+    """The files under the folder `path` that `find_images` leaves out (none for a single file)."""
+    path = Path(path).expanduser()
+    return split_files(path)[1] if path.is_dir() else []
+
+
+def describe_skipped(files: list[Path], root: Path, shown: int = 5) -> str:
+    """One line naming the files that were not read as images (the first `shown` of them)."""
+    names = ", ".join(str(p.relative_to(root)) for p in files[:shown])
+    more = f" and {len(files) - shown} more" if len(files) > shown else ""
+    return f"Skipped {len(files)} file(s) that are not images ({IMAGE_KINDS}): {names}{more}"
 
 
 def read_bgr(path: Path) -> np.ndarray | None:
