@@ -95,6 +95,15 @@ def test_predict_image_reads_webp_and_names_the_files_it_skips(tiny_set: Path, t
 
 
 @requires_faces
+def test_predict_image_takes_a_folder_under_home(tiny_set: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.setenv("HOME", str(tiny_set.parent))
+    with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
+        cfg = compose(config_name="predict_image", overrides=['path="~/tiny/Angry"', "tta=center"])
+    run_predict_image(cfg)
+    assert "broken.jpg : unreadable image" in capsys.readouterr().out.splitlines()
+
+
+@requires_faces
 def test_given_crop_classifies_every_readable_image(tiny_set: Path, tmp_path: Path, capsys) -> None:
     log = tmp_path / "given.csv"
     status, out, _ = evaluate(capsys, f"path={tiny_set}", "crop=given", f"log={log}", "tta=center")

@@ -22,7 +22,8 @@ def run(cfg: DictConfig) -> None:
         log = PredictionLog(cfg.log, predictor.class_names, key="file", record_empty=True) if cfg.log else None
     except (FileNotFoundError, ValueError, OSError) as error:
         sys.exit(f"error: {error}")
-    root = Path(cfg.path) if Path(cfg.path).is_dir() else Path(cfg.path).parent
+    given = Path(cfg.path).expanduser()
+    root = given if given.is_dir() else given.parent
     skipped = not_images(cfg.path)
     if skipped:
         print(describe_skipped(skipped, root))
