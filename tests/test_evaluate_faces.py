@@ -95,12 +95,22 @@ def test_predict_image_reads_webp_and_names_the_files_it_skips(tiny_set: Path, t
 
 
 @requires_faces
-def test_predict_image_takes_a_folder_under_home(tiny_set: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
-    monkeypatch.setenv("HOME", str(tiny_set.parent))
+def test_paths_under_home_are_read_and_written_there(
+    tiny_set: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """Quoted, `~` reaches the scripts as is (Hydra does not expand it): inputs and outputs both go under $HOME."""
+    home = tiny_set.parent
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(tmp_path)
+    overrides = ['path="~/tiny/Angry"', "tta=center", 'log="~/out/faces.csv"', 'save_dir="~/out/annotated"']
     with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
-        cfg = compose(config_name="predict_image", overrides=['path="~/tiny/Angry"', "tta=center"])
+        cfg = compose(config_name="predict_image", overrides=overrides)
     run_predict_image(cfg)
     assert "broken.jpg : unreadable image" in capsys.readouterr().out.splitlines()
+    assert len(pd.read_csv(home / "out" / "faces.csv")) == 2 and len(list((home / "out" / "annotated").iterdir())) == 1
+    status, _, _ = evaluate(capsys, 'path="~/tiny"', "tta=center", 'log="~/out/set.csv"', 'confusion_png="~/out/c.png"')
+    assert status == 0 and (home / "out" / "set.csv").is_file() and (home / "out" / "c.png").is_file()
+    assert not (tmp_path / "~").exists()  # nothing went to a folder literally named "~"
 
 
 @requires_faces

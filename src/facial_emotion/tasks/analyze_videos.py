@@ -65,7 +65,7 @@ def sweep_arguments(argv: Sequence[str]) -> list[str]:
 
 def analyze_one_video(cfg: DictConfig) -> dict[str, Any]:
     """Analyze `cfg.video` into `cfg.output_dir`; bad input is recorded there (and printed), not raised."""
-    out = Path(cfg.output_dir)
+    out = Path(cfg.output_dir).expanduser()
     out.mkdir(parents=True, exist_ok=True)
     video = str(cfg.video)
     try:

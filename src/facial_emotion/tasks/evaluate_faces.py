@@ -72,19 +72,21 @@ def write_outputs(cfg: DictConfig, set_name: str, result: FaceSetResult, summary
     """The per-image CSV, the confusion matrix PNG and the results table row, each only where configured."""
     written = []
     if cfg.log:
-        Path(cfg.log).parent.mkdir(parents=True, exist_ok=True)
-        result.rows.to_csv(cfg.log, index=False)
-        written.append(str(cfg.log))
+        log = Path(cfg.log).expanduser()
+        log.parent.mkdir(parents=True, exist_ok=True)
+        result.rows.to_csv(log, index=False)
+        written.append(str(log))
     if cfg.confusion_png:
-        path = Path(cfg.confusion_png)
+        path = Path(cfg.confusion_png).expanduser()
         path.parent.mkdir(parents=True, exist_ok=True)
         title = f"{set_name}, {predictor.model_path.stem}, crop {cfg.crop}: found faces"
         plot_confusion_matrix(result.confusion(), result.class_names, path, title)
         written.append(str(path))
     if cfg.table:
         key = {"model": predictor.model_path.stem, "set": set_name, "crop": cfg.crop, "views": predictor.view_policy}
-        update_table(Path(cfg.table), key, {**summary, "fer2013": fer2013_figures(predictor.model)})
-        written.append(str(cfg.table))
+        table = Path(cfg.table).expanduser()
+        update_table(table, key, {**summary, "fer2013": fer2013_figures(predictor.model)})
+        written.append(str(table))
     if written:
         print("Wrote " + ", ".join(written))
 

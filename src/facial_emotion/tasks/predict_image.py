@@ -44,7 +44,7 @@ def run(cfg: DictConfig) -> None:
         if log is not None:
             log.write_faces(name, faces)
         if cfg.save_dir:
-            target = Path(cfg.save_dir) / name
+            target = Path(cfg.save_dir).expanduser() / name
             target.parent.mkdir(parents=True, exist_ok=True)
             cv2.imwrite(str(target), draw_faces(image, faces, predictor.class_names))
     if log is not None:

@@ -22,7 +22,7 @@ def run(cfg: DictConfig) -> None:
         geometry = load_model_file(cfg.model_path).crop_geometry
     except (VideoSourceError, ModelFileError) as error:
         sys.exit(f"error: {error}")
-    output_dir = Path(cfg.output_dir)
+    output_dir = Path(cfg.output_dir).expanduser()
     print(f"Reading {source.description}; faces go to {output_dir}")
     saved, missing = 0, []
     for second, face in faces_per_second(

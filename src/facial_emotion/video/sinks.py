@@ -114,7 +114,7 @@ class AnnotatedVideoWriter:
     """Writes annotated frames to an .mp4 (or any extension OpenCV knows) at the source frame rate."""
 
     def __init__(self, path: str | Path, fps: float, class_names: Sequence[str]) -> None:
-        self.path = Path(path)
+        self.path = Path(path).expanduser()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.fps = fps
         self.class_names = list(class_names)
@@ -142,7 +142,7 @@ class PredictionLog:
     def __init__(
         self, path: str | Path, class_names: Sequence[str], key: str = "time", record_empty: bool = False
     ) -> None:
-        self.path = Path(path)
+        self.path = Path(path).expanduser()
         if self.path.suffix not in (".csv", ".jsonl"):
             raise ValueError(f"log must end in .csv or .jsonl, got {self.path.name}")
         self.path.parent.mkdir(parents=True, exist_ok=True)
