@@ -10,21 +10,20 @@ from omegaconf import DictConfig
 
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.video.build import build_photo_pipeline
-from facial_emotion.video.image_files import IMAGE_KINDS, describe_skipped, find_images, not_images, read_bgr
+from facial_emotion.video.image_files import IMAGE_KINDS, describe_skipped, find_images, read_bgr
 from facial_emotion.video.sinks import PredictionLog, describe_faces, draw_faces
 
 
 def run(cfg: DictConfig) -> None:
     """Detect, crop and classify the faces of each image; print, log and draw them where configured."""
     try:
-        paths = find_images(cfg.path)
+        paths, skipped = find_images(cfg.path)
         predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, backend=cfg.backend, early_exit=cfg.get("early_exit"))
         log = PredictionLog(cfg.log, predictor.class_names, key="file", record_empty=True) if cfg.log else None
     except (FileNotFoundError, ValueError, OSError) as error:
         sys.exit(f"error: {error}")
     given = Path(cfg.path).expanduser()
     root = given if given.is_dir() else given.parent
-    skipped = not_images(cfg.path)
     if skipped:
         print(describe_skipped(skipped, root))
     if not paths:

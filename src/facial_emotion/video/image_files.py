@@ -19,23 +19,18 @@ def split_files(folder: Path) -> tuple[list[Path], list[Path]]:
     return images, [p for p in files if p.suffix.lower() not in IMAGE_SUFFIXES]
 
 
-def find_images(path: str | Path) -> list[Path]:
-    """`path` itself if it is a file, else every image under the folder (recursive, sorted).
+def find_images(path: str | Path) -> tuple[list[Path], list[Path]]:
+    """`path` itself if it is a file, else every image under the folder (recursive, sorted); and the folder's other
+    files, which are not read (none for a single file).
 
     Raises FileNotFoundError when `path` does not exist.
     """
     path = Path(path).expanduser()
     if path.is_file():
-        return [path]
+        return [path], []
     if not path.is_dir():
         raise FileNotFoundError(f"no such file or folder: {path}")
-    return split_files(path)[0]
-
-
-def not_images(path: str | Path) -> list[Path]:
-    """The files under the folder `path` that `find_images` leaves out (none for a single file)."""
-    path = Path(path).expanduser()
-    return split_files(path)[1] if path.is_dir() else []
+    return split_files(path)
 
 
 def describe_skipped(files: list[Path], root: Path, shown: int = 5) -> str:
