@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import inspect
 from pathlib import Path
 
@@ -52,6 +53,34 @@ def test_script_is_a_few_lines_over_its_task(script: Path) -> None:
     assert outside == [], f"{script.name} imports {outside}: only facial_emotion.tasks (and hydra) belong in scripts"
     assert (PROJECT_ROOT / "configs" / f"{script.stem}.yaml").is_file(), f"no configs/{script.stem}.yaml"
     assert f'config_name="{script.stem}"' in source
+
+
+def task_entry(script: Path) -> tuple[str, str]:
+    """The task module and function a script's `main` hands its config to."""
+    source = script.read_text()
+    names = {
+        alias.asname or alias.name: node.module
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and [ast.unparse(arg) for arg in node.args] == ["cfg"]:
+            called = ast.unparse(node.func)
+            if "." in called:  # predict.run(cfg): the module was imported by name from facial_emotion.tasks
+                module, function = called.split(".")
+                return f"{names[module]}.{module}", function
+            return names[called], called
+    raise AssertionError(f"{script.name} hands cfg to no task function")
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_every_task_expands_home_in_its_options_first(script: Path) -> None:
+    """A quoted `~` reaches the task as is (Hydra does not expand it); each task expands it before reading options."""
+    module, function = task_entry(script)
+    body = ast.parse(inspect.getsource(getattr(importlib.import_module(module), function))).body[0].body
+    statements = body[1:] if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) else body
+    assert ast.unparse(statements[0]) == "expand_home(cfg)", f"{module}.{function} does not start with expand_home(cfg)"
 
 
 def test_lines_of_code_counts_code_only() -> None:

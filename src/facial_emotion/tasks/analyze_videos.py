@@ -21,6 +21,7 @@ from omegaconf import DictConfig
 from facial_emotion.api import EmotionRecognizer, InputError, plot_timeline
 from facial_emotion.api.settings import override_value
 from facial_emotion.core.model_file import ModelFileError
+from facial_emotion.core.user_paths import expand_home
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
 CSV_FILE, TIMELINE_FILE, RECORD_FILE, VIDEO_FILE = "emotions.csv", "timeline.png", "analysis.json", "annotated.mp4"
@@ -65,7 +66,8 @@ def sweep_arguments(argv: Sequence[str]) -> list[str]:
 
 def analyze_one_video(cfg: DictConfig) -> dict[str, Any]:
     """Analyze `cfg.video` into `cfg.output_dir`; bad input is recorded there (and printed), not raised."""
-    out = Path(cfg.output_dir).expanduser()
+    expand_home(cfg)
+    out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     video = str(cfg.video)
     try:

@@ -13,6 +13,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from facial_emotion.core.model_file import ModelFileError, write_model_payload
+from facial_emotion.core.user_paths import expand_home
 from facial_emotion.export.weight_average import WeightAverageError, average_model_files
 from facial_emotion.models.loading import load_model_file
 from facial_emotion.tasks import calibrate
@@ -28,6 +29,7 @@ def averaging_command(cfg: DictConfig) -> str:
 
 def run(cfg: DictConfig) -> int:
     """Average, write, recalibrate; the process exit code (2 with a one-line error for bad input)."""
+    expand_home(cfg)
     if any(OmegaConf.is_missing(cfg, key) or not cfg[key] for key in ("model_paths", "output")):
         print("error: give model_paths=[A.pkl,B.pkl,...] and output=OUT.pkl", file=sys.stderr)
         return 2

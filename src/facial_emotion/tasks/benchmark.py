@@ -12,6 +12,7 @@ from omegaconf import DictConfig
 
 from facial_emotion.core.hardware import cpu_has_native_bf16, cpu_kind, describe_device, emulating_avx2
 from facial_emotion.core.model_file import ModelFileError
+from facial_emotion.core.user_paths import expand_home
 from facial_emotion.data.locate import find_csv
 from facial_emotion.evaluation.benchmarking import time_csv_parse, training_throughput
 from facial_emotion.evaluation.speed import TABLE_HEADER, measure, write_speed_table
@@ -46,6 +47,7 @@ def benchmark_inference(cfg: DictConfig) -> None:
 
 def run(cfg: DictConfig) -> int:
     """Every section `cfg` asks for; the process exit code."""
+    expand_home(cfg)
     print(f"Hardware: {describe_device(cfg.device)}; torch {torch.__version__}")
     csv = find_csv(cfg.paths.data_dir, "train.csv")
     if cfg.parse and csv is not None:

@@ -19,6 +19,7 @@ from facial_emotion.api import EmotionRecognizer, InputError
 from facial_emotion.api.settings import VIDEO_CONFIG, compose_settings
 from facial_emotion.api.video_analysis import open_video
 from facial_emotion.core.hardware import describe_device
+from facial_emotion.core.user_paths import expand_home
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.video.build import build_pipeline
 from facial_emotion.video.sinks import ConsoleSink
@@ -27,6 +28,7 @@ from facial_emotion.video.streaming import feed_sinks
 
 def benchmark_api(cfg: DictConfig) -> None:
     """Print the frames/s of both (median and each pass) and the CPU time per frame of this process."""
+    expand_home(cfg)
     torch.set_num_threads(cfg.threads)
     try:
         source = open_video(cfg.video)

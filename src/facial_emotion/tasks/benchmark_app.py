@@ -12,11 +12,13 @@ from omegaconf import DictConfig
 
 from facial_emotion.app.load_client import encode_frames, run_clients, serving
 from facial_emotion.core.hardware import describe_device
+from facial_emotion.core.user_paths import expand_home
 from facial_emotion.tasks.serve import build_app
 
 
 def run(cfg: DictConfig) -> None:
     """Serve (unless `url` is given), drive `clients` WebSockets for `seconds`, print the figures."""
+    expand_home(cfg)
     try:
         frames = encode_frames(str(cfg.video), cfg.width, cfg.height, cfg.jpeg_quality)
     except ValueError as error:

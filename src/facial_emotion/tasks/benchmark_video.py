@@ -11,6 +11,7 @@ from omegaconf import DictConfig
 
 from facial_emotion.core.hardware import cpu_kind, cpu_name
 from facial_emotion.core.model_file import ModelFileError
+from facial_emotion.core.user_paths import expand_home
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.video.build import build_pipeline
 from facial_emotion.video.frame_source import FrameSource, VideoSourceError
@@ -27,6 +28,7 @@ def open_source(cfg: DictConfig) -> FrameSource | TiledFrameSource:
 
 def run(cfg: DictConfig) -> int:
     """Run the pipeline over the clip(s), print the figures; return the exit code."""
+    expand_home(cfg)
     torch.set_num_threads(cfg.threads)
     try:
         source = open_source(cfg)

@@ -12,6 +12,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from facial_emotion.core.model_file import ModelFileError
+from facial_emotion.core.user_paths import expand_home
 from facial_emotion.inference.backends import onnxruntime_installed
 from facial_emotion.inference.onnx_graph import checked_graph_cached, graph_refusal
 from facial_emotion.inference.predictor import EmotionPredictor
@@ -32,6 +33,7 @@ def build_int8(model_path: Path, retry_refused: bool) -> str:
 
 def run(cfg: DictConfig) -> int:
     """Build every file's int8 graph; the process exit code (2 if one could not be)."""
+    expand_home(cfg)
     if not onnxruntime_installed():
         print("error: build_graphs: onnxruntime is not installed (make setup installs it)", file=sys.stderr)
         return 2

@@ -22,6 +22,7 @@ from omegaconf import DictConfig
 from facial_emotion.core.early_exit import format_early_exit, parse_early_exit, with_early_exit
 from facial_emotion.core.model_file import ModelFile, ModelFileError, save_model_file
 from facial_emotion.core.preprocessing import ALL_VIEWS, TTA_MODES
+from facial_emotion.core.user_paths import expand_home
 from facial_emotion.data.fer_csv import FERDataError
 from facial_emotion.export.exporter import FITTING_BACKEND
 from facial_emotion.export.temperatures import (
@@ -54,6 +55,7 @@ def record_policy(spec: str | None, every_view: torch.Tensor, labels: np.ndarray
 
 def run(cfg: DictConfig) -> int:
     """Fit, report and record the temperatures of `cfg.model_path`; return the process exit code."""
+    expand_home(cfg)
     path = Path(cfg.model_path)
     default_tta, live_view = cfg.get("tta"), cfg.get("live_view")
     for key, mode in (("tta", default_tta), ("live_view", live_view)):

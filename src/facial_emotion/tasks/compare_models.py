@@ -11,11 +11,13 @@ from omegaconf import DictConfig
 
 from facial_emotion.core.hardware import describe_device
 from facial_emotion.core.model_file import ModelFileError
+from facial_emotion.core.user_paths import expand_home
 from facial_emotion.evaluation.model_comparison import compare_model, markdown_table
 
 
 def run(cfg: DictConfig) -> None:
     """Print size, accuracy and speed of each model file, beside the hardware; write the table to `output`."""
+    expand_home(cfg)
     hardware = f"{describe_device(cfg.device)}; torch {torch.__version__}"
     print(f"Hardware: {hardware}", flush=True)
     load = os.getloadavg()[0]  # timings on a busy machine are slower: the page says how busy it was

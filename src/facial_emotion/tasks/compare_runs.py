@@ -12,6 +12,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
+from facial_emotion.core.user_paths import expand_home
 from facial_emotion.sweeps.curves import plot_sweep_curves
 from facial_emotion.sweeps.report import short_floats, text_table, write_report
 from facial_emotion.sweeps.run_table import (
@@ -26,6 +27,7 @@ from facial_emotion.sweeps.run_table import (
 
 def run(cfg: DictConfig) -> None:
     """Print the table, write the CSV, Markdown and curves; one-line errors for a bad path."""
+    expand_home(cfg)
     path = Path(cfg.path)
     try:
         records = load_runs(path)

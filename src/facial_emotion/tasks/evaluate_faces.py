@@ -10,6 +10,7 @@ from omegaconf import DictConfig
 
 from facial_emotion.core.hardware import cpu_name
 from facial_emotion.core.model_file import ModelFile, ModelFileError
+from facial_emotion.core.user_paths import expand_home
 from facial_emotion.evaluation.face_evaluation import CROP_MODES, FaceSetResult, evaluate_face_set
 from facial_emotion.evaluation.face_results_table import update_table
 from facial_emotion.evaluation.face_sets import FaceSetError, find_face_set
@@ -24,6 +25,7 @@ def run(cfg: DictConfig) -> int:
 
     Returns the exit status: 0, or 2 with a one-line `error:` when nothing could be evaluated.
     """
+    expand_home(cfg)
     if cfg.crop not in CROP_MODES:
         return _error(f"crop must be one of {', '.join(CROP_MODES)}, got {cfg.crop!r}")
     try:
@@ -72,19 +74,19 @@ def write_outputs(cfg: DictConfig, set_name: str, result: FaceSetResult, summary
     """The per-image CSV, the confusion matrix PNG and the results table row, each only where configured."""
     written = []
     if cfg.log:
-        log = Path(cfg.log).expanduser()
+        log = Path(cfg.log)
         log.parent.mkdir(parents=True, exist_ok=True)
         result.rows.to_csv(log, index=False)
         written.append(str(log))
     if cfg.confusion_png:
-        path = Path(cfg.confusion_png).expanduser()
+        path = Path(cfg.confusion_png)
         path.parent.mkdir(parents=True, exist_ok=True)
         title = f"{set_name}, {predictor.model_path.stem}, crop {cfg.crop}: found faces"
         plot_confusion_matrix(result.confusion(), result.class_names, path, title)
         written.append(str(path))
     if cfg.table:
         key = {"model": predictor.model_path.stem, "set": set_name, "crop": cfg.crop, "views": predictor.view_policy}
-        table = Path(cfg.table).expanduser()
+        table = Path(cfg.table)
         update_table(table, key, {**summary, "fer2013": fer2013_figures(predictor.model)})
         written.append(str(table))
     if written:

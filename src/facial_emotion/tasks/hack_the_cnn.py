@@ -20,6 +20,7 @@ from facial_emotion.adversarial.single_image import (
 )
 from facial_emotion.core.labels import emotion_index
 from facial_emotion.core.model_file import output_tag
+from facial_emotion.core.user_paths import expand_home
 from facial_emotion.data.cache import load_fer_csv
 from facial_emotion.data.locate import require_csv
 from facial_emotion.inference.backends import differentiable_backend
@@ -78,6 +79,7 @@ def report(result: AttackResult, description: str, class_names: list[str]) -> No
 
 def run(cfg: DictConfig) -> int:
     """Attack, save the PNGs and the comparison, verify from the saved PNG; 0 on success."""
+    expand_home(cfg)
     try:
         backend = differentiable_backend(cfg.get("backend", "torch"))
         predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, device=cfg.device, backend=backend)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
+from facial_emotion.core.user_paths import expand_home
 from facial_emotion.evaluation.plots import plot_learning_curves
 from facial_emotion.models.loading import load_model_file
 from facial_emotion.training.tensorboard_scalars import concatenate_stages, read_epoch_scalars
@@ -18,6 +19,7 @@ from facial_emotion.training.tensorboard_scalars import concatenate_stages, read
 
 def run(cfg: DictConfig) -> None:
     """Read the runs' TensorBoard scalars, mark the chosen epoch, write `cfg.output`."""
+    expand_home(cfg)
     stages = []
     for run_dir in [*cfg.earlier_run_dirs, cfg.run_dir]:
         stages.append(read_epoch_scalars(Path(run_dir) / "tensorboard"))

@@ -9,6 +9,7 @@ from omegaconf import DictConfig
 
 from facial_emotion.core.hardware import describe_device
 from facial_emotion.core.model_file import ModelFileError, output_tag, update_model_metrics
+from facial_emotion.core.user_paths import expand_home
 from facial_emotion.data.fer_csv import FERDataError
 from facial_emotion.evaluation.plots import plot_confusion_matrix, plot_reliability
 from facial_emotion.evaluation.test_report import (
@@ -50,6 +51,7 @@ def write_markdown_report(report: TestReport, predictor: EmotionPredictor, cfg: 
 
 def run(cfg: DictConfig) -> int:
     """Print the test report for `cfg.model_path`; return the process exit code."""
+    expand_home(cfg)
     try:
         predictor = EmotionPredictor(
             cfg.model_path,

@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 from omegaconf import DictConfig
 
+from facial_emotion.core.user_paths import expand_home
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.video.build import build_photo_pipeline
 from facial_emotion.video.image_files import IMAGE_KINDS, describe_skipped, find_images, read_bgr
@@ -16,13 +17,14 @@ from facial_emotion.video.sinks import PredictionLog, describe_faces, draw_faces
 
 def run(cfg: DictConfig) -> None:
     """Detect, crop and classify the faces of each image; print, log and draw them where configured."""
+    expand_home(cfg)
     try:
         paths, skipped = find_images(cfg.path)
         predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, backend=cfg.backend, early_exit=cfg.get("early_exit"))
         log = PredictionLog(cfg.log, predictor.class_names, key="file", record_empty=True) if cfg.log else None
     except (FileNotFoundError, ValueError, OSError) as error:
         sys.exit(f"error: {error}")
-    given = Path(cfg.path).expanduser()
+    given = Path(cfg.path)
     root = given if given.is_dir() else given.parent
     if skipped:
         print(describe_skipped(skipped, root))
@@ -43,7 +45,7 @@ def run(cfg: DictConfig) -> None:
         if log is not None:
             log.write_faces(name, faces)
         if cfg.save_dir:
-            target = Path(cfg.save_dir).expanduser() / name
+            target = Path(cfg.save_dir) / name
             target.parent.mkdir(parents=True, exist_ok=True)
             cv2.imwrite(str(target), draw_faces(image, faces, predictor.class_names))
     if log is not None:

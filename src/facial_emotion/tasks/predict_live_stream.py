@@ -6,6 +6,7 @@ import sys
 
 from omegaconf import DictConfig
 
+from facial_emotion.core.user_paths import expand_home
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.video.build import build_pipeline
 from facial_emotion.video.display import WindowSink, display_available
@@ -43,6 +44,7 @@ def open_sinks(cfg: DictConfig, source: FrameSource, class_names: list[str]) -> 
 
 def run(cfg: DictConfig) -> None:
     """Run the pipeline over the stream until it ends, `max_seconds` pass, or the window is closed."""
+    expand_home(cfg)
     try:
         source = open_source(cfg)
         predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, backend=cfg.backend, early_exit=cfg.get("early_exit"))

@@ -16,6 +16,7 @@ from facial_emotion.adversarial.robustness import format_table, robustness_table
 from facial_emotion.core.hardware import describe_device
 from facial_emotion.core.labels import emotion_index
 from facial_emotion.core.model_file import output_tag
+from facial_emotion.core.user_paths import expand_home
 from facial_emotion.data.cache import load_fer_csv
 from facial_emotion.data.locate import require_csv
 from facial_emotion.inference.backends import differentiable_backend
@@ -35,6 +36,7 @@ def faces_predicted_as(
 
 def run(cfg: DictConfig) -> int:
     """Attack the faces, print the table, write robustness.md and robustness.png."""
+    expand_home(cfg)
     started = time.perf_counter()
     try:
         backend = differentiable_backend(cfg.get("backend", "torch"))

@@ -11,6 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 from facial_emotion.api import EmotionRecognizer
 from facial_emotion.app.server import create_app
 from facial_emotion.app.settings import AppSettings
+from facial_emotion.core.user_paths import expand_home
 
 
 def build_app(cfg: DictConfig):
@@ -21,6 +22,7 @@ def build_app(cfg: DictConfig):
 
 def run(cfg: DictConfig) -> None:
     """Load the model, then serve until Ctrl-C."""
+    expand_home(cfg)
     try:
         app = build_app(cfg)
     except ValueError as error:  # a bad model file or setting (ModelFileError and InputError are ValueErrors)

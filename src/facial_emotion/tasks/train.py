@@ -18,6 +18,7 @@ from facial_emotion.core.crop_geometry import CropGeometry
 from facial_emotion.core.hardware import precision_reason
 from facial_emotion.core.model_file import ModelFileError
 from facial_emotion.core.preprocessing import Preprocessing
+from facial_emotion.core.user_paths import expand_home
 from facial_emotion.data.fer_csv import FERDataError
 from facial_emotion.export.exporter import architecture_text, export_model
 from facial_emotion.models.loading import load_model_file
@@ -176,6 +177,7 @@ def _validated_a_fraction(cfg: DictConfig) -> bool:
 
 def run(cfg: DictConfig) -> float | None:
     """Train; return the metric a sweep optimises. Bad input (data, model files) is one line on stderr, exit 2."""
+    expand_home(cfg)
     try:
         metrics = train(cfg)
     except (FERDataError, ModelFileError, FileNotFoundError) as error:

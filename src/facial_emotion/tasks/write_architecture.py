@@ -6,12 +6,14 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
+from facial_emotion.core.user_paths import expand_home
 from facial_emotion.export.exporter import architecture_text
 from facial_emotion.models.loading import load_model_file
 
 
 def run(cfg: DictConfig) -> None:
     """Write `<model stem>_architecture.txt` beside the model file."""
+    expand_home(cfg)
     model_path = Path(cfg.model_path)
     notes = Path(cfg.notes).read_text() if cfg.notes else ""
     output = model_path.with_name(model_path.stem + "_architecture.txt")
