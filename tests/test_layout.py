@@ -57,14 +57,14 @@ def test_script_is_a_few_lines_over_its_task(script: Path) -> None:
 
 def task_entry(script: Path) -> tuple[str, str]:
     """The task module and function a script's `main` hands its config to."""
-    source = script.read_text()
+    tree = ast.parse(script.read_text())
     names = {
         alias.asname or alias.name: node.module
-        for node in ast.walk(ast.parse(source))
+        for node in ast.walk(tree)
         if isinstance(node, ast.ImportFrom)
         for alias in node.names
     }
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Call) and [ast.unparse(arg) for arg in node.args] == ["cfg"]:
             called = ast.unparse(node.func)
             if "." in called:  # predict.run(cfg): the module was imported by name from facial_emotion.tasks
