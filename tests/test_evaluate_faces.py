@@ -15,6 +15,7 @@ from hydra import compose, initialize_config_dir
 from facial_emotion.data.locate import PROJECT_ROOT
 from facial_emotion.tasks.evaluate_faces import run as run_evaluate_faces
 from facial_emotion.tasks.predict_image import run as run_predict_image
+from facial_emotion.video.image_files import IMAGE_KINDS
 from tests.conftest import CONFIG_DIR
 
 NIMSTIM = PROJECT_ROOT.parent / "shared" / "faces" / "nimstim"
@@ -31,8 +32,8 @@ def evaluate(capsys: pytest.CaptureFixture, *overrides: str) -> tuple[int, str, 
 
 @pytest.fixture(scope="module")
 def tiny_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Happy: 2 real photos (the second as WebP) and a flat grey image (no face); Angry: 1 real photo, a broken file
-    and a text file; Other: skipped."""
+    """Happy: 2 real photos (the second as WebP) and a flat grey image (no face); Angry: 1 real photo (as a grey PGM,
+    as older face datasets ship them), a broken file and a text file; Other: skipped."""
     root = tmp_path_factory.mktemp("faces") / "tiny"
     for label, count in (("Happy", 2), ("Angry", 1)):
         (root / label).mkdir(parents=True)
@@ -43,6 +44,9 @@ def tiny_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
     second = sorted((root / "Happy").glob("*.*"))[1]
     cv2.imwrite(str(second.with_suffix(".webp")), cv2.imread(str(second)))
     second.unlink()
+    angry = root / "Angry" / sorted((NIMSTIM / "Angry").iterdir())[0].name
+    cv2.imwrite(str(angry.with_suffix(".pgm")), cv2.imread(str(angry), cv2.IMREAD_GRAYSCALE))
+    angry.unlink()
     (root / "Angry" / "notes.txt").write_text("not a photo")
     (root / "Angry" / ".DS_Store").write_bytes(b"\0")  # hidden: not worth a line
     (root / "Other").mkdir()
@@ -58,12 +62,12 @@ def test_report_csv_and_table_on_a_tiny_folder(tiny_set: Path, tmp_path: Path, c
     assert status == 0
     lines = out.splitlines()
     assert "Skipped folders (not FER2013 class names): Other" in lines
-    assert "Skipped 1 file(s) that are not images (jpg png bmp tiff webp): Angry/notes.txt" in lines
+    assert f"Skipped 1 file(s) that are not images ({IMAGE_KINDS}): Angry/notes.txt" in lines
     rows = pd.read_csv(log, keep_default_na=False)
     assert len(rows) == 5
     outcome = dict(zip(rows["file"], rows["outcome"], strict=True))
     assert outcome["Happy/flat.png"] == "no face" and outcome["Angry/broken.jpg"] == "unreadable"
-    assert sum(value == "face" for value in outcome.values()) == 3  # the three real studio photos, WebP included
+    assert sum(value == "face" for value in outcome.values()) == 3  # the 3 real studio photos, WebP and PGM too
     readable = rows[rows["outcome"] != "unreadable"]
     expected = (readable["emotion"] == readable["label"]).mean()  # the face-less image counts as wrong
     assert lines[0] == f"Accuracy on faces: {100 * expected:.0f}%"
@@ -84,7 +88,7 @@ def test_predict_image_reads_webp_and_names_the_files_it_skips(tiny_set: Path, t
         cfg = compose(config_name="predict_image", overrides=[f"path={tiny_set / 'Angry'}", "tta=center"])
     run_predict_image(cfg)
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "Skipped 1 file(s) that are not images (jpg png bmp tiff webp): notes.txt"
+    assert lines[0] == f"Skipped 1 file(s) that are not images ({IMAGE_KINDS}): notes.txt"
     assert len(lines) == 3 and "broken.jpg : unreadable image" in lines[1:]
     assert any(line.endswith("%") and " , " in line for line in lines[1:])  # the real photo
     with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
@@ -107,7 +111,10 @@ def test_paths_under_home_are_read_and_written_there(
         cfg = compose(config_name="predict_image", overrides=overrides)
     run_predict_image(cfg)
     assert "broken.jpg : unreadable image" in capsys.readouterr().out.splitlines()
-    assert len(pd.read_csv(home / "out" / "faces.csv")) == 2 and len(list((home / "out" / "annotated").iterdir())) == 1
+    assert len(pd.read_csv(home / "out" / "faces.csv")) == 2
+    copies = list((home / "out" / "annotated").iterdir())  # the grey PGM's colour copy, as PNG beside its name
+    assert [copy.name for copy in copies] == [next((tiny_set / "Angry").glob("*.pgm")).name + ".png"]
+    assert cv2.imread(str(copies[0])).shape[2] == 3
     status, _, _ = evaluate(capsys, 'path="~/tiny"', "tta=center", 'log="~/out/set.csv"', 'confusion_png="~/out/c.png"')
     assert status == 0 and (home / "out" / "set.csv").is_file() and (home / "out" / "c.png").is_file()
     assert not (tmp_path / "~").exists()  # nothing went to a folder literally named "~"

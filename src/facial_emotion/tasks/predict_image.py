@@ -5,13 +5,19 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import cv2
 from omegaconf import DictConfig
 
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.video.build import build_photo_pipeline
-from facial_emotion.video.image_files import IMAGE_KINDS, describe_skipped, find_images, read_bgr
+from facial_emotion.video.image_files import (
+    IMAGE_KINDS,
+    annotated_copy_path,
+    describe_skipped,
+    find_images,
+    read_bgr,
+    write_image,
+)
 from facial_emotion.video.sinks import PredictionLog, describe_faces, draw_faces
 
 
@@ -45,8 +51,10 @@ def run(cfg: DictConfig) -> None:
         if log is not None:
             log.write_faces(name, faces)
         if cfg.save_dir:
-            target = Path(cfg.save_dir) / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            cv2.imwrite(str(target), draw_faces(image, faces, predictor.class_names))
+            target = annotated_copy_path(Path(cfg.save_dir) / name)
+            try:
+                write_image(target, draw_faces(image, faces, predictor.class_names))
+            except OSError as error:
+                print(f"{name} : annotated copy not written ({error})", file=sys.stderr)
     if log is not None:
         log.close()

@@ -1,4 +1,4 @@
-"""Find photos under a file or folder and read them."""
+"""Find photos under a file or folder, read them, and write annotated copies of them."""
 
 from __future__ import annotations
 
@@ -7,9 +7,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-# What OpenCV decodes (by content; the suffix only picks the files): .jfif is a browser's name for a JPEG.
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".jfif", ".png", ".bmp", ".tif", ".tiff", ".webp")
-IMAGE_KINDS = "jpg png bmp tiff webp"
+# What OpenCV decodes (by content; the suffix only picks the files): .jfif is a browser's name for a JPEG; Netpbm
+# (.pgm, .ppm) is how older face datasets ship; a GIF is read as its first frame.
+IMAGE_SUFFIXES = (
+    *(".jpg", ".jpeg", ".jfif", ".png", ".bmp", ".tif", ".tiff", ".webp"),
+    *(".pgm", ".ppm", ".pnm", ".gif", ".jp2", ".avif"),
+)
+IMAGE_KINDS = "jpg png bmp tiff webp pgm ppm gif jp2 avif"
+# Kinds OpenCV cannot write a colour image as (.pgm is grey only; .jfif is not a name its encoders know).
+_GREY_OR_UNWRITABLE = (".pgm", ".jfif")
 
 
 def split_files(folder: Path) -> tuple[list[Path], list[Path]]:
@@ -44,3 +50,24 @@ def read_bgr(path: Path) -> np.ndarray | None:
     """The image as a BGR uint8 array, or None when it cannot be decoded."""
     data = np.fromfile(str(path), dtype=np.uint8) if path.stat().st_size else np.zeros(0, np.uint8)
     return cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+
+
+def annotated_copy_path(path: Path) -> Path:
+    """Where a colour copy of the photo `path` is written: the same name, or with `.png` appended where the photo's
+    kind cannot hold colour (`face.pgm` -> `face.pgm.png`), so two photos never share a copy."""
+    return path.with_name(path.name + ".png") if path.suffix.lower() in _GREY_OR_UNWRITABLE else path
+
+
+def write_image(path: Path, image: np.ndarray) -> None:
+    """Write a BGR image, its format chosen by the suffix of `path` (any path, non-ASCII included).
+
+    Raises OSError naming the file when it cannot be encoded or written.
+    """
+    try:
+        encoded, data = cv2.imencode(path.suffix, image)
+    except cv2.error:
+        encoded = False
+    if not encoded:
+        raise OSError(f"{path}: OpenCV cannot write a {path.suffix or 'suffix-less'} image")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data.tofile(str(path))
