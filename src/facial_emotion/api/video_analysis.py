@@ -28,7 +28,7 @@ class ProgressBar:
     """A sink that advances a tqdm bar per frame: frames/s and, for files, the time left."""
 
     def __init__(self, source: FrameSource) -> None:
-        name = source.description if source.is_camera else Path(str(source.source)).name
+        name = source.description if source.is_live else Path(str(source.source)).name
         self._bar = tqdm(total=source.frame_count, unit="frame", desc=name, dynamic_ncols=True)
 
     def write(self, result: FrameResult) -> None:
@@ -84,6 +84,6 @@ def analyze_stream(
         source=source.description,
         fps=source.fps,
         frames=recorder.frames,
-        duration=recorder.frames / source.fps if not source.is_camera else recorder.last_time,
+        duration=recorder.frames / source.fps if not source.is_live else recorder.last_time,
     )
     return frame

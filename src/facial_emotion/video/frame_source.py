@@ -1,8 +1,9 @@
-"""Open a webcam index or a video file and yield (timestamp in seconds, BGR frame)."""
+"""Open a webcam index, a video file or a network stream and yield (timestamp in seconds, BGR frame)."""
 
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,18 +19,33 @@ class VideoSourceError(RuntimeError):
     """A video source that cannot be used; the message is one line meant for the user."""
 
 
-def parse_source(source: str | int) -> int | Path:
-    """`0` or `"0"` -> camera index 0; anything else -> a file path."""
+# What FFmpeg opens as a network stream: IP cameras (RTSP), phone camera apps (MJPEG over HTTP), encoders (RTMP, SRT).
+STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "udp", "tcp", "srt")
+STREAM_TIMEOUT_MS = 10_000
+
+
+def parse_source(source: str | int) -> int | Path | str:
+    """`0` or `"0"` -> camera index 0; `rtsp://...`, `http://...` (see STREAM_SCHEMES) -> that URL; anything else ->
+    a file path."""
     if isinstance(source, int) or str(source).strip().isdigit():
         return int(source)
-    return Path(str(source)).expanduser()
+    text = str(source).strip()
+    if text.partition("://")[0].lower() in STREAM_SCHEMES and "://" in text:
+        return text
+    return Path(text).expanduser()
+
+
+def redact_credentials(url: str) -> str:
+    """The URL with any `user:password@` replaced by `***@`, fit for printing and logs."""
+    return re.sub(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@]*@", r"\1***@", url)
 
 
 class FrameSource:
-    """Frames of a camera (timestamp: wall clock since opening) or a file (timestamp: position in video).
+    """Frames of a camera or a live network stream (timestamp: wall clock since opening) or of a file, or a URL
+    that serves one (timestamp: position in the video).
 
     `resize` = (width, height) resizes every frame. `realtime` plays a file at its own frame rate,
-    skipping frames when processing falls behind; a camera is always real time.
+    skipping frames when processing falls behind; a camera or a live stream is always real time.
     """
 
     def __init__(self, source: str | int, resize: tuple[int, int] | None = None, realtime: bool = False) -> None:
@@ -37,19 +53,31 @@ class FrameSource:
         self.resize = tuple(resize) if resize else None
         self.realtime = realtime
         self.is_camera = isinstance(self.source, int)
-        self._capture = self._open_camera(self.source) if self.is_camera else self._open_file(self.source)
+        if self.is_camera:
+            self._capture = self._open_camera(self.source)
+        elif isinstance(self.source, str):
+            self._capture = self._open_stream(self.source)
+        else:
+            self._capture = self._open_file(self.source)
+        # A live stream states no length (a camera, RTSP, MJPEG over HTTP); a URL of a video file does.
+        self.is_live = self.is_camera or (isinstance(self.source, str) and self.frame_count is None)
+        if isinstance(self.source, str) and not self.is_live:
+            self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)  # the opening check read a frame
         fps = self._capture.get(cv2.CAP_PROP_FPS)
         self.fps = float(fps) if fps and fps > 0 and np.isfinite(fps) else 30.0
 
     @property
     def description(self) -> str:
-        return f"camera {self.source}" if self.is_camera else str(self.source)
+        if self.is_camera:
+            return f"camera {self.source}"
+        return redact_credentials(self.source) if isinstance(self.source, str) else str(self.source)
 
     @property
     def frame_count(self) -> int | None:
-        """The number of frames a file's header states; None for a camera or when the file does not say."""
-        count = 0 if self.is_camera else int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT))
-        return count if count > 0 else None
+        """The number of frames a file's header states; None for a camera, a live stream or a file that does not
+        say."""
+        count = 0 if self.is_camera else self._capture.get(cv2.CAP_PROP_FRAME_COUNT)
+        return int(count) if 0 < count < 2**31 else None
 
     @staticmethod
     def _open_camera(index: int) -> cv2.VideoCapture:
@@ -62,6 +90,24 @@ class FrameSource:
                 raise VideoSourceError(f"camera {index} could not be opened (no camera, or it is in use)")
         finally:
             cv2.utils.logging.setLogLevel(previous)
+        return capture
+
+    @staticmethod
+    def _open_stream(url: str) -> cv2.VideoCapture:
+        previous = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+        timeouts = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, STREAM_TIMEOUT_MS]
+        timeouts += [cv2.CAP_PROP_READ_TIMEOUT_MSEC, STREAM_TIMEOUT_MS]
+        try:
+            capture = cv2.VideoCapture(url, cv2.CAP_FFMPEG, timeouts)
+            readable = capture.isOpened() and capture.read()[0]
+        finally:
+            cv2.utils.logging.setLogLevel(previous)
+        if not readable:
+            capture.release()
+            raise VideoSourceError(
+                f"stream {redact_credentials(url)} could not be opened (unreachable, refused, or no video there)"
+            )
         return capture
 
     @staticmethod
@@ -87,11 +133,11 @@ class FrameSource:
 
     def __iter__(self) -> Iterator[tuple[float, np.ndarray]]:
         try:
-            yield from (self._camera_frames() if self.is_camera else self._file_frames())
+            yield from (self._live_frames() if self.is_live else self._file_frames())
         finally:
             self.close()
 
-    def _camera_frames(self) -> Iterator[tuple[float, np.ndarray]]:
+    def _live_frames(self) -> Iterator[tuple[float, np.ndarray]]:
         start = time.monotonic()
         while True:
             ok, frame = self._capture.read()
