@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import cv2
@@ -137,6 +143,52 @@ def test_path_array_and_pil_image_give_the_same_result(recognizer: EmotionRecogn
     assert_same_faces(by_str, happy)
     gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)  # grayscale arrays and PIL "L" images are accepted too
     assert_same_faces(recognizer.analyze(gray), recognizer.analyze(Image.fromarray(gray)))
+
+
+@pytest.fixture(scope="module")
+def photo_server() -> Iterator[str]:
+    """A real local HTTP server over the nimstim folder; its base URL."""
+    handler = partial(SimpleHTTPRequestHandler, directory=str(HAPPY_PHOTO.parents[1]))
+    handler.log_message = lambda *args: None
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_url_bytes_and_a_data_uri_give_the_same_result(
+    recognizer: EmotionRecognizer, happy: list, photo_server: str
+) -> None:
+    data = HAPPY_PHOTO.read_bytes()
+    data_uri = "data:image/jpeg;base64," + base64.b64encode(data).decode()
+    url = f"{photo_server}/Happy/{HAPPY_PHOTO.name}"
+    for faces in recognizer.analyze_batch([url, data, bytearray(data), data_uri]):
+        assert_same_faces(faces, happy)
+
+
+@pytest.mark.parametrize(
+    ("image", "message"),
+    [
+        ("{server}/Happy/missing.jpg", r"^{server}/Happy/missing.jpg: the server answered 404 "),
+        ("http://127.0.0.1:{closed}/x.jpg", r"^http://127.0.0.1:{closed}/x.jpg: cannot download \("),
+        (b"plain text, not a JPEG", "^image 0: not a readable image"),
+        ("data:image/png;base64,@@@", "^data URI 0: the data URI is not valid base64"),
+        ("data:image/png,rawbytes", "^data URI 0: a data URI must be base64-encoded"),
+    ],
+    ids=["404", "refused", "text-bytes", "bad-base64", "not-base64"],
+)
+def test_bad_urls_bytes_and_data_uris_raise_input_errors_naming_them(
+    recognizer: EmotionRecognizer, photo_server: str, image: str | bytes, message: str
+) -> None:
+    if isinstance(image, str):
+        with socket.socket() as probe:  # a port nothing listens on
+            probe.bind(("127.0.0.1", 0))
+            closed = str(probe.getsockname()[1])
+        for key, value in (("{server}", photo_server), ("{closed}", closed)):
+            image, message = image.replace(key, value), message.replace(key, value)
+    with pytest.raises(ImageInputError, match=message):
+        recognizer.analyze_batch([image])
 
 
 def test_boxes_are_in_image_pixels(recognizer: EmotionRecognizer, happy: list[FaceResult]) -> None:
@@ -303,7 +355,7 @@ def test_bad_image_files_raise_input_errors_naming_them(
         (np.zeros((64, 64, 2), np.uint8), r"expected shape .* got \(64, 64, 2\)"),
         (np.zeros((2, 64, 64, 3), np.uint8), r"got \(2, 64, 64, 3\)"),
         (np.zeros((0, 64, 3), np.uint8), "empty"),
-        ([[1, 2], [3, 4]], "expected a file path, a BGR numpy array or a PIL image, got list"),
+        ([[1, 2], [3, 4]], "expected a path, a URL, image bytes, a BGR numpy array or a PIL image, got list"),
     ],
     ids=["float", "two-channels", "4d", "empty", "list"],
 )

@@ -8,8 +8,8 @@ class InputError(ValueError):
 
 
 class ImageInputError(InputError):
-    """An unreadable path, a file that is not an image, or an array of the wrong dtype or shape."""
+    """An unreadable path, a URL, bytes or data URI that give no image, or an array of the wrong dtype or shape."""
 
 
 class VideoInputError(InputError):
-    """A video file that is missing, empty or undecodable, or a camera that does not open."""
+    """A video file that is missing, empty or undecodable, or a camera or network stream that does not open."""

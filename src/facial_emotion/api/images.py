@@ -1,7 +1,12 @@
-"""Turn what a user passes as an image (a path, a BGR numpy array, a PIL image) into a BGR uint8 array."""
+"""Turn what a user passes as an image (a path, a URL, encoded bytes, a BGR numpy array, a PIL image) into a BGR
+uint8 array."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -10,13 +15,26 @@ import numpy as np
 from PIL import Image
 
 from facial_emotion.api.errors import ImageInputError
+from facial_emotion.video.frame_source import redact_credentials
 from facial_emotion.video.image_files import read_bgr
 
-ImageInput = str | Path | np.ndarray | Image.Image
+ImageInput = str | Path | bytes | np.ndarray | Image.Image
+DOWNLOAD_TIMEOUT_S = 15
+MAX_DOWNLOAD_BYTES = 50 * 2**20
 
 
 def to_bgr(image: Any, name: str = "image") -> np.ndarray:
-    """A contiguous (H, W, 3) BGR uint8 array; `name` says which input an error is about."""
+    """A contiguous (H, W, 3) BGR uint8 array; `name` says which input an error is about.
+
+    A string is a file path, an `http(s)://` URL (downloaded) or a `data:image/...;base64,` URI; bytes are an
+    encoded image file (JPEG, PNG, ...) as a request body or a database holds it.
+    """
+    if isinstance(image, str) and is_data_uri(image):
+        return decode_image_bytes(data_uri_bytes(image, name), name)
+    if isinstance(image, str) and is_web_url(image):
+        return decode_image_bytes(download(image), redact_credentials(image))
+    if isinstance(image, bytes | bytearray | memoryview):
+        return decode_image_bytes(bytes(image), name)
     if isinstance(image, str | Path):
         return read_image_file(Path(image))
     if isinstance(image, np.ndarray):
@@ -27,7 +45,54 @@ def to_bgr(image: Any, name: str = "image") -> np.ndarray:
         except OSError as error:  # a lazily opened, truncated file fails only now
             raise ImageInputError(f"{name}: the PIL image cannot be decoded ({error})") from None
         return check_frame(np.ascontiguousarray(rgb[:, :, ::-1]), name)
-    raise ImageInputError(f"{name}: expected a file path, a BGR numpy array or a PIL image, got {type(image).__name__}")
+    raise ImageInputError(
+        f"{name}: expected a path, a URL, image bytes, a BGR numpy array or a PIL image, got {type(image).__name__}"
+    )
+
+
+def is_data_uri(text: str) -> bool:
+    """Whether `text` is a `data:` URI (`data:<type>[;base64],<payload>`), not a file path."""
+    return text.startswith("data:") and "," in text[:256]
+
+
+def is_web_url(text: str) -> bool:
+    """Whether `text` is an http:// or https:// address."""
+    return text.partition("://")[0].lower() in ("http", "https") and "://" in text
+
+
+def download(url: str) -> bytes:
+    """The body at an http(s) URL, at most MAX_DOWNLOAD_BYTES; an `ImageInputError` naming the URL otherwise."""
+    shown = redact_credentials(url)
+    request = urllib.request.Request(url, headers={"User-Agent": "facial-emotion"})
+    try:
+        with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response:
+            data = response.read(MAX_DOWNLOAD_BYTES + 1)
+    except urllib.error.HTTPError as error:
+        raise ImageInputError(f"{shown}: the server answered {error.code} {error.reason}") from None
+    except (urllib.error.URLError, OSError, ValueError) as error:  # refused, timed out, no such host, bad URL
+        raise ImageInputError(f"{shown}: cannot download ({getattr(error, 'reason', error)})") from None
+    if len(data) > MAX_DOWNLOAD_BYTES:
+        raise ImageInputError(f"{shown}: more than {MAX_DOWNLOAD_BYTES // 2**20} MB, not a photo")
+    return data
+
+
+def data_uri_bytes(uri: str, name: str) -> bytes:
+    """The bytes of a `data:image/...;base64,...` URI (what a browser canvas or deepface's callers pass)."""
+    header, comma, payload = uri.partition(",")
+    if not comma or not header.endswith(";base64"):
+        raise ImageInputError(f"{name}: a data URI must be base64-encoded (data:image/png;base64,...)")
+    try:
+        return base64.b64decode(payload, validate=True)
+    except binascii.Error as error:
+        raise ImageInputError(f"{name}: the data URI is not valid base64 ({error})") from None
+
+
+def decode_image_bytes(data: bytes, name: str) -> np.ndarray:
+    """An encoded image (JPEG, PNG, WebP, ...) as BGR uint8; an `ImageInputError` naming it otherwise."""
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
+    if image is None:
+        raise ImageInputError(f"{name}: not a readable image (unknown format, corrupt or empty)")
+    return image
 
 
 def read_image_file(path: Path) -> np.ndarray:

@@ -8,12 +8,13 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import DictConfig
 
-from facial_emotion.api.images import ImageInput, to_bgr
+from facial_emotion.api.images import ImageInput, is_data_uri, to_bgr
 from facial_emotion.api.results import FaceResult, largest_first
 from facial_emotion.api.settings import PHOTO_CONFIG, VIDEO_CONFIG, compose_settings, override_value
 from facial_emotion.api.video_analysis import analyze_stream, open_video
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.video.build import build_photo_pipeline, build_pipeline
+from facial_emotion.video.frame_source import redact_credentials
 from facial_emotion.video.pipeline import EmotionPipeline
 
 
@@ -67,8 +68,9 @@ class EmotionRecognizer:
     def analyze(self, image: ImageInput) -> list[FaceResult]:
         """One result per face, largest first; an image without a face gives `[]`.
 
-        `image`: a file path, a BGR uint8 numpy array (as OpenCV reads it; grayscale and BGRA are accepted) or
-        a PIL image. Raises `ImageInputError` (a `ValueError`) for an unreadable file or a wrong array.
+        `image`: a file path, an http(s) URL, a `data:image/...;base64,` URI, the bytes of an image file, a BGR
+        uint8 numpy array (as OpenCV reads it; grayscale and BGRA are accepted) or a PIL image. Raises
+        `ImageInputError` (a `ValueError`) for an unreadable file, URL or bytes, or a wrong array.
         """
         return self.analyze_batch([image])[0]
 
@@ -135,4 +137,9 @@ def synchronous(pipeline_cfg: DictConfig) -> DictConfig:
 
 
 def _describe(image: object, index: int) -> str:
-    return str(image) if isinstance(image, str | Path) else f"image {index}"
+    """How an error names an input: its path or URL (without credentials), else its place in the batch."""
+    if isinstance(image, str) and is_data_uri(image):
+        return f"data URI {index}"
+    if isinstance(image, str):
+        return redact_credentials(image)
+    return str(image) if isinstance(image, Path) else f"image {index}"
