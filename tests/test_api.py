@@ -228,7 +228,8 @@ def test_several_faces_come_largest_first(recognizer: EmotionRecognizer) -> None
 def test_results_round_trip_through_plain_dicts_and_json(happy: list[FaceResult]) -> None:
     data = json.loads(json.dumps([face.to_dict() for face in happy]))
     assert [FaceResult.from_dict(item) for item in data] == happy
-    assert set(data[0]) == {"box", "label", "probability", "probabilities", "landmarks"}
+    assert set(data[0]) == {"box", "label", "probability", "probabilities", "landmarks", "whole_image"}
+    assert data[0]["whole_image"] is False
     table = to_dataframe(happy)
     assert list(table.columns[:7]) == ["face", "x", "y", "w", "h", "label", "probability"]
     assert table.loc[0, "Happy"] == happy[0].probabilities["Happy"] and len(table) == 1
@@ -242,6 +243,19 @@ def test_an_image_without_a_face_gives_an_empty_list(recognizer: EmotionRecogniz
     assert recognizer.analyze(np.zeros((2, 2000, 3), np.uint8)) == []  # a sliver (0 px tall once downscaled)
     assert recognizer.top_emotion(noise) == (None, None)
     assert to_dataframe([]).empty
+
+
+def test_whole_image_if_no_face_classifies_the_photo_and_says_so(recognizer: EmotionRecognizer, happy: list) -> None:
+    """A photo without a detected face is read whole, flagged; a found face is unchanged."""
+    blank = np.full((240, 320, 3), 128, np.uint8)
+    (whole,) = recognizer.analyze(blank, whole_image_if_no_face=True)
+    assert whole.whole_image and whole.landmarks is None
+    assert whole.box == (-8.0, -48.0, 336.0, 336.0)  # the centre square of the photo padded by 20% a side
+    assert sum(whole.probabilities.values()) == pytest.approx(1.0, abs=1e-4)
+    assert FaceResult.from_dict(json.loads(json.dumps(whole.to_dict()))) == whole
+    assert recognizer.top_emotion(blank, whole_image_if_no_face=True) == (whole.label, whole.probability)
+    assert_same_faces(recognizer.analyze(HAPPY_PHOTO, whole_image_if_no_face=True), happy)
+    assert not recognizer.analyze(HAPPY_PHOTO, whole_image_if_no_face=True)[0].whole_image
 
 
 def test_analyze_batch_equals_one_analyze_per_image(recognizer: EmotionRecognizer, happy: list) -> None:

@@ -99,6 +99,21 @@ def test_predict_image_reads_webp_and_names_the_files_it_skips(tiny_set: Path, t
 
 
 @requires_faces
+def test_predict_image_can_read_a_photo_without_a_face_whole(tiny_set: Path, tmp_path: Path, capsys) -> None:
+    log = tmp_path / "faces.csv"
+    overrides = [f"path={tiny_set / 'Happy'}", "tta=center", f"log={log}", "whole_image_if_no_face=true"]
+    with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
+        run_predict_image(compose(config_name="predict_image", overrides=overrides))
+    lines = capsys.readouterr().out.splitlines()
+    assert sum(line.startswith("flat.png : no face found, whole image : ") for line in lines) == 1
+    rows = pd.read_csv(log, keep_default_na=False).set_index("file")
+    assert rows.loc["flat.png", "face"] == 0 and rows.loc["flat.png", "w"] == rows.loc["flat.png", "h"]
+    probabilities = rows[["Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral"]].to_numpy(float)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-3)
+    assert (rows.drop(index="flat.png")["face"] == 1).all()  # the real photos: their detected faces, as before
+
+
+@requires_faces
 def test_paths_under_home_are_read_and_written_there(
     tiny_set: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:

@@ -65,24 +65,31 @@ class EmotionRecognizer:
         """The 7 emotions, in the model's order."""
         return list(self._photos.predictor.class_names)
 
-    def analyze(self, image: ImageInput) -> list[FaceResult]:
-        """One result per face, largest first; an image without a face gives `[]`.
+    def analyze(self, image: ImageInput, whole_image_if_no_face: bool = False) -> list[FaceResult]:
+        """One result per face, largest first; an image without a face gives `[]`, or with
+        `whole_image_if_no_face` one result for the whole image (padded centre square; `whole_image` set), as
+        deepface's `enforce_detection=False` does.
 
         `image`: a file path, an http(s) URL, a `data:image/...;base64,` URI, the bytes of an image file, a BGR
         uint8 numpy array (as OpenCV reads it; grayscale and BGRA are accepted) or a PIL image. Raises
         `ImageInputError` (a `ValueError`) for an unreadable file, URL or bytes, or a wrong array.
         """
-        return self.analyze_batch([image])[0]
+        return self.analyze_batch([image], whole_image_if_no_face)[0]
 
-    def analyze_batch(self, images: Iterable[ImageInput]) -> list[list[FaceResult]]:
-        """`[analyze(image) for image in images]`, with the classifier run once over all their faces."""
+    def analyze_batch(
+        self, images: Iterable[ImageInput], whole_image_if_no_face: bool = False
+    ) -> list[list[FaceResult]]:
+        """`[analyze(image, whole_image_if_no_face) for image in images]`, the classifier run once over all faces."""
         frames = [to_bgr(image, name=_describe(image, index)) for index, image in enumerate(images)]
-        faces = self._photos.process_batch(frames)
+        faces = self._photos.process_batch(frames, whole_image_if_no_face)
         return [largest_first(image_faces, self.class_names) for image_faces in faces]
 
-    def top_emotion(self, image: ImageInput) -> tuple[str, float] | tuple[None, None]:
-        """(label, probability) of the largest face; (None, None) when there is no face."""
-        faces = self.analyze(image)
+    def top_emotion(
+        self, image: ImageInput, whole_image_if_no_face: bool = False
+    ) -> tuple[str, float] | tuple[None, None]:
+        """(label, probability) of the largest face; (None, None) when there is no face (unless
+        `whole_image_if_no_face`: then the whole image's)."""
+        faces = self.analyze(image, whole_image_if_no_face)
         return (faces[0].label, faces[0].probability) if faces else (None, None)
 
     def analyze_video(

@@ -15,13 +15,15 @@ from facial_emotion.video.pipeline import FaceEmotion
 class FaceResult:
     """One face: `box` (x, y, w, h) in the image's pixels, the top `label` and its `probability`, all
     `probabilities` (class name -> probability, summing to 1) and the 5 MTCNN `landmarks` (x, y) when known:
-    left eye, right eye (as seen in the image), nose, mouth left, mouth right."""
+    left eye, right eye (as seen in the image), nose, mouth left, mouth right. `whole_image`: no face was found and
+    the whole image was classified instead (`whole_image_if_no_face=True`; its box is the square that was read)."""
 
     box: tuple[float, float, float, float]
     label: str
     probability: float
     probabilities: dict[str, float]
     landmarks: tuple[tuple[float, float], ...] | None = None
+    whole_image: bool = False
 
     @property
     def area(self) -> float:
@@ -35,7 +37,8 @@ class FaceResult:
         landmarks = None
         if face.landmarks is not None:
             landmarks = tuple((float(x), float(y)) for x, y in face.landmarks)
-        return cls((x1, y1, x2 - x1, y2 - y1), face.label, face.probability, probabilities, landmarks)
+        box = (x1, y1, x2 - x1, y2 - y1)
+        return cls(box, face.label, face.probability, probabilities, landmarks, face.whole_image)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain Python types only (JSON-ready): box and landmarks as lists."""
@@ -45,6 +48,7 @@ class FaceResult:
             "probability": self.probability,
             "probabilities": dict(self.probabilities),
             "landmarks": None if self.landmarks is None else [list(point) for point in self.landmarks],
+            "whole_image": self.whole_image,
         }
 
     @classmethod
@@ -57,6 +61,7 @@ class FaceResult:
             probability=float(data["probability"]),
             probabilities={str(k): float(v) for k, v in data["probabilities"].items()},
             landmarks=None if landmarks is None else tuple((float(x), float(y)) for x, y in landmarks),
+            whole_image=bool(data.get("whole_image", False)),
         )
 
     def to_row(self) -> dict[str, Any]:

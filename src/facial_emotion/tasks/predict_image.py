@@ -45,7 +45,7 @@ def run(cfg: DictConfig) -> None:
             if log is not None:
                 log.write_faces(name, [])
             continue
-        faces = pipeline.process(image)
+        faces = pipeline.process(image, whole_image_if_no_face=bool(cfg.whole_image_if_no_face))
         for line in describe_faces(name, faces):
             print(line)
         if log is not None:

@@ -26,13 +26,17 @@ LOOKAHEAD_PERIODS = 3
 
 @dataclass(frozen=True)
 class FaceEmotion:
-    """One tracked face in one frame: id, xyxy box, smoothed probabilities, their top class, 5 landmarks."""
+    """One tracked face in one frame: id, xyxy box, smoothed probabilities, their top class, 5 landmarks.
+
+    `whole_image`: not a detected face but a whole photo classified because none was found (id 0, no landmarks).
+    """
 
     track_id: int
     box: np.ndarray
     probabilities: np.ndarray
     label: str
     landmarks: np.ndarray | None = None
+    whole_image: bool = False
 
     @property
     def probability(self) -> float:

@@ -29,9 +29,12 @@ def emotion_text(face: FaceEmotion) -> str:
 
 
 def describe_faces(prefix: str, faces: Sequence[FaceEmotion], no_face: str = "no face detected") -> list[str]:
-    """One line per face: `prefix : Happy , 93%`, with `face <id>` when there are several."""
+    """One line per face: `prefix : Happy , 93%`, with `face <id>` when there are several; a whole image
+    classified for want of a face says so."""
     if not faces:
         return [f"{prefix} : {no_face}"]
+    if faces[0].whole_image:
+        return [f"{prefix} : no face found, whole image : {emotion_text(faces[0])}"]
     if len(faces) == 1:
         return [f"{prefix} : {emotion_text(faces[0])}"]
     return [f"{prefix} : face {face.track_id} : {emotion_text(face)}" for face in faces]
