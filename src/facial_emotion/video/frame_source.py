@@ -29,10 +29,10 @@ def parse_source(source: str | int) -> int | Path | str:
     a file path."""
     if isinstance(source, int) or str(source).strip().isdigit():
         return int(source)
-    text = str(source).strip()
-    if text.partition("://")[0].lower() in STREAM_SCHEMES and "://" in text:
-        return text
-    return Path(text).expanduser()
+    url = str(source).strip()
+    if url.partition("://")[0].lower() in STREAM_SCHEMES and "://" in url:
+        return url
+    return Path(str(source)).expanduser()
 
 
 def redact_credentials(url: str) -> str:
