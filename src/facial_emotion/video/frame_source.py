@@ -14,6 +14,8 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from facial_emotion.video.latest_frame import LatestFrameReader  # noqa: E402
+
 
 class VideoSourceError(RuntimeError):
     """A video source that cannot be used; the message is one line meant for the user."""
@@ -53,6 +55,7 @@ class FrameSource:
         self.resize = tuple(resize) if resize else None
         self.realtime = realtime
         self.is_camera = isinstance(self.source, int)
+        self._reader: LatestFrameReader | None = None
         if self.is_camera:
             self._capture = self._open_camera(self.source)
         elif isinstance(self.source, str):
@@ -138,6 +141,11 @@ class FrameSource:
             self.close()
 
     def _live_frames(self) -> Iterator[tuple[float, np.ndarray]]:
+        if not self.is_camera:  # a network stream queues what is not read; a camera driver drops it itself
+            self._reader = LatestFrameReader(self._capture)
+            for timestamp, frame in self._reader.frames():
+                yield timestamp, self._resized(frame)
+            return
         start = time.monotonic()
         while True:
             ok, frame = self._capture.read()
@@ -170,5 +178,12 @@ class FrameSource:
             return frame
         return cv2.resize(frame, self.resize, interpolation=cv2.INTER_AREA)
 
+    @property
+    def frames_dropped(self) -> int:
+        """Frames of a live network stream skipped because newer ones arrived before they were taken."""
+        return self._reader.dropped if self._reader is not None else 0
+
     def close(self) -> None:
-        self._capture.release()
+        # A reader still blocked in read() past the timeout keeps the capture: releasing it under it would crash.
+        if self._reader is None or self._reader.stop(timeout=STREAM_TIMEOUT_MS / 1000 + 1):
+            self._capture.release()
