@@ -12,7 +12,8 @@ from facial_emotion.data.locate import PROJECT_ROOT
 from facial_emotion.video.face_aligner import FaceCropper
 from facial_emotion.video.face_detector import DetectedFace, FaceDetector
 from facial_emotion.video.frame_source import FrameSource, VideoSourceError
-from facial_emotion.video.sinks import format_stream_time, probability_panel_origin
+from facial_emotion.video.pipeline import FrameResult
+from facial_emotion.video.sinks import AnnotatedVideoWriter, format_stream_time, probability_panel_origin
 from facial_emotion.video.tracker import EmotionSmoother, IouTracker
 
 SHARED_VIDEOS = PROJECT_ROOT.parent / "shared" / "videos"
@@ -164,3 +165,18 @@ def test_probability_panel_stays_off_the_face_and_in_the_frame(box: tuple[int, i
     x, y = probability_panel_origin(*box, panel_size=(180, 154), frame_size=(640, 480))
     assert x == expected_x and 0 <= y <= 480 - 154
     assert probability_panel_origin(100, 400, 200, (180, 154), (640, 480))[1] == 480 - 154
+
+
+def test_saved_video_keeps_the_stream_clock_when_frames_were_skipped(tmp_path: Path) -> None:
+    """A file's frames (i / fps) are written once each; a gap (a live source whose consumer fell behind) holds the
+    frame before it, so the video lasts as long as the stream did."""
+    writer = AnnotatedVideoWriter(tmp_path / "out.mp4", fps=25.0, class_names=["Happy"])
+    for stamp, level in ((0.0, 40), (0.04, 80), (0.08, 120), (0.28, 200), (0.32, 240)):
+        writer.write(FrameResult(stamp, np.full((64, 80, 3), level, np.uint8), [], detected=False))
+    writer.close()
+    capture = cv2.VideoCapture(str(tmp_path / "out.mp4"))
+    levels = []
+    while (frame := capture.read()[1]) is not None:
+        levels.append(round(float(frame.mean()) / 40) * 40)
+    assert capture.get(cv2.CAP_PROP_FPS) == pytest.approx(25.0)
+    assert levels == [40, 80, 120, 120, 120, 120, 120, 200, 240] and writer.frames_written == 9

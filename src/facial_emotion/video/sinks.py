@@ -114,7 +114,9 @@ def _draw_probability_bars(
 
 
 class AnnotatedVideoWriter:
-    """Writes annotated frames to an .mp4 (or any extension OpenCV knows) at the source frame rate."""
+    """Writes annotated frames to an .mp4 (or any extension OpenCV knows) at the source frame rate, on the
+    frames' own clock: where a camera, a network stream or a file played in real time skipped frames because the
+    CPU fell behind, the frame before the gap is held, so the video lasts as long as the stream did."""
 
     def __init__(self, path: str | Path, fps: float, class_names: Sequence[str]) -> None:
         self.path = Path(path).expanduser()
@@ -122,6 +124,8 @@ class AnnotatedVideoWriter:
         self.fps = fps
         self.class_names = list(class_names)
         self._writer: cv2.VideoWriter | None = None
+        self._last: np.ndarray | None = None
+        self.frames_written = 0
 
     def write(self, result: FrameResult) -> None:
         canvas = draw_faces(result.frame, result.faces, self.class_names)
@@ -130,7 +134,13 @@ class AnnotatedVideoWriter:
             self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (width, height))
             if not self._writer.isOpened():
                 raise OSError(f"cannot write a video to {self.path} (OpenCV has no writer for {self.path.suffix!r})")
+        slot = int(result.timestamp * self.fps + 0.5)  # this frame's index on the video's clock
+        for _ in range(slot - self.frames_written):  # a gap: what was on screen stays there until this frame
+            self._writer.write(self._last if self._last is not None else canvas)
+            self.frames_written += 1
         self._writer.write(canvas)
+        self.frames_written += 1
+        self._last = canvas
 
     def close(self) -> None:
         if self._writer is not None:
