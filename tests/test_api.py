@@ -145,11 +145,23 @@ def test_path_array_and_pil_image_give_the_same_result(recognizer: EmotionRecogn
     assert_same_faces(recognizer.analyze(gray), recognizer.analyze(Image.fromarray(gray)))
 
 
+class PhotoHandler(SimpleHTTPRequestHandler):
+    """Serves files quietly and remembers the Authorization header of each request."""
+
+    authorizations: list[str | None] = []
+
+    def do_GET(self) -> None:
+        self.authorizations.append(self.headers.get("Authorization"))
+        super().do_GET()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
 @pytest.fixture(scope="module")
 def photo_server() -> Iterator[str]:
     """A real local HTTP server over the nimstim folder; its base URL."""
-    handler = partial(SimpleHTTPRequestHandler, directory=str(HAPPY_PHOTO.parents[1]))
-    handler.log_message = lambda *args: None
+    handler = partial(PhotoHandler, directory=str(HAPPY_PHOTO.parents[1]))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -163,8 +175,11 @@ def test_a_url_bytes_and_a_data_uri_give_the_same_result(
     data = HAPPY_PHOTO.read_bytes()
     data_uri = "data:image/jpeg;base64," + base64.b64encode(data).decode()
     url = f"{photo_server}/Happy/{HAPPY_PHOTO.name}"
-    for faces in recognizer.analyze_batch([url, data, bytearray(data), data_uri]):
+    with_login = url.replace("http://", "http://user:p%40ss@")  # sent as Basic auth, not taken for the host
+    PhotoHandler.authorizations.clear()
+    for faces in recognizer.analyze_batch([url, with_login, data, bytearray(data), data_uri]):
         assert_same_faces(faces, happy)
+    assert PhotoHandler.authorizations == [None, "Basic " + base64.b64encode(b"user:p@ss").decode()]
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,13 @@ def is_web_url(text: str) -> bool:
 def download(url: str) -> bytes:
     """The body at an http(s) URL, at most MAX_DOWNLOAD_BYTES; an `ImageInputError` naming the URL otherwise."""
     shown = redact_credentials(url)
-    request = urllib.request.Request(url, headers={"User-Agent": "facial-emotion"})
+    headers = {"User-Agent": "facial-emotion"}
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is not None:  # urllib takes user:password@ for part of the host name: send it as Basic auth
+        user, password = urllib.parse.unquote(parts.username), urllib.parse.unquote(parts.password or "")
+        headers["Authorization"] = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        url = urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    request = urllib.request.Request(url, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response:
             data = response.read(MAX_DOWNLOAD_BYTES + 1)
