@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -32,6 +31,7 @@ from facial_emotion.api import (
 from facial_emotion.api.settings import CONFIG_DIR, compose_settings
 from facial_emotion.core.early_exit import parse_early_exit
 from facial_emotion.data.locate import PROJECT_ROOT
+from tests.conftest import unused_port
 
 SHARED = PROJECT_ROOT.parent / "shared"
 HAPPY_PHOTO = SHARED / "faces" / "nimstim" / "Happy" / "01F_HA_C.jpg"
@@ -197,10 +197,7 @@ def test_bad_urls_bytes_and_data_uris_raise_input_errors_naming_them(
     recognizer: EmotionRecognizer, photo_server: str, image: str | bytes, message: str
 ) -> None:
     if isinstance(image, str):
-        with socket.socket() as probe:  # a port nothing listens on
-            probe.bind(("127.0.0.1", 0))
-            closed = str(probe.getsockname()[1])
-        for key, value in (("{server}", photo_server), ("{closed}", closed)):
+        for key, value in (("{server}", photo_server), ("{closed}", str(unused_port()))):
             image, message = image.replace(key, value), message.replace(key, value)
     with pytest.raises(ImageInputError, match=message):
         recognizer.analyze_batch([image])

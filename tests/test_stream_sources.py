@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -18,6 +17,7 @@ import pytest
 
 from facial_emotion.data.locate import PROJECT_ROOT
 from facial_emotion.video.frame_source import FrameSource, VideoSourceError, parse_source, redact_credentials
+from tests.conftest import unused_port
 
 DEMO_VIDEO = PROJECT_ROOT / "results" / "preprocessing_test" / "input_video.mp4"
 EMOTION_LINE = re.compile(r"^\d{2}:\d{2}:\d{2}s : (Angry|Disgust|Fear|Happy|Sad|Surprise|Neutral) , \d{1,3}%$")
@@ -121,9 +121,7 @@ def test_a_slow_consumer_gets_the_newest_frame_not_a_growing_queue(camera_url: s
 
 
 def test_a_stream_that_cannot_be_opened_is_a_one_line_error() -> None:
-    with socket.socket() as probe:  # a port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = unused_port()
     with pytest.raises(VideoSourceError) as error:
         FrameSource(f"rtsp://admin:s3cret@127.0.0.1:{port}/live")
     message = str(error.value)

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from facial_emotion.api.errors import ImageInputError
-from facial_emotion.video.frame_source import redact_credentials
+from facial_emotion.video.frame_source import redact_credentials, url_scheme
 from facial_emotion.video.image_files import read_bgr
 
 ImageInput = str | Path | bytes | np.ndarray | Image.Image
@@ -58,7 +58,7 @@ def is_data_uri(text: str) -> bool:
 
 def is_web_url(text: str) -> bool:
     """Whether `text` is an http:// or https:// address."""
-    return text.partition("://")[0].lower() in ("http", "https") and "://" in text
+    return url_scheme(text) in ("http", "https")
 
 
 def download(url: str) -> bytes:

@@ -32,14 +32,35 @@ def parse_source(source: str | int) -> int | Path | str:
     if isinstance(source, int) or str(source).strip().isdigit():
         return int(source)
     url = str(source).strip()
-    if url.partition("://")[0].lower() in STREAM_SCHEMES and "://" in url:
+    if url_scheme(url) in STREAM_SCHEMES:
         return url
     return Path(str(source)).expanduser()
+
+
+def url_scheme(text: str) -> str:
+    """The lower-case scheme of `scheme://...` (`rtsp`, `https`), "" for anything else (a path)."""
+    scheme, separator, _ = text.partition("://")
+    return scheme.lower() if separator else ""
 
 
 def redact_credentials(url: str) -> str:
     """The URL with any `user:password@` replaced by `***@`, fit for printing and logs."""
     return re.sub(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@]*@", r"\1***@", url)
+
+
+def _open_and_read_one(*args: object) -> cv2.VideoCapture | None:
+    """`cv2.VideoCapture(*args)` once its first frame reads, else None (released); OpenCV's own log lines are
+    silenced meanwhile, as the caller says what went wrong in one line."""
+    previous = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    try:
+        capture = cv2.VideoCapture(*args)
+        if capture.isOpened() and capture.read()[0]:
+            return capture
+        capture.release()
+        return None
+    finally:
+        cv2.utils.logging.setLogLevel(previous)
 
 
 class FrameSource:
@@ -55,16 +76,17 @@ class FrameSource:
         self.resize = tuple(resize) if resize else None
         self.realtime = realtime
         self.is_camera = isinstance(self.source, int)
+        self.is_stream = isinstance(self.source, str)  # a URL
         self._reader: LatestFrameReader | None = None
         if self.is_camera:
             self._capture = self._open_camera(self.source)
-        elif isinstance(self.source, str):
+        elif self.is_stream:
             self._capture = self._open_stream(self.source)
         else:
             self._capture = self._open_file(self.source)
         # A live stream states no length (a camera, RTSP, MJPEG over HTTP); a URL of a video file does.
-        self.is_live = self.is_camera or (isinstance(self.source, str) and self.frame_count is None)
-        if isinstance(self.source, str) and not self.is_live:
+        self.is_live = self.is_camera or (self.is_stream and self.frame_count is None)
+        if self.is_stream and not self.is_live:
             self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)  # the opening check read a frame
         fps = self._capture.get(cv2.CAP_PROP_FPS)
         self.fps = float(fps) if fps and fps > 0 and np.isfinite(fps) else 30.0
@@ -73,7 +95,7 @@ class FrameSource:
     def description(self) -> str:
         if self.is_camera:
             return f"camera {self.source}"
-        return redact_credentials(self.source) if isinstance(self.source, str) else str(self.source)
+        return redact_credentials(self.source) if self.is_stream else str(self.source)
 
     @property
     def frame_count(self) -> int | None:
@@ -84,30 +106,17 @@ class FrameSource:
 
     @staticmethod
     def _open_camera(index: int) -> cv2.VideoCapture:
-        previous = cv2.utils.logging.getLogLevel()
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
-        try:
-            capture = cv2.VideoCapture(index)
-            if not capture.isOpened() or not capture.read()[0]:
-                capture.release()
-                raise VideoSourceError(f"camera {index} could not be opened (no camera, or it is in use)")
-        finally:
-            cv2.utils.logging.setLogLevel(previous)
+        capture = _open_and_read_one(index)
+        if capture is None:
+            raise VideoSourceError(f"camera {index} could not be opened (no camera, or it is in use)")
         return capture
 
     @staticmethod
     def _open_stream(url: str) -> cv2.VideoCapture:
-        previous = cv2.utils.logging.getLogLevel()
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
         timeouts = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, STREAM_TIMEOUT_MS]
         timeouts += [cv2.CAP_PROP_READ_TIMEOUT_MSEC, STREAM_TIMEOUT_MS]
-        try:
-            capture = cv2.VideoCapture(url, cv2.CAP_FFMPEG, timeouts)
-            readable = capture.isOpened() and capture.read()[0]
-        finally:
-            cv2.utils.logging.setLogLevel(previous)
-        if not readable:
-            capture.release()
+        capture = _open_and_read_one(url, cv2.CAP_FFMPEG, timeouts)
+        if capture is None:
             raise VideoSourceError(
                 f"stream {redact_credentials(url)} could not be opened (unreachable, refused, or no video there)"
             )
@@ -121,15 +130,8 @@ class FrameSource:
             raise VideoSourceError(f"not a file: {path}")
         if path.stat().st_size == 0:
             raise VideoSourceError(f"video file is empty: {path}")
-        previous = cv2.utils.logging.getLogLevel()
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
-        try:
-            capture = cv2.VideoCapture(str(path))
-            readable = capture.isOpened() and capture.read()[0]
-        finally:
-            cv2.utils.logging.setLogLevel(previous)
-        if not readable:
-            capture.release()
+        capture = _open_and_read_one(str(path))
+        if capture is None:
             raise VideoSourceError(f"not a readable video (unknown format or no frames): {path}")
         capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
         return capture
