@@ -12,6 +12,7 @@ from facial_emotion.api.images import ImageInput, is_data_uri, to_bgr
 from facial_emotion.api.results import FaceResult, largest_first
 from facial_emotion.api.settings import PHOTO_CONFIG, VIDEO_CONFIG, compose_settings, override_value
 from facial_emotion.api.video_analysis import analyze_stream, open_video
+from facial_emotion.data.locate import resolve_model_path
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.video.build import build_photo_pipeline, build_pipeline
 from facial_emotion.video.frame_source import redact_credentials
@@ -27,8 +28,8 @@ class EmotionRecognizer:
     the config files, so the API and the scripts give the same answers.
 
     Args:
-        model_path: a model file; None: the one the live stream loads
-            (`results/model/my_own_model_real_faces.pkl`).
+        model_path: a model file, or the name of a shipped one (`"my_own_model.pkl"`: FER2013's best);
+            None: the one the live stream loads (`results/model/my_own_model_real_faces.pkl`).
         views: test-time views (`center`, `zoomed_center`, `ten_crop`, `live`, ...) for photos and videos alike;
             None: each config's own (photos: the model file's default; videos: `live`, the file's live view).
         backend: how the network runs: auto, torch, onnxruntime, onnxruntime-int8 (docs/speed.md); None: the
@@ -45,7 +46,7 @@ class EmotionRecognizer:
     ) -> None:
         extra = [*overrides]
         if model_path is not None:
-            extra.append(f"model_path={override_value(str(Path(model_path).expanduser()))}")
+            extra.append(f"model_path={override_value(str(resolve_model_path(model_path)))}")
         if views is not None:
             extra.append(f"tta={views}")
         self.photo_settings = compose_settings(PHOTO_CONFIG, extra)

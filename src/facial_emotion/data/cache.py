@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from facial_emotion.data.fer_csv import FERArrays, parse_fer_csv
-from facial_emotion.data.locate import PROJECT_ROOT
+from facial_emotion.data.locate import INSTALLED, PROJECT_ROOT, user_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -18,8 +18,9 @@ CACHE_FORMAT_VERSION = 1
 
 
 def default_cache_dir() -> Path:
-    """`$FER_CACHE_DIR`, else `.cache/fer2013` in the project."""
-    return Path(os.environ.get("FER_CACHE_DIR", PROJECT_ROOT / ".cache" / "fer2013"))
+    """`$FER_CACHE_DIR`, else `.cache/fer2013` in the project (the user cache dir for an installed package)."""
+    default = user_cache_dir("fer2013") if INSTALLED else PROJECT_ROOT / ".cache" / "fer2013"
+    return Path(os.environ.get("FER_CACHE_DIR", default))
 
 
 def cache_path_for(csv_path: Path, cache_dir: Path, skip_bad_rows: bool) -> Path:

@@ -1,12 +1,50 @@
-"""Find the FER2013 data directory and its CSV files (`.csv` or `.csv.gz`)."""
+"""Where the project's files are (a checkout, or what an installed wheel ships), and the FER2013 CSV files."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+# A wheel (`pip install .` or `pip install git+<repository>`) ships `configs/` and the scratch model files under
+# the package, laid out as in the checkout: `<bundle>/configs/`, `<bundle>/results/model/*.pkl`.
+BUNDLE_DIR = PACKAGE_DIR / "bundled"
+
+
+def find_project_root(package_dir: Path = PACKAGE_DIR) -> Path:
+    """The checkout the package runs from (`src/facial_emotion` beside `configs/`), else the wheel's bundle."""
+    checkout = package_dir.parents[1]
+    if (checkout / "configs").is_dir() and (checkout / "src" / package_dir.name).is_dir():
+        return checkout
+    return package_dir / BUNDLE_DIR.name
+
+
+PROJECT_ROOT = find_project_root()
+INSTALLED = PROJECT_ROOT == BUNDLE_DIR  # True when running from an installed wheel, not a checkout
 SHARED_DATA_DIR = PROJECT_ROOT.parent / "shared" / "data" / "fer2013"
+
+
+def work_root() -> Path:
+    """Where `data/` and `outputs/` are looked for: the checkout, or the working directory for an installed package."""
+    return Path.cwd() if INSTALLED else PROJECT_ROOT
+
+
+def resolve_model_path(path: str | Path) -> Path:
+    """`path`, or the shipped model file of that name (`my_own_model.pkl`, `my_own_model_real_faces.pkl`) when
+    `path` is a bare file name that is not in the working directory."""
+    path = Path(path).expanduser()
+    shipped = PROJECT_ROOT / "results" / "model" / path.name
+    if path.parent == Path() and not path.exists() and shipped.is_file():
+        return shipped
+    return path
+
+
+def user_cache_dir(kind: str) -> Path:
+    """`$XDG_CACHE_HOME/facial_emotion/<kind>` (default `~/.cache`): caches of an installed package."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "facial_emotion" / kind
+
+
 HOW_TO_GET_DATA = (
     "download the course zip or Kaggle's 'challenges-in-representation-learning-facial-expression-"
     "recognition-challenge' and put train.csv and test_with_emotions.csv (or .csv.gz) in data/, "
@@ -15,10 +53,10 @@ HOW_TO_GET_DATA = (
 
 
 def default_data_dir() -> Path:
-    """`$FER_DATA_DIR`, else `data/` of the project when it holds the CSVs, else `../shared/data/fer2013`."""
+    """`$FER_DATA_DIR`, else `data/` in `work_root()` when it holds the CSVs, else `../shared/data/fer2013`."""
     if os.environ.get("FER_DATA_DIR"):
         return Path(os.environ["FER_DATA_DIR"]).expanduser()
-    local = PROJECT_ROOT / "data"
+    local = work_root() / "data"
     if find_csv(local, "train.csv") is None and SHARED_DATA_DIR.is_dir():
         return SHARED_DATA_DIR
     return local

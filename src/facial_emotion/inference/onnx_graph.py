@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from facial_emotion.core.model_file import ModelFile, ModelFileError
+from facial_emotion.data.locate import BUNDLE_DIR, user_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -64,18 +65,22 @@ def network_sha256(model: ModelFile) -> str:
 
 
 def cache_dir_for(model_path: Path) -> Path:
-    """`.cache/` beside the model file (git-ignored), or the user cache dir where that is not writable."""
-    beside = Path(model_path).resolve().parent / ".cache"
-    try:
-        beside.mkdir(parents=True, exist_ok=True)
-        probe = beside / ".write-probe"
-        probe.touch()
-        probe.unlink()
-        return beside
-    except OSError:
-        fallback = Path.home() / ".cache" / "facial_emotion" / "graphs"
-        fallback.mkdir(parents=True, exist_ok=True)
-        return fallback
+    """`.cache/` beside the model file (git-ignored); the user cache dir where that is not writable and for the
+    files an installed package ships (a graph written into site-packages would outlive `pip uninstall`)."""
+    resolved = Path(model_path).resolve()
+    if not resolved.is_relative_to(BUNDLE_DIR):
+        beside = resolved.parent / ".cache"
+        try:
+            beside.mkdir(parents=True, exist_ok=True)
+            probe = beside / ".write-probe"
+            probe.touch()
+            probe.unlink()
+            return beside
+        except OSError:
+            pass
+    fallback = user_cache_dir("graphs")
+    fallback.mkdir(parents=True, exist_ok=True)
+    return fallback
 
 
 def graph_path(model_path: Path, model_sha: str, precision: str) -> Path:

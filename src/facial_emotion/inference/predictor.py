@@ -22,6 +22,7 @@ from facial_emotion.core.early_exit import (
 from facial_emotion.core.hardware import cpu_has_amx
 from facial_emotion.core.model_file import ModelFile
 from facial_emotion.core.preprocessing import ALL_VIEWS, LIVE_VIEW, TTA_MODES, views_per_image
+from facial_emotion.data.locate import INSTALLED
 from facial_emotion.inference.backends import GRAPH_PRECISION, resolve_backend
 from facial_emotion.inference.onnx_graph import (
     GraphError,
@@ -32,6 +33,9 @@ from facial_emotion.inference.onnx_graph import (
 )
 from facial_emotion.models.loading import load_model_file
 
+BUILD_GRAPHS_COMMAND = (
+    "FER_DATA_DIR=<FER2013 CSVs> facial-emotion build_graphs" if INSTALLED else "python scripts/build_graphs.py"
+)
 EARLY_EXIT_FACES = 80  # faces per early-exit pass, and views per forward (as `batch_size` makes for fixed views)
 
 
@@ -109,7 +113,7 @@ class EmotionPredictor:
             why = (
                 f"its int8 graph was refused ({refused})"
                 if refused
-                else "no int8 graph built yet (build it once, 2-4 min: python scripts/build_graphs.py)"
+                else f"no int8 graph built yet (build it once, 2-4 min: {BUILD_GRAPHS_COMMAND})"
             )
             print(f"note: {self.model_path.name}: {why}; using onnxruntime fp32", file=sys.stderr)
             self.backend = "onnxruntime"
