@@ -71,6 +71,21 @@ def test_photo_upload_gives_the_apis_answer(client: TestClient, recognizer: Emot
         assert abs(sum(got["probabilities"].values()) - 1) < 1e-4
 
 
+def test_photo_without_a_face_is_read_whole_only_when_asked(client: TestClient, recognizer: EmotionRecognizer) -> None:
+    ok, blank = cv2.imencode(".png", np.full((240, 320, 3), 128, np.uint8))
+    assert ok
+    without = client.post("/api/photos", params={"name": "wall.png"}, content=blank.tobytes())
+    assert without.status_code == 200 and without.json()["faces"] == []
+    whole = client.post("/api/photos", params={"name": "wall.png", "whole_image": "true"}, content=blank.tobytes())
+    assert whole.status_code == 200
+    (face,) = whole.json()["faces"]
+    (expected,) = recognizer.analyze(np.full((240, 320, 3), 128, np.uint8), whole_image_if_no_face=True)
+    assert face["whole_image"] and face["label"] == expected.label
+    assert face["probability"] == pytest.approx(expected.probability, abs=1e-5)
+    with_face = client.post("/api/photos", params={"name": "f.jpg", "whole_image": "true"}, content=PHOTO.read_bytes())
+    assert not any(f["whole_image"] for f in with_face.json()["faces"])
+
+
 @pytest.mark.parametrize(
     ("body", "status", "words"), [(b"not an image at all", 415, "not an image"), (b"", 415, "not an image")]
 )

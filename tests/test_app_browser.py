@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 from urllib.parse import urljoin
 
+import cv2
 import numpy as np
 import pandas as pd
 import pytest
@@ -89,3 +90,17 @@ def test_photo_upload_shows_a_face(page) -> None:
     page.set_input_files("#photo-input", str(PHOTO))
     card = page.wait_for_selector(".photo-card .face-label", timeout=30_000)
     assert "Face 1:" in card.inner_text()
+
+
+def test_photo_without_a_face_is_read_whole_when_the_box_is_ticked(page, tmp_path: Path) -> None:
+    wall = tmp_path / "wall.png"
+    cv2.imwrite(str(wall), np.full((240, 320, 3), 128, np.uint8))
+    page.click("button[data-tab=photos]")
+    page.set_input_files("#photo-input", str(wall))
+    page.wait_for_selector(".photo-card:first-child >> text=No face found.", timeout=30_000)
+    page.check("#photo-whole")
+    page.set_input_files("#photo-input", [])
+    page.set_input_files("#photo-input", str(wall))
+    label = page.wait_for_selector(".photo-card:first-child .face-label", timeout=30_000)
+    assert label.inner_text().startswith("No face found, whole photo: ")
+    page.uncheck("#photo-whole")

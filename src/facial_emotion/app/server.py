@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import re
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -68,7 +69,7 @@ def create_app(settings: AppSettings, recognizer: EmotionRecognizer) -> FastAPI:
         await serve_live(socket, recognizer.stream(), inference, settings)
 
     @app.post("/api/photos")
-    async def photo(request: Request, response: Response, name: str = "photo") -> dict:
+    async def photo(request: Request, response: Response, name: str = "photo", whole_image: bool = False) -> dict:
         session_of(request, response)
         body = await read_body(request, settings.max_upload_bytes, name)
         image = cv2.imdecode(np.frombuffer(body, dtype=np.uint8), cv2.IMREAD_COLOR) if body else None
@@ -76,7 +77,9 @@ def create_app(settings: AppSettings, recognizer: EmotionRecognizer) -> FastAPI:
             raise HTTPException(415, f"{display_name(name)}: not an image (JPEG, PNG, BMP, TIFF or WebP)")
         if max(image.shape[:2]) > 4 * settings.max_frame_side:
             raise HTTPException(413, f"{display_name(name)}: {image.shape[1]}x{image.shape[0]} pixels is too large")
-        faces = await asyncio.get_running_loop().run_in_executor(inference, recognizer.analyze, image)
+        # whole_image: a photo without a detected face is classified whole and flagged (`analyze`'s fallback).
+        analyze = functools.partial(recognizer.analyze, image, whole_image_if_no_face=whole_image)
+        faces = await asyncio.get_running_loop().run_in_executor(inference, analyze)
         return {
             "name": display_name(name),
             "width": image.shape[1],

@@ -239,7 +239,9 @@ async function uploadPhoto(file) {
   card.className = "photo-card";
   card.innerHTML = `<p class="muted">${file.name} ...</p>`;
   $("photo-results").prepend(card);
-  const response = await fetch(`/api/photos?name=${encodeURIComponent(file.name)}`, { method: "POST", body: file });
+  const whole = $("photo-whole").checked ? "&whole_image=true" : "";
+  const url = `/api/photos?name=${encodeURIComponent(file.name)}${whole}`;
+  const response = await fetch(url, { method: "POST", body: file });
   if (!response.ok) { card.innerHTML = `<p class="error">${await errorText(response)}</p>`; return; }
   const result = await response.json();
   const image = await createImageBitmap(file);
@@ -249,11 +251,13 @@ async function uploadPhoto(file) {
   canvas.height = image.height * scale;
   const ctx = canvas.getContext("2d");
   ctx.drawImage(image, 0, 0, canvas.width, canvas.height);
-  drawBoxes(ctx, result.faces.map((f, i) => ({ ...f, id: i + 1 })), scale, result.faces.length > 1);
-  card.innerHTML = `<p><strong>${result.name}</strong>: ${result.faces.length} face(s)</p>`;
+  const faces = result.faces.filter((f) => !f.whole_image);
+  drawBoxes(ctx, faces.map((f, i) => ({ ...f, id: i + 1 })), scale, faces.length > 1);
+  card.innerHTML = `<p><strong>${result.name}</strong>: ${faces.length} face(s)</p>`;
   card.append(canvas);
   for (const [i, face] of result.faces.entries()) {
-    card.insertAdjacentHTML("beforeend", `<div class="face"><span class="face-label">Face ${i + 1}: ${face.label}</span> ` +
+    const name = face.whole_image ? "No face found, whole photo" : `Face ${i + 1}`;
+    card.insertAdjacentHTML("beforeend", `<div class="face"><span class="face-label">${name}: ${face.label}</span> ` +
       `${(face.probability * 100).toFixed(0)}%${probabilityBars(face.probabilities)}</div>`);
   }
   if (!result.faces.length) card.insertAdjacentHTML("beforeend", '<p class="muted">No face found.</p>');
