@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from facial_emotion.data.locate import PROJECT_ROOT
+from facial_emotion.video.display import why_no_window
 
 SHARED_VIDEOS = PROJECT_ROOT.parent / "shared" / "videos"
 SHORT_VIDEO = SHARED_VIDEOS / "videoretalking_face5.mp4"  # 4.9 s, one face
@@ -64,6 +65,19 @@ def test_live_stream_falls_back_to_the_test_video_without_a_camera() -> None:
     assert result.returncode == 0, result.stderr
     assert "camera 99 could not be opened" in result.stdout and "falling back to" in result.stdout
     assert sum(bool(EMOTION_LINE.match(line)) for line in result.stdout.splitlines()) == 3
+
+
+def test_live_stream_says_why_it_shows_no_window() -> None:
+    """A laptop has a display but, with opencv-python-headless, no OpenCV window: the line says which and what to do."""
+    headless_build = "  Video I/O:\n  GUI:                           NONE\n"
+    assert why_no_window({}, headless_build) == "no display" or not sys.platform.startswith("linux")
+    assert "pip install opencv-python" in why_no_window({"DISPLAY": ":0"}, headless_build)
+    assert why_no_window({"DISPLAY": ":0"}, "  GUI:                           GTK3\n") is None
+    result = live_stream(f"source={SHORT_VIDEO}", "show=true", "max_seconds=1")
+    assert result.returncode == 0, result.stderr
+    expected = why_no_window()
+    if expected is not None:  # a test machine with a display and a GUI OpenCV opens the window instead
+        assert f"Not showing the stream: {expected} (show=false hides this line)" in result.stdout
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from omegaconf import DictConfig
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.video.build import build_pipeline
-from facial_emotion.video.display import WindowSink, display_available
+from facial_emotion.video.display import WindowSink, why_no_window
 from facial_emotion.video.frame_source import FrameSource, VideoSourceError, parse_source
 from facial_emotion.video.sinks import AnnotatedVideoWriter, ConsoleSink, PredictionLog
 from facial_emotion.video.streaming import feed_sinks
@@ -31,10 +31,11 @@ def open_sinks(cfg: DictConfig, source: FrameSource, class_names: list[str]) -> 
     """Console lines always; a window, an annotated video and a log where configured."""
     sinks = [ConsoleSink()]
     if cfg.show:
-        if display_available():
+        why_not = why_no_window()
+        if why_not is None:
             sinks.append(WindowSink(class_names))
         else:
-            print("No display: not showing the stream (show=false hides this line)")
+            print(f"Not showing the stream: {why_not} (show=false hides this line)")
     if cfg.save_video:
         sinks.append(AnnotatedVideoWriter(cfg.save_video, source.fps, class_names))
     if cfg.log:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import cv2
 
@@ -14,14 +14,18 @@ from facial_emotion.video.sinks import draw_faces
 WINDOW_NAME = "Facial emotion"
 
 
-def display_available() -> bool:
-    """False on a headless machine or with OpenCV built without a GUI backend."""
-    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        return False
-    return "NONE" not in next(
-        (line for line in cv2.getBuildInformation().splitlines() if line.strip().startswith("GUI:")),
-        "GUI: NONE",
-    )
+def why_no_window(environ: Mapping[str, str] = os.environ, build_information: str | None = None) -> str | None:
+    """Why an OpenCV window cannot be shown here, in words for the user; None where it can."""
+    if sys.platform.startswith("linux") and not (environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY")):
+        return "no display"
+    info = cv2.getBuildInformation() if build_information is None else build_information
+    gui = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.strip().startswith("GUI:")), "")
+    if gui in ("", "NONE"):
+        return (
+            "this OpenCV has no window support (opencv-python-headless); pip install opencv-python for one, "
+            "or watch it with save_video=PATH or the browser app (make serve)"
+        )
+    return None
 
 
 class WindowSink:
