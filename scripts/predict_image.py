@@ -1,6 +1,6 @@
 """Emotion of every face in a photo or a folder of photos, one line per face.
 
-`python scripts/predict_image.py path=FILE_OR_DIR [log=PATH.csv] [save_dir=DIR] [tta=center]`
+`python scripts/predict_image.py path=FILE_OR_DIR_OR_URL [log=PATH.csv] [save_dir=DIR] [tta=center]`
 """
 
 import sys

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from facial_emotion.tasks.predict_image import url_file_name
 from facial_emotion.video.image_files import (
     IMAGE_SUFFIXES,
     annotated_copy_path,
@@ -51,3 +52,16 @@ def test_an_image_that_cannot_be_written_is_an_error_naming_the_file(tmp_path: P
         write_image(tmp_path / "face.pgm", np.zeros((8, 8, 3), np.uint8))
     with pytest.raises(OSError, match="suffix-less"):
         write_image(tmp_path / "face", np.zeros((8, 8, 3), np.uint8))
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        ("http://host/photos/face%201.jpg", "face 1.jpg"),
+        ("https://host/show.php?id=3", "show.php.png"),
+        ("http://host/", "photo.png"),
+        ("http://user:pw@host/a/b.webp?size=2", "b.webp"),
+    ],
+)
+def test_the_annotated_copy_of_a_downloaded_photo_is_named_after_the_url(url: str, name: str) -> None:
+    assert url_file_name(url) == name
