@@ -29,7 +29,10 @@ class BuildPyWithBundle(build_py):
             return
         bundle = Path(self.build_lib) / "facial_emotion" / "bundled"
         for folder, pattern in BUNDLED.items():
-            for source in sorted((ROOT / folder).glob(pattern)):
+            sources = sorted((ROOT / folder).glob(pattern))
+            if not sources:  # a wheel without them would install and then fail on first use
+                raise FileNotFoundError(f"{ROOT / folder}/{pattern}: nothing to bundle (build from a checkout)")
+            for source in sources:
                 target = bundle / folder / source.relative_to(ROOT / folder)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(source, target)
