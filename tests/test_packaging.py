@@ -116,6 +116,8 @@ def test_the_command_lists_its_commands_and_refuses_others(capsys: pytest.Captur
             cli.main(argv)
         assert done.value.code == code
     assert "unknown command 'train'" in capsys.readouterr().err
+    as_module = subprocess.run([sys.executable, "-m", "facial_emotion", "--help"], capture_output=True, text=True)
+    assert as_module.returncode == 0 and as_module.stdout == listed
 
 
 @needs_photo
