@@ -34,9 +34,9 @@ def run(cfg: DictConfig) -> None:
     url = str(cfg.path) if is_web_url(str(cfg.path)) else None
     try:
         paths, skipped = ([], []) if url else find_images(cfg.path)
+        photo = to_bgr(url, redact_credentials(url)) if url else None  # a bad URL fails before the model loads
         predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, backend=cfg.backend, early_exit=cfg.get("early_exit"))
         log = PredictionLog(cfg.log, predictor.class_names, key="file", record_empty=True) if cfg.log else None
-        photo = to_bgr(url, redact_credentials(url)) if url else None
     except (FileNotFoundError, ValueError, OSError) as error:  # a bad URL or download: ImageInputError (ValueError)
         sys.exit(f"error: {error}")
     pipeline = build_photo_pipeline(cfg.face_pipeline, predictor)
