@@ -182,16 +182,16 @@ def test_a_url_bytes_and_a_data_uri_give_the_same_result(
     assert PhotoHandler.authorizations == [None, "Basic " + base64.b64encode(b"user:p@ss").decode()]
 
 
+def predict_image_script(*overrides: str) -> subprocess.CompletedProcess:
+    """`python scripts/predict_image.py overrides...` as a user runs it."""
+    script = [sys.executable, "scripts/predict_image.py", *overrides]
+    return subprocess.run(script, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+
+
 def test_predict_image_script_takes_a_url_as_the_api_does(happy: list, photo_server: str, tmp_path: Path) -> None:
     url = f"{photo_server}/Happy/{HAPPY_PHOTO.name}".replace("http://", "http://user:secret@")
     log, copies = tmp_path / "faces.csv", tmp_path / "annotated"
-    result = subprocess.run(
-        [sys.executable, "scripts/predict_image.py", f"path={url}", f"log={log}", f"save_dir={copies}"],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = predict_image_script(f"path={url}", f"log={log}", f"save_dir={copies}")
     assert result.returncode == 0, result.stderr
     shown = url.replace("user:secret@", "***@")
     assert result.stdout.splitlines()[-1].startswith(f"{shown} : {happy[0].label} , ")
@@ -200,13 +200,7 @@ def test_predict_image_script_takes_a_url_as_the_api_does(happy: list, photo_ser
     for name, probability in happy[0].probabilities.items():
         assert row[name] == pytest.approx(probability, abs=1e-4)
     assert cv2.imread(str(copies / HAPPY_PHOTO.name)).shape == cv2.imread(str(HAPPY_PHOTO)).shape
-    missing = subprocess.run(
-        [sys.executable, "scripts/predict_image.py", f"path={photo_server}/Happy/missing.jpg"],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    missing = predict_image_script(f"path={photo_server}/Happy/missing.jpg")
     assert missing.returncode == 1
     assert missing.stderr.strip() == f"error: {photo_server}/Happy/missing.jpg: the server answered 404 File not found"
 
