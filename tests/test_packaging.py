@@ -32,7 +32,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copy2(PROJECT_ROOT / name, source / name)
     ignore = shutil.ignore_patterns("*.egg-info", "__pycache__", ".cache")
-    for folder in ("src", "configs", "results"):
+    for folder in ("src", "configs", "results/model", "results/preprocessing_test"):  # what setup.py may bundle
         shutil.copytree(PROJECT_ROOT / folder, source / folder, ignore=ignore)
     dist, target = tmp_path_factory.mktemp("dist"), tmp_path_factory.mktemp("site")
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]

@@ -32,16 +32,17 @@ def run(cfg: DictConfig) -> None:
     draw them where configured."""
     expand_home(cfg)
     url = str(cfg.path) if is_web_url(str(cfg.path)) else None
+    shown_url = redact_credentials(url) if url else None
     try:
         paths, skipped = ([], []) if url else find_images(cfg.path)
-        photo = to_bgr(url, redact_credentials(url)) if url else None  # a bad URL fails before the model loads
+        photo = to_bgr(url, shown_url) if url else None  # a bad URL fails before the model loads
         predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, backend=cfg.backend, early_exit=cfg.get("early_exit"))
         log = PredictionLog(cfg.log, predictor.class_names, key="file", record_empty=True) if cfg.log else None
     except (FileNotFoundError, ValueError, OSError) as error:  # a bad URL or download: ImageInputError (ValueError)
         sys.exit(f"error: {error}")
     pipeline = build_photo_pipeline(cfg.face_pipeline, predictor)
     if url:
-        report_photo(cfg, pipeline, log, redact_credentials(url), photo, copy_name=url_file_name(url))
+        report_photo(cfg, pipeline, log, shown_url, photo, copy_name=url_file_name(url))
     else:
         given = Path(cfg.path)
         root = given if given.is_dir() else given.parent
