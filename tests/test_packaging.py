@@ -21,6 +21,7 @@ from facial_emotion.tasks import cli
 SHARED = PROJECT_ROOT.parent / "shared"
 HAPPY_PHOTO = SHARED / "faces" / "nimstim" / "Happy" / "01F_HA_C.jpg"
 SHIPPED_MODELS = ("my_own_model.pkl", "my_own_model_real_faces.pkl")
+SHIPPED_GRAPHS = sorted((PROJECT_ROOT / "results" / "model" / "graphs").glob("*.int8.onnx"))
 needs_photo = pytest.mark.skipif(not HAPPY_PHOTO.is_file(), reason=f"real photos not found under {SHARED}")
 
 
@@ -69,6 +70,10 @@ def test_the_wheel_bundles_every_config_the_model_files_and_the_demo_video(site:
     assert {p.relative_to(bundle / "configs") for p in (bundle / "configs").rglob("*.yaml")} == checkout_configs
     for name in SHIPPED_MODELS:
         assert filecmp.cmp(bundle / "results/model" / name, PROJECT_ROOT / "results/model" / name, shallow=False)
+    assert SHIPPED_GRAPHS, "results/model/graphs/ holds no int8 graph to bundle"
+    for graph in SHIPPED_GRAPHS:
+        for shipped in (graph, graph.with_suffix(".json")):
+            assert filecmp.cmp(bundle / "results/model/graphs" / shipped.name, shipped, shallow=False)
     assert (bundle / "results" / "preprocessing_test" / "input_video.mp4").is_file()
     assert (site / "facial_emotion" / "app" / "static").is_dir()
 
@@ -143,7 +148,21 @@ def test_the_api_runs_from_the_wheel_as_from_the_checkout(site: Path, tmp_path: 
     assert face["probabilities"] == pytest.approx(reference["probabilities"], abs=1e-5)
     # The graph derived from a bundled file goes to the user cache, never into site-packages.
     assert list((cache / "facial_emotion" / "graphs").glob("my_own_model_real_faces.*.fp32.onnx"))
-    assert not list(site.rglob("*.onnx")) and not list(work.iterdir())
+    assert {p.name for p in site.rglob("*.onnx")} == {p.name for p in SHIPPED_GRAPHS} and not list(work.iterdir())
+
+
+@needs_photo
+def test_the_wheel_runs_the_shipped_int8_graph_at_once_without_fer2013(site: Path, tmp_path: Path) -> None:
+    log, cache = tmp_path / "faces.csv", tmp_path / "cache"
+    args = ["predict_image", f"path={HAPPY_PHOTO}", f"log={log}", "backend=auto"]
+    result = run_installed(site, CLI, tmp_path, cache, *args)
+    assert result.returncode == 0, result.stderr
+    assert "note:" not in result.stderr  # no "no int8 graph built yet; using onnxruntime fp32"
+    assert not list(cache.rglob("*.onnx"))  # nothing built: the bundled graph ran as it is
+    expected = EmotionRecognizer(backend="onnxruntime-int8").analyze(HAPPY_PHOTO)[0]
+    row = pd.read_csv(log).iloc[0]
+    for name, probability in expected.probabilities.items():
+        assert row[name] == pytest.approx(probability, abs=1e-5)
 
 
 @needs_photo

@@ -9,6 +9,11 @@ that fails its check is refused with `GraphError`.
 
 Checks: fp32 probabilities within 1e-4 of PyTorch's on fixed inputs (at build time and on every load); int8
 top-1 agreement >= 99% with the fp32 graph on the centre views of the whole FER2013 test set (at build time).
+
+Shipped graphs: a checked graph and its manifest may also lie in `graphs/` beside the model file (committed with
+it and bundled in wheels: `scripts/build_graphs.py ship=true` puts them there), so that a fresh clone or an
+installed package runs int8 at once, without FER2013 or the minutes of building. It is used only when the cache
+has no checked graph, under the same hash checks; a shipped graph that fails them is ignored.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import shutil
 import sys
 import warnings
 from pathlib import Path
@@ -36,6 +42,7 @@ INT8_MIN_AGREEMENT = 0.99  # top-1 agreement of an int8 graph with PyTorch fp32 
 INT8_RECIPE = "QDQ, int8 activations, per-channel 7-bit (reduce_range) weights, MinMax calibration"
 CHECK_VIEWS = 32  # fixed inputs compared on every load of an fp32 graph
 INPUT_NAME = "views"
+SHIPPED_DIR = "graphs"  # beside a model file: its checked graphs, committed and bundled with it
 
 
 class GraphError(ModelFileError):
@@ -83,9 +90,19 @@ def cache_dir_for(model_path: Path) -> Path:
     return fallback
 
 
+def graph_name(model_path: Path, model_sha: str, precision: str) -> str:
+    """`<stem>.<hash prefix>.<precision>.onnx`: the file name of a graph, cached or shipped."""
+    return f"{Path(model_path).stem}.{model_sha[:16]}.{precision}.onnx"
+
+
 def graph_path(model_path: Path, model_sha: str, precision: str) -> Path:
     """Where the `precision` graph of the model file with hash `model_sha` is cached."""
-    return cache_dir_for(model_path) / f"{Path(model_path).stem}.{model_sha[:16]}.{precision}.onnx"
+    return cache_dir_for(model_path) / graph_name(model_path, model_sha, precision)
+
+
+def shipped_graph_path(model_path: Path, model_sha: str, precision: str) -> Path:
+    """Where a checked `precision` graph shipped with the model file lies (`graphs/` beside it)."""
+    return Path(model_path).resolve().parent / SHIPPED_DIR / graph_name(model_path, model_sha, precision)
 
 
 def check_views(model: ModelFile, count: int = CHECK_VIEWS) -> torch.Tensor:
@@ -218,11 +235,17 @@ def older_int8_recipe(manifest: dict) -> bool:
     return manifest.get("recipe") != INT8_RECIPE
 
 
-def checked_graph_cached(model_path: Path, model: ModelFile, precision: str) -> bool:
-    """A built and checked `precision` graph of the model file is in the cache (nothing to build)."""
-    model_sha = network_sha256(model)
-    path = graph_path(model_path, model_sha, precision)
-    return path.is_file() and cached_graph_problem(path, model_sha) is None
+def checked_graph(model_path: Path, model_sha: str, precision: str) -> Path | None:
+    """The built and checked `precision` graph to run: the cached one, else the one shipped beside the model file."""
+    for path in (graph_path(model_path, model_sha, precision), shipped_graph_path(model_path, model_sha, precision)):
+        if path.is_file() and cached_graph_problem(path, model_sha) is None:
+            return path
+    return None
+
+
+def checked_graph_available(model_path: Path, model: ModelFile, precision: str) -> bool:
+    """A built and checked `precision` graph of the model file is cached or shipped with it (nothing to build)."""
+    return checked_graph(model_path, network_sha256(model), precision) is not None
 
 
 def graph_refusal(model_path: Path, model: ModelFile, precision: str) -> str | None:
@@ -231,6 +254,22 @@ def graph_refusal(model_path: Path, model: ModelFile, precision: str) -> str | N
     if not manifest or (precision == "int8" and older_int8_recipe(manifest)):
         return None
     return manifest.get("refused")
+
+
+def ship_graph(model_path: Path, model: ModelFile, precision: str) -> Path:
+    """Copy the checked cached `precision` graph and its manifest into `graphs/` beside the model file (to commit
+    with it), removing graphs shipped for earlier versions of the file; the shipped graph's path."""
+    model_sha = network_sha256(model)
+    source = checked_graph(model_path, model_sha, precision)
+    if source is None:
+        raise GraphError(f"{model_path}: no checked {precision} graph to ship (build it first)")
+    target = shipped_graph_path(model_path, model_sha, precision)
+    if source != target:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        shutil.copyfile(source.with_suffix(".json"), target.with_suffix(".json"))
+    remove_stale_graphs(model_path, target, precision)
+    return target
 
 
 def remove_stale_graphs(model_path: Path, keep: Path, precision: str) -> None:
@@ -244,9 +283,10 @@ def remove_stale_graphs(model_path: Path, keep: Path, precision: str) -> None:
 def load_graph_session(model_path: Path, model: ModelFile, precision: str, threads: int) -> Any:
     """An ONNX Runtime session for the model file at `model_path`, building and checking the graph when needed."""
     model_sha = network_sha256(model)
-    path = graph_path(model_path, model_sha, precision)
-    problem = cached_graph_problem(path, model_sha)
-    if problem is not None or not path.is_file():
+    path = checked_graph(model_path, model_sha, precision)
+    if path is None:
+        path = graph_path(model_path, model_sha, precision)
+        problem = cached_graph_problem(path, model_sha)
         if problem is not None:
             print(f"note: rebuilding the cached {precision} graph {path.name}: {problem}", file=sys.stderr)
         build_graph(model_path, model, precision, path, model_sha)

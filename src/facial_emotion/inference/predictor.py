@@ -26,7 +26,7 @@ from facial_emotion.data.locate import INSTALLED
 from facial_emotion.inference.backends import GRAPH_PRECISION, resolve_backend
 from facial_emotion.inference.onnx_graph import (
     GraphError,
-    checked_graph_cached,
+    checked_graph_available,
     graph_refusal,
     load_graph_session,
     run_session,
@@ -107,7 +107,7 @@ class EmotionPredictor:
         if (
             auto
             and self.backend == "onnxruntime-int8"
-            and not checked_graph_cached(self.model_path, self.model, "int8")
+            and not checked_graph_available(self.model_path, self.model, "int8")
         ):
             refused = graph_refusal(self.model_path, self.model, "int8")
             why = (

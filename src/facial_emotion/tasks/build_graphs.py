@@ -2,6 +2,8 @@
 
 Building it takes FER2013 and 2-4 minutes (calibration on the validation split, then the agreement check on the
 test set), which `auto` never spends by itself at a stream's start; `make run` and `make serve` call this first.
+A graph shipped beside the model file (`results/model/graphs/`) is used as it is. `ship=true` copies the checked
+graph there, to be committed with the model file when publishing one (docs/training.md).
 """
 
 from __future__ import annotations
@@ -14,7 +16,13 @@ from omegaconf import DictConfig
 from facial_emotion.core.model_file import ModelFileError
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.inference.backends import onnxruntime_installed
-from facial_emotion.inference.onnx_graph import checked_graph_cached, graph_refusal
+from facial_emotion.inference.onnx_graph import (
+    checked_graph,
+    graph_refusal,
+    network_sha256,
+    ship_graph,
+    shipped_graph_path,
+)
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.models.loading import load_model_file
 
@@ -22,8 +30,11 @@ from facial_emotion.models.loading import load_model_file
 def build_int8(model_path: Path, retry_refused: bool) -> str:
     """Build the int8 graph of one model file unless it is there (or was refused); one line saying what happened."""
     model = load_model_file(model_path)
-    if checked_graph_cached(model_path, model, "int8"):
-        return f"{model_path.name}: int8 graph already built"
+    model_sha = network_sha256(model)
+    found = checked_graph(model_path, model_sha, "int8")
+    if found is not None:
+        shipped = found == shipped_graph_path(model_path, model_sha, "int8")
+        return f"{model_path.name}: int8 graph " + ("shipped with the model file" if shipped else "already built")
     refused = graph_refusal(model_path, model, "int8")
     if refused and not retry_refused:
         return f"{model_path.name}: int8 graph refused earlier ({refused}); auto runs fp32 (force=true retries)"
@@ -41,6 +52,9 @@ def run(cfg: DictConfig) -> int:
     for path in map(Path, cfg.model_paths):
         try:
             print(build_int8(path, retry_refused=cfg.force), flush=True)
+            if cfg.ship:
+                shipped = ship_graph(path, load_model_file(path), "int8")
+                print(f"{path.name}: int8 graph shipped as {shipped} (commit it with the model file)", flush=True)
         except (ModelFileError, FileNotFoundError, ValueError) as error:
             print(f"error: {path.name}: {error}; auto runs onnxruntime fp32", file=sys.stderr)
             status = 2
