@@ -12,6 +12,7 @@ from torchmetrics import MaxMetric, MeanMetric
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
 from facial_emotion.augmentation.batch_augmentation import BatchAugmentation
+from facial_emotion.augmentation.framing import TightFraming
 from facial_emotion.augmentation.photometric import PhotometricAugmentation
 from facial_emotion.augmentation.preprocessing import average_view_logits, test_time_views, to_network_input
 from facial_emotion.core.labels import EMOTIONS, NUM_CLASSES
@@ -22,7 +23,9 @@ from facial_emotion.models.teacher import TeacherEnsemble
 class EmotionClassifier(L.LightningModule):
     """Cross-entropy (label smoothing, optional mixup) over uint8 face batches, optionally distilled.
 
-    `photometric` (optional) imitates real cameras on the training faces before normalisation. With a
+    `photometric` (optional) imitates real cameras on the training faces before normalisation; `framing`
+    (optional, augmentation/framing.py) then cuts random sides as a tightly cropped photo does, for the student
+    alone: a teacher reads the whole face and the student learns to say the same from what is left. With a
     `teacher`, the loss is `(1 - distillation_weight) * cross-entropy + distillation_weight * T^2 *
     KL(teacher || student)` at the teacher's temperature T, on the same augmented batch. Teachers whose files
     normalise differently (another mean, std or tone) see that batch as their own preprocessing makes it: the
@@ -56,15 +59,17 @@ class EmotionClassifier(L.LightningModule):
         teacher: TeacherEnsemble | None = None,
         distillation_weight: float = 0.0,
         photometric: PhotometricAugmentation | None = None,
+        framing: TightFraming | None = None,
         logit_adjustment: float = 0.0,
         precomputed_teacher: bool = False,
         distillation_temperature: float = 1.0,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters(logger=False, ignore=["net", "augmentation", "teacher", "photometric"])
+        self.save_hyperparameters(logger=False, ignore=["net", "augmentation", "teacher", "photometric", "framing"])
         self.net = net
         self.augmentation = augmentation or BatchAugmentation()
         self.photometric = photometric
+        self.framing = framing
         self.preprocessing = Preprocessing(**(preprocessing or {}))
         self.train_loss, self.val_loss, self.test_loss = MeanMetric(), MeanMetric(), MeanMetric()
         self.train_acc = MulticlassAccuracy(NUM_CLASSES, average="micro")
@@ -124,15 +129,21 @@ class EmotionClassifier(L.LightningModule):
         self.val_acc_best.reset()
 
     def _training_input(self, images: torch.Tensor) -> torch.Tensor:
-        """uint8 faces -> the student's network input; with teachers of another preprocessing, theirs as a
-        second channel (the same camera effects in both)."""
+        """uint8 faces -> the student's network input; with teachers that see another input (another
+        preprocessing, or the faces before `framing`), theirs as a second channel (the same camera effects in both)."""
         if self.photometric is not None:
             # The camera acts before the tone normalisation, as it does on a real face.
             images = self.photometric(images.float() / 255.0) * 255.0
-        student = to_network_input(images, self.preprocessing)
-        if self._teacher_preprocessing is None:
+        framed = self.framing(images) if self.framing is not None else images
+        student = to_network_input(framed, self.preprocessing)
+        if not self._teacher_sees_other_input:
             return student
-        return torch.cat([student, to_network_input(images, self._teacher_preprocessing)], dim=1)
+        teacher_preprocessing = self._teacher_preprocessing or self.preprocessing
+        return torch.cat([student, to_network_input(images, teacher_preprocessing)], dim=1)
+
+    @property
+    def _teacher_sees_other_input(self) -> bool:
+        return self.teacher is not None and (self._teacher_preprocessing is not None or self.framing is not None)
 
     def training_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> torch.Tensor:
         """Batches are (faces, labels) or, with soft labels (FER+ votes), (faces, labels, soft targets)."""
@@ -142,7 +153,7 @@ class EmotionClassifier(L.LightningModule):
         targets = soft[0] if soft else F.one_hot(labels, NUM_CLASSES).float()
         x, targets = self.augmentation(self._training_input(images), targets)
         channels = images.shape[1]
-        x, teacher_x = (x[:, :channels], x[:, channels:]) if self._teacher_preprocessing is not None else (x, x)
+        x, teacher_x = (x[:, :channels], x[:, channels:]) if self._teacher_sees_other_input else (x, x)
         logits = self(x)
         loss = self._label_loss(logits, targets)
         if self.teacher is not None:
