@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from omegaconf import OmegaConf
@@ -86,7 +87,6 @@ def test_int8_weights_use_the_7_bit_range_that_cannot_saturate(
     model_path: Path, fer_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without VNNI the int8 kernels sum pairs of uint8 x int8 products in 16 bits: |w| <= 64 keeps them exact."""
-    import numpy as np
     import onnx
     from onnx import numpy_helper
 
@@ -134,8 +134,6 @@ def test_a_shipped_graph_runs_at_once_without_fer2013(
     model_path: Path, tmp_path: Path, fer_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
     """What a fresh clone or an installed wheel gets: the graph committed beside the file, no data, no build."""
-    import numpy as np
-
     monkeypatch.setenv("FER_DATA_DIR", str(fer_dir))
     faces = np.random.default_rng(3).integers(0, 256, (6, 48, 48), dtype=np.uint8)
     stale = model_path.parent / SHIPPED_DIR / "tiny.0123456789abcdef.int8.onnx"  # a graph of an older version

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from facial_emotion.core.model_file import ModelFileError
+from facial_emotion.core.model_file import ModelFile, ModelFileError
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.inference.backends import onnxruntime_installed
 from facial_emotion.inference.onnx_graph import (
@@ -27,9 +27,8 @@ from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.models.loading import load_model_file
 
 
-def build_int8(model_path: Path, retry_refused: bool) -> str:
+def build_int8(model_path: Path, model: ModelFile, retry_refused: bool) -> str:
     """Build the int8 graph of one model file unless it is there (or was refused); one line saying what happened."""
-    model = load_model_file(model_path)
     model_sha = network_sha256(model)
     found = checked_graph(model_path, model_sha, "int8")
     if found is not None:
@@ -51,9 +50,10 @@ def run(cfg: DictConfig) -> int:
     status = 0
     for path in map(Path, cfg.model_paths):
         try:
-            print(build_int8(path, retry_refused=cfg.force), flush=True)
+            model = load_model_file(path)
+            print(build_int8(path, model, retry_refused=cfg.force), flush=True)
             if cfg.ship:
-                shipped = ship_graph(path, load_model_file(path), "int8")
+                shipped = ship_graph(path, model, "int8")
                 print(f"{path.name}: int8 graph shipped as {shipped} (commit it with the model file)", flush=True)
         except (ModelFileError, FileNotFoundError, ValueError) as error:
             print(f"error: {path.name}: {error}; auto runs onnxruntime fp32", file=sys.stderr)
