@@ -3,22 +3,22 @@
 `python tools/dev_face_crops.py MODEL.pkl [MODEL2.pkl ...] [--views multi_scale_ten_crop center ...]
 [--sets ../shared/faces/sfew_train ...] [--crops detect given_square given_whole] [--prior-tau 0 0.5 1]
 [--early-exit file|mode@confidence,...] [--disagreements]`.
-The first run detects and crops every photo as
-`scripts/evaluate_faces.py` does (photo detector settings, the first model file's crop geometry, the most
-confident face) and also keeps each photo's whole-image crops for `crop=given` (its centre square and the whole
-image squeezed to 48x48); the crops are cached in `.cache/dev_face_crops/`. Then every model x view set gets its
-accuracy over all images (a missed face is wrong), per-class recall and NLL/ECE of the found faces, for choosing
-views, temperatures and checkpoints on several sets at once. The 20 view logits of each model are computed once
-and cached (every view set is a subset of them); `--prior-tau` divides FER2013's class prior out of the
-probabilities (post-hoc logit adjustment) at each strength; `--disagreements` lists the photos where the
-first two model files predict differently. Not a product path: figures for the README come
-from `scripts/evaluate_faces.py`.
+The first run detects and crops every photo as `scripts/evaluate_faces.py` does (photo detector settings, the first
+model file's crop geometry, the most confident face) and also keeps each photo's whole-image crops for `crop=given`
+(its centre square and the whole image squeezed to 48x48); the crops are cached in `.cache/dev_face_crops/` per set
+and crop geometry. Then every model x view set gets its accuracy over all images (a missed face is wrong), per-class
+recall and NLL/ECE of the found faces, for choosing views, temperatures and checkpoints on several sets at once. The
+20 view logits of each model are computed once and cached (every view set is a subset of them); `--prior-tau` divides
+FER2013's class prior out of the probabilities (post-hoc logit adjustment) at each strength; `--disagreements` lists
+the photos where the first two model files predict differently. Not a product path: figures for the README come from
+`scripts/evaluate_faces.py`.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 from pathlib import Path
 
 import cv2
@@ -45,9 +45,15 @@ def photo_pipeline_config():
         return compose("evaluate_faces", overrides=["path=unused"]).face_pipeline
 
 
+def geometry_key(predictor: EmotionPredictor) -> str:
+    """A short digest of the file's crop geometry: crops (and their logits) cut to another geometry are others."""
+    geometry = json.dumps(predictor.model.crop_geometry.to_dict(), sort_keys=True)
+    return hashlib.sha1(geometry.encode()).hexdigest()[:8]
+
+
 def cached_crops(set_dir: Path, predictor: EmotionPredictor) -> dict[str, np.ndarray]:
     """labels (N,), found (N,) bool, and (N, 48, 48) uint8 crops for each crop mode (zeros where not found)."""
-    cache = CACHE / f"{set_dir.name}.npz"
+    cache = CACHE / f"{set_dir.name}-{geometry_key(predictor)}.npz"
     if cache.is_file():
         with np.load(cache) as data:
             return dict(data)
@@ -134,6 +140,7 @@ def main() -> None:
     torch.set_num_threads(2)
     first = EmotionPredictor(args.models[0], backend="onnxruntime")
     data = {set_dir.name: cached_crops(set_dir, first) for set_dir in args.sets}
+    geometry = geometry_key(first)
     log_prior = torch.from_numpy(np.log(TRAIN_COUNTS / TRAIN_COUNTS.sum())).float()
     predictions: dict[tuple, list[tuple[str, np.ndarray, np.ndarray]]] = {}
     for model in args.models:
@@ -151,7 +158,7 @@ def main() -> None:
                 for set_name, arrays in data.items():
                     for crop in args.crops:
                         found = arrays["found"] if crop == "detect" else np.ones_like(arrays["found"])
-                        logits = twenty_view_logits(model, arrays[crop], f"{set_name}-{crop}", args.backend)
+                        logits = twenty_view_logits(model, arrays[crop], f"{set_name}-{geometry}-{crop}", args.backend)
                         probs = mean_view_probabilities(logits[:, views_within_all(views)], temperature)
                         if stages:
                             probs = cascade_probabilities(
