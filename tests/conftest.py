@@ -10,11 +10,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, open_dict
 
 from facial_emotion.core.labels import EMOTIONS
+from facial_emotion.core.preprocessing import Preprocessing
 from facial_emotion.data.locate import PROJECT_ROOT, SHARED_DATA_DIR
+from facial_emotion.export.exporter import export_model
+from facial_emotion.models.vgg import VGGNet
 from facial_emotion.training.resolvers import register_resolvers
 
 CONFIG_DIR = str(PROJECT_ROOT / "configs")
@@ -100,6 +104,19 @@ def compose_train_config(tmp_path: Path, data_dir: Path, overrides: list[str] = 
         cfg.trainer.enable_progress_bar = False
         del cfg.callbacks.progress_bar
     return cfg
+
+
+def tiny_teacher_distill_config(
+    tmp_path: Path, data_dir: Path, teacher_preprocessing: Preprocessing, overrides: list[str]
+) -> tuple[DictConfig, Path]:
+    """The distill experiment's config on the synthetic data (no random erasing, no test), its teacher a tiny VGG
+    exported to `tmp_path/teacher.pkl` with `teacher_preprocessing`; returns the config and the teacher's path."""
+    teacher_path = tmp_path / "teacher.pkl"
+    torch.manual_seed(0)
+    export_model(VGGNet(widths=(8, 16), convs_per_stage=1), teacher_preprocessing, teacher_path)
+    distill = ["experiment=fer_vgg_large_distill", "init_from=null", f"teachers=[{teacher_path}]"]
+    quiet = ["augmentation.train.erasing_prob=0", "test=false"]
+    return compose_train_config(tmp_path / "run", data_dir, [*distill, *overrides, *quiet]), teacher_path
 
 
 @pytest.fixture

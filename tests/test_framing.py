@@ -12,11 +12,9 @@ from hydra.utils import instantiate
 
 from facial_emotion.augmentation.framing import TightFraming
 from facial_emotion.core.preprocessing import Preprocessing
-from facial_emotion.export.exporter import export_model
 from facial_emotion.models.loading import load_model_file
-from facial_emotion.models.vgg import VGGNet
 from facial_emotion.tasks.train import train
-from tests.conftest import compose_train_config
+from tests.conftest import tiny_teacher_distill_config
 
 
 def faces(n: int = 8) -> torch.Tensor:
@@ -58,20 +56,10 @@ def test_framing_is_off_at_zero_probability_and_refuses_bad_settings() -> None:
 
 
 def test_the_student_sees_framed_faces_and_its_teacher_the_whole_ones(tmp_path: Path, fer_dir: Path) -> None:
-    teacher_path = tmp_path / "teacher.pkl"
-    torch.manual_seed(0)
     # The student's own normalisation: only the framing makes the two inputs differ.
-    export_model(VGGNet(widths=(8, 16), convs_per_stage=1), Preprocessing(mean=0.5077, std=0.2550), teacher_path)
-    overrides = [
-        "experiment=fer_vgg_large_distill",
-        "init_from=null",
-        f"teachers=[{teacher_path}]",
-        "augmentation=tight_framing",
-        "augmentation.framing.prob=1.0",
-        "augmentation.train.erasing_prob=0",
-        "test=false",
-    ]
-    cfg = compose_train_config(tmp_path / "run", fer_dir, overrides)
+    student_preprocessing = Preprocessing(mean=0.5077, std=0.2550)
+    overrides = ["augmentation=tight_framing", "augmentation.framing.prob=1.0"]
+    cfg, _ = tiny_teacher_distill_config(tmp_path, fer_dir, student_preprocessing, overrides)
     module = instantiate(cfg.model)
     assert isinstance(module.framing, TightFraming) and module._teacher_preprocessing is None
     seen: list[torch.Tensor] = []

@@ -19,7 +19,7 @@ from facial_emotion.models.loading import load_model_file
 from facial_emotion.models.teacher import TeacherEnsemble
 from facial_emotion.models.vgg import VGGNet
 from facial_emotion.tasks.train import train
-from tests.conftest import compose_train_config
+from tests.conftest import compose_train_config, tiny_teacher_distill_config
 
 TONE = (134.3, 49.3)
 
@@ -106,18 +106,8 @@ def test_training_with_a_tone_records_it_and_trains_on_toned_faces(tmp_path: Pat
 def test_a_toned_student_learns_from_an_untoned_teacher_on_the_teachers_own_input(
     tmp_path: Path, fer_dir: Path
 ) -> None:
-    teacher_path = tmp_path / "teacher.pkl"
-    torch.manual_seed(0)
-    export_model(VGGNet(widths=(8, 16), convs_per_stage=1), Preprocessing(mean=0.5, std=0.25), teacher_path)
-    overrides = [
-        "experiment=fer_vgg_large_distill",
-        "init_from=null",
-        f"teachers=[{teacher_path}]",
-        f"augmentation.eval.tone=[{TONE[0]},{TONE[1]}]",
-        "augmentation.train.erasing_prob=0",
-        "test=false",
-    ]
-    cfg = compose_train_config(tmp_path / "run", fer_dir, overrides)
+    overrides = [f"augmentation.eval.tone=[{TONE[0]},{TONE[1]}]"]
+    cfg, teacher_path = tiny_teacher_distill_config(tmp_path, fer_dir, Preprocessing(mean=0.5, std=0.25), overrides)
     module = instantiate(cfg.model)
     seen: list[torch.Tensor] = []
     module.teacher.register_forward_pre_hook(lambda _, args: seen.append(args[0].clone()))
