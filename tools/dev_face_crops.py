@@ -51,9 +51,10 @@ def geometry_key(predictor: EmotionPredictor) -> str:
     return hashlib.sha1(geometry.encode()).hexdigest()[:8]
 
 
-def cached_crops(set_dir: Path, predictor: EmotionPredictor) -> dict[str, np.ndarray]:
-    """labels (N,), found (N,) bool, and (N, 48, 48) uint8 crops for each crop mode (zeros where not found)."""
-    cache = CACHE / f"{set_dir.name}-{geometry_key(predictor)}.npz"
+def cached_crops(set_dir: Path, predictor: EmotionPredictor, geometry: str) -> dict[str, np.ndarray]:
+    """labels (N,), found (N,) bool, and (N, 48, 48) uint8 crops for each crop mode (zeros where not found), cut to
+    the predictor's crop geometry (`geometry`: its `geometry_key`)."""
+    cache = CACHE / f"{set_dir.name}-{geometry}.npz"
     if cache.is_file():
         with np.load(cache) as data:
             return dict(data)
@@ -139,8 +140,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(2)
     first = EmotionPredictor(args.models[0], backend="onnxruntime")
-    data = {set_dir.name: cached_crops(set_dir, first) for set_dir in args.sets}
     geometry = geometry_key(first)
+    data = {set_dir.name: cached_crops(set_dir, first, geometry) for set_dir in args.sets}
     log_prior = torch.from_numpy(np.log(TRAIN_COUNTS / TRAIN_COUNTS.sum())).float()
     predictions: dict[tuple, list[tuple[str, np.ndarray, np.ndarray]]] = {}
     for model in args.models:
