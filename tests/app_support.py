@@ -46,3 +46,29 @@ def write_y4m(path: Path, source: Path = CLIP, frames: int = 60, size: tuple[int
             out.write(b"FRAME\n" + np.ascontiguousarray(cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420)).tobytes())
     capture.release()
     return path
+
+
+def piped_webm(path: Path, frames: int = 20, source: Path = CLIP) -> Path:
+    """The first `frames` frames of `source` as a WebM written through a pipe, as a browser's MediaRecorder writes
+    one: no frame count and no index, so it cannot be rewound."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-i", str(source), "-frames:v", str(frames)]
+    encoded = subprocess.run([*command, "-an", "-c:v", "libvpx", "-f", "webm", "-"], capture_output=True, check=True)
+    path.write_bytes(encoded.stdout)
+    return path
+
+
+def png_stating_size(width: int, height: int) -> bytes:
+    """A small PNG whose header states `width` x `height` pixels (its pixel data is an 8 x 8 image's): what a
+    decompression bomb's header says, without the memory to build one."""
+    import struct
+    import zlib
+
+    data = bytearray(cv2.imencode(".png", np.zeros((8, 8), np.uint8))[1].tobytes())
+    header = struct.pack(">II", width, height) + bytes(data[24:29])  # IHDR: size, then depth, colour, ...
+    data[16:29] = header
+    data[29:33] = struct.pack(">I", zlib.crc32(b"IHDR" + header))
+    return bytes(data)

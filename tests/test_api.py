@@ -31,6 +31,8 @@ from facial_emotion.api import (
 from facial_emotion.api.settings import CONFIG_DIR, compose_settings
 from facial_emotion.core.early_exit import parse_early_exit
 from facial_emotion.data.locate import PROJECT_ROOT
+from facial_emotion.video.frame_source import FrameSource
+from tests.app_support import piped_webm
 from tests.conftest import unused_port
 
 SHARED = PROJECT_ROOT.parent / "shared"
@@ -404,15 +406,62 @@ def test_bad_image_files_raise_input_errors_naming_them(
         (np.zeros((64, 64, 2), np.uint8), r"expected shape .* got \(64, 64, 2\)"),
         (np.zeros((2, 64, 64, 3), np.uint8), r"got \(2, 64, 64, 3\)"),
         (np.zeros((0, 64, 3), np.uint8), "empty"),
+        (np.zeros((0, 0), np.uint8), "empty"),
+        (np.zeros((0, 0, 4), np.uint8), "empty"),
+        (np.zeros((0, 5, 1), np.uint8), "empty"),
         ([[1, 2], [3, 4]], "expected a path, a URL, image bytes, a BGR numpy array or a PIL image, got list"),
     ],
-    ids=["float", "two-channels", "4d", "empty", "list"],
+    ids=["float", "two-channels", "4d", "empty", "empty-grey", "empty-bgra", "empty-one-channel", "list"],
 )
 def test_bad_arrays_raise_input_errors(recognizer: EmotionRecognizer, image: object, message: str) -> None:
     with pytest.raises(ImageInputError, match=message):
         recognizer.analyze(image)
     with pytest.raises(ImageInputError, match="^image 1: .*" + message):  # which image of a batch
         recognizer.analyze_batch([np.zeros((32, 32, 3), np.uint8), image])
+
+
+def test_pil_images_are_read_as_their_files_are(recognizer: EmotionRecognizer, happy: list, tmp_path: Path) -> None:
+    sideways = tmp_path / "phone.jpg"  # stored turned, with the EXIF tag that says so, as phones save photos
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90 degrees clockwise to show
+    Image.open(HAPPY_PHOTO).transpose(Image.Transpose.ROTATE_90).save(sideways, quality=95, exif=exif)
+    by_path, by_pil = recognizer.analyze(sideways), recognizer.analyze(Image.open(sideways))
+    assert by_path[0].label == by_pil[0].label == happy[0].label
+    np.testing.assert_allclose(by_pil[0].box, by_path[0].box, atol=2)
+    deep = tmp_path / "grey16.png"  # 16-bit grey, as scientific and some face datasets store photos
+    grey = cv2.cvtColor(cv2.imread(str(HAPPY_PHOTO)), cv2.COLOR_BGR2GRAY)
+    cv2.imwrite(str(deep), grey.astype(np.uint16) * 257)
+    assert Image.open(deep).mode.startswith("I")
+    assert_same_faces(recognizer.analyze(Image.open(deep)), recognizer.analyze(deep))
+    assert recognizer.analyze(deep)[0].label == happy[0].label
+
+
+def test_odd_shapes_and_strings_get_answers_not_tracebacks(recognizer: EmotionRecognizer) -> None:
+    strip = np.full((1, 2000, 3), 128, np.uint8)  # shrunk for the detector, it would round to 0 pixels tall
+    assert recognizer.analyze(strip) == [] and recognizer.analyze(strip.transpose(1, 0, 2).copy()) == []
+    (whole,) = recognizer.analyze(strip, whole_image_if_no_face=True)
+    assert whole.whole_image and sum(whole.probabilities.values()) == pytest.approx(1, abs=1e-4)
+    payload = base64.b64encode(HAPPY_PHOTO.read_bytes()).decode()  # base64 without its data: prefix
+    with pytest.raises(ImageInputError, match=r"not a file path .*\(\d+ characters\).*data:image/jpeg;base64"):
+        recognizer.analyze(payload)
+    with pytest.raises(ImageInputError, match="analyze_batch takes a list of images, got one str"):
+        recognizer.analyze_batch(str(HAPPY_PHOTO))
+
+
+def test_save_video_onto_the_video_itself_is_refused(recognizer: EmotionRecognizer, clip: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "clip.mp4"
+    copy.write_bytes(clip.read_bytes())
+    with pytest.raises(VideoInputError, match="is the video being analysed"):
+        recognizer.analyze_video(copy, progress=False, save_video=tmp_path / "." / "clip.mp4")
+    assert copy.read_bytes() == clip.read_bytes()
+
+
+def test_a_video_without_an_index_is_read_from_its_first_frame(recognizer: EmotionRecognizer, tmp_path: Path) -> None:
+    webm = piped_webm(tmp_path / "recording.webm", frames=20, source=VIDEO)  # cannot be rewound
+    df = recognizer.analyze_video(webm, every=0, progress=False)
+    assert df.attrs["frames"] == 20 and sorted(df["frame"].unique()) == list(range(20))
+    first = cv2.VideoCapture(str(webm)).read()[1]
+    assert first is not None and df.attrs["frames"] == len(list(FrameSource(str(webm))))
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import time
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from facial_emotion.app.live import HEADER
 from facial_emotion.app.server import create_app, display_name
 from facial_emotion.app.sessions import SessionStore
 from facial_emotion.app.settings import AppSettings
-from tests.app_support import CLIP, PHOTO, short_clip
+from tests.app_support import CLIP, PHOTO, piped_webm, png_stating_size, short_clip
 
 pytestmark = pytest.mark.skipif(not CLIP.is_file() or not PHOTO.is_file(), reason="needs ../shared videos and faces")
 
@@ -94,6 +95,31 @@ def test_bad_photo_is_a_4xx_with_one_line(client: TestClient, body: bytes, statu
     assert response.status_code == status
     assert words in response.json()["detail"] and "\n" not in response.json()["detail"]
     assert client.get("/").status_code == 200  # still serving
+
+
+def test_photo_and_frame_are_sized_from_their_header_before_decoding(client: TestClient) -> None:
+    # 8000 x 8000 by its header, 8 x 8 of pixel data: refused for its size, so it was never decoded
+    response = client.post("/api/photos", params={"name": "big.png"}, content=png_stating_size(8000, 8000))
+    assert response.status_code == 413 and "8000x8000 pixels is too large" in response.json()["detail"]
+    bomb = client.post("/api/photos", params={"name": "bomb.png"}, content=png_stating_size(20000, 20000))
+    assert bomb.status_code == 413 and "bomb.png: the image states more pixels" in bomb.json()["detail"]
+    with client.websocket_connect("/ws/live") as socket:
+        socket.send_bytes(HEADER.pack(3) + png_stating_size(4000, 3000))
+        assert socket.receive_json() == {"seq": None, "error": "frame 3: 4000x3000 is over 1920 px"}
+        socket.send_bytes(frame_message(4, clip_frame()))
+        assert socket.receive_json()["seq"] == 4  # still serving
+    assert client.post("/api/photos", params={"name": "f.jpg"}, content=PHOTO.read_bytes()).status_code == 200
+
+
+def test_form_upload_is_refused_with_how_to_send_it(client: TestClient) -> None:
+    for route in ("/api/photos", "/api/videos"):
+        response = client.post(route, files={"file": ("face.jpg", PHOTO.read_bytes(), "image/jpeg")})
+        assert response.status_code == 415 and "not a form" in response.json()["detail"]
+
+
+def test_no_page_loads_anything_from_the_internet(client: TestClient) -> None:
+    assert client.get("/docs").status_code == 404 and client.get("/redoc").status_code == 404
+    assert client.get("/openapi.json").status_code == 200
 
 
 def test_upload_over_the_size_limit_is_refused_before_reading(client: TestClient, settings: AppSettings) -> None:
@@ -194,13 +220,43 @@ def test_live_tracking_keeps_the_face_id(client: TestClient) -> None:
 
 def test_session_folder_is_deleted_on_leave_and_on_expiry(client: TestClient, settings: AppSettings, tmp_path) -> None:
     client.post("/api/photos", params={"name": "face.jpg"}, content=PHOTO.read_bytes())
-    (folder,) = [p for p in settings.work_dir.iterdir() if p.is_dir()]
+    assert not settings.work_dir.exists() or not list(settings.work_dir.iterdir())  # a photo needs no folder
+    upload = client.app.state.store.find(client.cookies["fe_session"]).new_path(".upload")
+    upload.write_bytes(b"x")
+    folder = upload.parent
+    assert folder.stat().st_mode & 0o777 == 0o700  # other users of a shared /tmp cannot read uploads
     assert client.post("/api/session/end").json() == {"deleted": True} and not folder.exists()
     store = SessionStore(tmp_path / "expiry", ttl_seconds=60)
     session = store.get_or_create(None)
+    session.new_path(".upload")
     assert store.expire(now=session.last_seen + 30) == [] and session.folder.exists()
     assert store.expire(now=session.last_seen + 61) == [session.session_id] and not session.folder.exists()
     assert store.get_or_create("../../etc").folder.parent == tmp_path / "expiry"  # a forged id is never a path
+
+
+def test_folders_a_killed_server_left_are_removed_once_idle_past_the_limit(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path / "work", ttl_seconds=60)
+    live = store.get_or_create(None)
+    live.new_path(".upload").write_bytes(b"mine")
+    leftover, recent = tmp_path / "work" / "0badc0ffee", tmp_path / "work" / "another-servers"
+    for folder in (leftover, recent):
+        folder.mkdir()
+        (folder / "half.upload").write_bytes(b"partial")
+    old = time.time() - 120
+    for path in (leftover, leftover / "half.upload", live.folder, *live.folder.iterdir()):
+        os.utime(path, (old, old))
+    assert store.remove_leftovers() == [leftover]
+    assert not leftover.exists() and recent.exists() and live.folder.exists()
+
+
+def test_video_without_a_frame_count_is_counted_and_analysed(client: TestClient, tmp_path: Path) -> None:
+    webm = piped_webm(tmp_path / "recording.webm", frames=20)  # what a browser's recorder uploads
+    response = client.post("/api/videos", params={"name": "recording.webm"}, content=webm.read_bytes())
+    assert response.status_code == 200, response.text
+    job = wait_for_job(client, response.json()["job_id"])
+    assert job["status"] == "done", job["error"]
+    table = pd.read_csv(io.StringIO(client.get(f"/api/videos/{job['job_id']}/csv").text))
+    assert len(table) >= 1 and table["frame"].iloc[0] == 0 and table["label"].notna().all()
 
 
 def test_display_name_drops_paths_and_odd_characters() -> None:

@@ -99,6 +99,14 @@ def test_live_stream_rejects_bad_input_in_one_line(tmp_path: Path, content: byte
     assert result.stderr.strip().count("\n") == 0 and message in result.stderr
 
 
+def test_live_stream_refuses_to_save_onto_its_own_video(tmp_path: Path) -> None:
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(SHORT_VIDEO.read_bytes())
+    result = live_stream(f"source={video}", f"save_video={video}")
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "is the video being read" in result.stderr and video.read_bytes() == SHORT_VIDEO.read_bytes()
+
+
 def test_benchmark_video_prints_backend_threads_and_detection_overlap_for_three_clips_side_by_side() -> None:
     videos = PROJECT_ROOT.parent / "shared" / "videos"
     if not videos.is_dir():

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import urllib.error
 import urllib.parse
 import urllib.request
+import warnings
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from facial_emotion.api.errors import ImageInputError
 from facial_emotion.video.frame_source import redact_credentials, url_scheme
@@ -41,14 +43,43 @@ def to_bgr(image: Any, name: str = "image") -> np.ndarray:
     if isinstance(image, np.ndarray):
         return check_frame(image, name)
     if isinstance(image, Image.Image):
-        try:
-            rgb = np.asarray(image.convert("RGB"))
-        except OSError as error:  # a lazily opened, truncated file fails only now
-            raise ImageInputError(f"{name}: the PIL image cannot be decoded ({error})") from None
-        return check_frame(np.ascontiguousarray(rgb[:, :, ::-1]), name)
+        return check_frame(pil_to_bgr(image, name), name)
     raise ImageInputError(
         f"{name}: expected a path, a URL, image bytes, a BGR numpy array or a PIL image, got {type(image).__name__}"
     )
+
+
+def pil_to_bgr(image: Image.Image, name: str = "image") -> np.ndarray:
+    """A PIL image as OpenCV reads the same file: turned upright by its EXIF orientation (phones store photos
+    sideways with a tag), 16-bit greys reduced to their high byte; an `ImageInputError` naming it otherwise."""
+    try:
+        image = ImageOps.exif_transpose(image)
+        if image.mode in _SIXTEEN_BIT_GREY_MODES:
+            grey = np.clip(np.asarray(image, dtype=np.int64), 0, 65535) >> 8
+            return cv2.cvtColor(grey.astype(np.uint8), cv2.COLOR_GRAY2BGR)
+        rgb = np.asarray(image.convert("RGB"))
+    except OSError as error:  # a lazily opened, truncated file fails only now
+        raise ImageInputError(f"{name}: the PIL image cannot be decoded ({error})") from None
+    return np.ascontiguousarray(rgb[:, :, ::-1])
+
+
+# Pillow's modes for 16-bit grey pixels ("I" is how it opens a 16-bit PNG, in 32-bit integers).
+_SIXTEEN_BIT_GREY_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+
+
+def encoded_image_size(data: bytes, name: str = "image") -> tuple[int, int] | None:
+    """(width, height) as an encoded image's header states them, read without decoding a pixel (a small file can
+    hold a huge blank image); None when Pillow does not recognise the bytes as an image. A header over Pillow's
+    decompression-bomb limit (about 179 million pixels) is an `ImageInputError`."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the caller judges the size
+            with Image.open(io.BytesIO(data)) as image:
+                return image.size
+    except Image.DecompressionBombError:
+        raise ImageInputError(f"{name}: the image states more pixels than any photo has") from None
+    except (OSError, ValueError, SyntaxError):  # not an image, or a header Pillow cannot parse
+        return None
 
 
 def is_data_uri(text: str) -> bool:
@@ -105,9 +136,17 @@ def decode_image_bytes(data: bytes, name: str) -> np.ndarray:
 def read_image_file(path: Path) -> np.ndarray:
     """The image file as BGR uint8, or an `ImageInputError` naming the path."""
     path = path.expanduser()
-    if not path.exists():
+    try:
+        exists, is_file = path.exists(), path.is_file()
+    except OSError as error:  # a name the file system refuses, e.g. base64 text without its data: prefix
+        shown = str(path) if len(str(path)) <= 80 else f"{str(path)[:60]}... ({len(str(path))} characters)"
+        raise ImageInputError(
+            f"not a file path ({error.strerror}): {shown}; image data as text is a data URI"
+            " (data:image/jpeg;base64,...)"
+        ) from None
+    if not exists:
         raise ImageInputError(f"image file not found: {path}")
-    if not path.is_file():
+    if not is_file:
         raise ImageInputError(f"not a file: {path}")
     try:
         image = read_bgr(path)
@@ -122,6 +161,8 @@ def check_frame(frame: np.ndarray, name: str = "frame") -> np.ndarray:
     """A BGR uint8 frame as it is, a grayscale or BGRA one converted; anything else is an `ImageInputError`."""
     if frame.dtype != np.uint8:
         raise ImageInputError(f"{name}: expected dtype uint8 (0..255), got {frame.dtype}")
+    if frame.size == 0:
+        raise ImageInputError(f"{name}: the image is empty (shape {frame.shape})")
     if frame.ndim == 3 and frame.shape[2] == 1:
         frame = frame[:, :, 0]
     if frame.ndim == 2:
@@ -132,6 +173,4 @@ def check_frame(frame: np.ndarray, name: str = "frame") -> np.ndarray:
         raise ImageInputError(
             f"{name}: expected shape (H, W, 3) BGR, (H, W, 4) BGRA or (H, W) grayscale, got {frame.shape}"
         )
-    if frame.shape[0] == 0 or frame.shape[1] == 0:
-        raise ImageInputError(f"{name}: the image is empty (shape {frame.shape})")
     return np.ascontiguousarray(frame)

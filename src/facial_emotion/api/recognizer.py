@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 from omegaconf import DictConfig
+from PIL import Image
 
+from facial_emotion.api.errors import ImageInputError
 from facial_emotion.api.images import ImageInput, is_data_uri, to_bgr
 from facial_emotion.api.results import FaceResult, largest_first
 from facial_emotion.api.settings import PHOTO_CONFIG, VIDEO_CONFIG, compose_settings, override_value
@@ -81,6 +83,9 @@ class EmotionRecognizer:
         self, images: Iterable[ImageInput], whole_image_if_no_face: bool = False
     ) -> list[list[FaceResult]]:
         """`[analyze(image, whole_image_if_no_face) for image in images]`, the classifier run once over all faces."""
+        if isinstance(images, str | Path | bytes | Image.Image):  # a string would be read a character at a time
+            kind = type(images).__name__
+            raise ImageInputError(f"analyze_batch takes a list of images, got one {kind}: use analyze()")
         frames = [to_bgr(image, name=_describe(image, index)) for index, image in enumerate(images)]
         faces = self._photos.process_batch(frames, whole_image_if_no_face)
         return [largest_first(image_faces, self.class_names) for image_faces in faces]

@@ -62,6 +62,9 @@ def analyze_stream(
 ) -> pd.DataFrame:
     """Every frame of `source` through `pipeline` (reset first); rows every `every` s; see `analyze_video`."""
     names = pipeline.predictor.class_names
+    if save_video is not None and source.is_file_at(save_video):
+        source.close()
+        raise VideoInputError(f"save_video={save_video} is the video being analysed: write the copy elsewhere")
     recorder = TimelineRecorder(names, every)
     sinks: list = [recorder]
     try:

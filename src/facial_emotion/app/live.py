@@ -17,6 +17,8 @@ import cv2
 import numpy as np
 from fastapi import WebSocket, WebSocketDisconnect
 
+from facial_emotion.api import InputError
+from facial_emotion.api.images import encoded_image_size
 from facial_emotion.app.settings import AppSettings
 from facial_emotion.video.pipeline import EmotionPipeline
 
@@ -34,11 +36,16 @@ def decode_frame(message: bytes, settings: AppSettings) -> tuple[int, np.ndarray
     if len(message) > settings.max_frame_bytes + HEADER.size:
         raise FrameError(f"frame of {len(message) // 1024} KB is over the {settings.max_frame_kb:g} KB limit")
     (seq,) = HEADER.unpack_from(message)
-    image = cv2.imdecode(np.frombuffer(message, dtype=np.uint8, offset=HEADER.size), cv2.IMREAD_COLOR)
+    encoded = message[HEADER.size :]
+    try:  # the size from the header first: a small file can hold a huge blank image
+        size = encoded_image_size(encoded, f"frame {seq}")
+    except InputError as error:
+        raise FrameError(str(error)) from None
+    if size is not None and max(size) > settings.max_frame_side:
+        raise FrameError(f"frame {seq}: {size[0]}x{size[1]} is over {settings.max_frame_side} px")
+    image = cv2.imdecode(np.frombuffer(encoded, dtype=np.uint8), cv2.IMREAD_COLOR) if size is not None else None
     if image is None:
         raise FrameError(f"frame {seq}: not a JPEG or PNG image")
-    if max(image.shape[:2]) > settings.max_frame_side:
-        raise FrameError(f"frame {seq}: {image.shape[1]}x{image.shape[0]} is over {settings.max_frame_side} px")
     return seq, image
 
 

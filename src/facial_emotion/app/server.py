@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
 import re
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +18,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from facial_emotion.api import EmotionRecognizer, InputError
+from facial_emotion.api.images import encoded_image_size
 from facial_emotion.api.video_analysis import open_video
 from facial_emotion.app.live import serve_live
 from facial_emotion.app.sessions import SESSION_COOKIE, Session, SessionStore
@@ -42,7 +44,8 @@ def create_app(settings: AppSettings, recognizer: EmotionRecognizer) -> FastAPI:
         inference.shutdown(wait=False, cancel_futures=True)
         store.close()
 
-    app = FastAPI(title="Facial emotion", lifespan=lifespan)
+    # No /docs or /redoc: FastAPI's pages load their scripts from a CDN, and nothing here leaves the machine.
+    app = FastAPI(title="Facial emotion", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.state.settings, app.state.store, app.state.jobs = settings, store, jobs
 
@@ -71,12 +74,9 @@ def create_app(settings: AppSettings, recognizer: EmotionRecognizer) -> FastAPI:
     @app.post("/api/photos")
     async def photo(request: Request, response: Response, name: str = "photo", whole_image: bool = False) -> dict:
         session_of(request, response)
+        refuse_form_upload(request, name)
         body = await read_body(request, settings.max_upload_bytes, name)
-        image = cv2.imdecode(np.frombuffer(body, dtype=np.uint8), cv2.IMREAD_COLOR) if body else None
-        if image is None:
-            raise HTTPException(415, f"{display_name(name)}: not an image (JPEG, PNG, BMP, TIFF or WebP)")
-        if max(image.shape[:2]) > 4 * settings.max_frame_side:
-            raise HTTPException(413, f"{display_name(name)}: {image.shape[1]}x{image.shape[0]} pixels is too large")
+        image = await asyncio.to_thread(decode_photo, body, display_name(name), 4 * settings.max_frame_side)
         # whole_image: a photo without a detected face is classified whole and flagged (`analyze`'s fallback).
         analyze = functools.partial(recognizer.analyze, image, whole_image_if_no_face=whole_image)
         faces = await asyncio.get_running_loop().run_in_executor(inference, analyze)
@@ -90,10 +90,11 @@ def create_app(settings: AppSettings, recognizer: EmotionRecognizer) -> FastAPI:
     @app.post("/api/videos")
     async def upload_video(request: Request, response: Response, name: str = "video") -> dict:
         session = session_of(request, response)
+        refuse_form_upload(request, name)
         target = session.new_path(".upload")
         await save_body(request, target, settings.max_upload_bytes, name)
         try:
-            check_video(target, name, settings.max_video_minutes)
+            await asyncio.to_thread(check_video, target, name, settings.max_video_minutes)
         except HTTPException:
             target.unlink(missing_ok=True)
             raise
@@ -140,6 +141,31 @@ def display_name(name: str) -> str:
     return _SAFE_NAME.sub("_", Path(name.replace("\\", "/")).name)[:100] or "upload"
 
 
+def refuse_form_upload(request: Request, name: str) -> None:
+    """415 for an HTML form's multipart body: the routes take the file itself as the request body."""
+    if request.headers.get("content-type", "").lower().startswith("multipart/"):
+        raise HTTPException(
+            415, f"{display_name(name)}: send the file itself as the request body (curl --data-binary @F), not a form"
+        )
+
+
+def decode_photo(body: bytes, name: str, max_side: int) -> np.ndarray:
+    """The uploaded photo as BGR; 415 for what is not an image, 413 for one over `max_side` pixels either way,
+    refused from its header before any pixel is decoded."""
+    try:
+        size = encoded_image_size(body, name) if body else None
+    except InputError as error:
+        raise HTTPException(413, str(error)) from None
+    if size is None:
+        raise HTTPException(415, f"{name}: not an image (JPEG, PNG, BMP, TIFF or WebP)")
+    if max(size) > max_side:
+        raise HTTPException(413, f"{name}: {size[0]}x{size[1]} pixels is too large (at most {max_side} a side)")
+    image = cv2.imdecode(np.frombuffer(body, dtype=np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise HTTPException(415, f"{name}: not a readable image (corrupt or truncated)")
+    return image
+
+
 async def read_body(request: Request, limit: int, name: str) -> bytes:
     """The request body, refused with 413 as soon as it is known to be over `limit` bytes."""
     check_declared_length(request, limit, name)
@@ -181,14 +207,17 @@ def check_declared_length(request: Request, limit: int, name: str) -> None:
 
 
 def check_video(path: Path, name: str, max_minutes: float) -> None:
-    """415 for what OpenCV cannot decode as a video, 422 for one over the duration limit."""
+    """415 for what OpenCV cannot decode as a video, 422 for one over the duration limit. A file whose header states
+    no length (a browser's WebM recording, a piped AVI) is counted frame by frame, up to the limit."""
     try:
         source = open_video(path)
     except InputError:
         raise HTTPException(415, f"{display_name(name)}: not a video OpenCV can decode (MP4, AVI, MOV, WebM)") from None
     try:
-        frames = source.frame_count or 0
-        if frames <= 0 or next(iter(source), None) is None:
+        frames = source.frame_count
+        if frames is None:
+            frames = sum(1 for _ in itertools.islice(source, int(max_minutes * 60 * source.fps) + 1))
+        if frames == 0:
             raise HTTPException(415, f"{display_name(name)}: the video has no frames")
         minutes = frames / source.fps / 60
         if minutes > max_minutes:
@@ -201,6 +230,7 @@ def check_video(path: Path, name: str, max_minutes: float) -> None:
 
 async def _expire_sessions(store: SessionStore, jobs: VideoJobs, every_seconds: float = 60.0) -> None:
     while True:
+        await asyncio.to_thread(store.remove_leftovers)
         await asyncio.sleep(every_seconds)
         for session_id in store.expire():
             jobs.forget(session_id)

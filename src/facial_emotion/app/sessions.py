@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import shutil
 import threading
@@ -21,7 +22,9 @@ class Session:
     last_seen: float = field(default_factory=time.monotonic)
 
     def new_path(self, suffix: str) -> Path:
-        """A fresh file name in the session folder; nothing the client sent is part of it."""
+        """A fresh file name in the session folder (made on first use, readable by this user only); nothing the
+        client sent is part of it."""
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         return self.folder / f"{secrets.token_hex(8)}{suffix}"
 
 
@@ -40,8 +43,7 @@ class SessionStore:
             session = self._sessions.get(session_id or "")
             if session is None:
                 new_id = secrets.token_urlsafe(16)
-                session = Session(new_id, self.root / secrets.token_hex(8))
-                session.folder.mkdir(parents=True, exist_ok=True)
+                session = Session(new_id, self.root / secrets.token_hex(8))  # its folder waits for an upload
                 self._sessions[new_id] = session
             session.last_seen = time.monotonic()
             return session
@@ -70,7 +72,32 @@ class SessionStore:
             self.end(session_id)
         return stale
 
+    def remove_leftovers(self, now: float | None = None) -> list[Path]:
+        """Delete session folders that no session of this server owns and nothing has touched for longer than the
+        time to live: what a crashed or killed server left behind (another server sharing the folder keeps its
+        live ones). The folders deleted."""
+        now = time.time() if now is None else now
+        with self._lock:
+            owned = {session.folder for session in self._sessions.values()}
+        stale = [
+            folder
+            for folder in (self.root.iterdir() if self.root.is_dir() else [])
+            if folder.is_dir() and folder not in owned and now - _last_change(folder) > self.ttl_seconds
+        ]
+        for folder in stale:
+            shutil.rmtree(folder, ignore_errors=True)
+        return stale
+
     def close(self) -> None:
         """Delete every session (the server stops)."""
         for session_id in list(self._sessions):
             self.end(session_id)
+
+
+def _last_change(folder: Path) -> float:
+    """The newest modification time of the folder and the files in it (seconds since the epoch)."""
+    times = [folder.stat().st_mtime]
+    for path in folder.iterdir():
+        with contextlib.suppress(OSError):  # deleted meanwhile
+            times.append(path.stat().st_mtime)
+    return max(times)

@@ -37,6 +37,8 @@ def open_sinks(cfg: DictConfig, source: FrameSource, class_names: list[str]) -> 
         else:
             print(f"Not showing the stream: {why_not} (show=false hides this line)")
     if cfg.save_video:
+        if source.is_file_at(cfg.save_video):
+            raise ValueError(f"save_video={cfg.save_video} is the video being read: write the annotated copy elsewhere")
         sinks.append(AnnotatedVideoWriter(cfg.save_video, source.fps, class_names))
     if cfg.log:
         sinks.append(PredictionLog(cfg.log, class_names))

@@ -107,8 +107,9 @@ class FaceDetector:
             frame_bgr = cv2.cvtColor(frame_bgr, cv2.COLOR_GRAY2BGR)
         scale = self.detection_scale(frame_bgr.shape)
         small = frame_bgr
-        if scale < 1.0:
-            small = cv2.resize(frame_bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        if scale < 1.0:  # at least a pixel each way: a 1 x 2000 strip would round to nothing
+            size = (max(1, round(frame_bgr.shape[1] * scale)), max(1, round(frame_bgr.shape[0] * scale)))
+            small = cv2.resize(frame_bgr, size, interpolation=cv2.INTER_AREA)
         for attempt in self.attempts:
             faces = self._detect_once(small, attempt, min_face_size)
             if faces:

@@ -48,15 +48,16 @@ def redact_credentials(url: str) -> str:
     return re.sub(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@]*@", r"\1***@", url)
 
 
-def _open_and_read_one(*args: object) -> cv2.VideoCapture | None:
-    """`cv2.VideoCapture(*args)` once its first frame reads, else None (released); OpenCV's own log lines are
-    silenced meanwhile, as the caller says what went wrong in one line."""
+def _open_and_read_one(*args: object) -> tuple[cv2.VideoCapture, np.ndarray] | None:
+    """`cv2.VideoCapture(*args)` and its first frame once that frame reads, else None (released); OpenCV's own log
+    lines are silenced meanwhile, as the caller says what went wrong in one line."""
     previous = cv2.utils.logging.getLogLevel()
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
     try:
         capture = cv2.VideoCapture(*args)
-        if capture.isOpened() and capture.read()[0]:
-            return capture
+        ok, frame = capture.read() if capture.isOpened() else (False, None)
+        if ok:
+            return capture, frame
         capture.release()
         return None
     finally:
@@ -79,15 +80,16 @@ class FrameSource:
         self.is_stream = isinstance(self.source, str)  # a URL
         self._reader: LatestFrameReader | None = None
         if self.is_camera:
-            self._capture = self._open_camera(self.source)
+            self._capture, first_frame = self._open_camera(self.source)
         elif self.is_stream:
-            self._capture = self._open_stream(self.source)
+            self._capture, first_frame = self._open_stream(self.source)
         else:
-            self._capture = self._open_file(self.source)
+            self._capture, first_frame = self._open_file(self.source)
         # A live stream states no length (a camera, RTSP, MJPEG over HTTP); a URL of a video file does.
         self.is_live = self.is_camera or (self.is_stream and self.frame_count is None)
-        if self.is_stream and not self.is_live:
-            self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)  # the opening check read a frame
+        # The opening check read a file's first frame: it is kept, not re-read, because rewinding a file that has
+        # no index (a browser's WebM recording, a piped AVI) leaves it at its end.
+        self._first_frame: np.ndarray | None = None if self.is_live else first_frame
         fps = self._capture.get(cv2.CAP_PROP_FPS)
         self.fps = float(fps) if fps and fps > 0 and np.isfinite(fps) else 30.0
 
@@ -97,44 +99,49 @@ class FrameSource:
             return f"camera {self.source}"
         return redact_credentials(self.source) if self.is_stream else str(self.source)
 
+    def is_file_at(self, path: str | Path) -> bool:
+        """Whether `path` is this source's own video file (writing there would overwrite the video being read)."""
+        if self.is_camera or self.is_stream:
+            return False
+        return Path(path).expanduser().resolve() == Path(self.source).resolve()
+
     @property
     def frame_count(self) -> int | None:
         """The number of frames a file's header states; None for a camera, a live stream or a file that does not
         say."""
         count = 0 if self.is_camera else self._capture.get(cv2.CAP_PROP_FRAME_COUNT)
-        return int(count) if 0 < count < 2**31 else None
+        return int(count) if 0 < count < 2**30 else None  # 2**30: what OpenCV states for a file that does not say
 
     @staticmethod
-    def _open_camera(index: int) -> cv2.VideoCapture:
-        capture = _open_and_read_one(index)
-        if capture is None:
+    def _open_camera(index: int) -> tuple[cv2.VideoCapture, np.ndarray]:
+        opened = _open_and_read_one(index)
+        if opened is None:
             raise VideoSourceError(f"camera {index} could not be opened (no camera, or it is in use)")
-        return capture
+        return opened
 
     @staticmethod
-    def _open_stream(url: str) -> cv2.VideoCapture:
+    def _open_stream(url: str) -> tuple[cv2.VideoCapture, np.ndarray]:
         timeouts = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, STREAM_TIMEOUT_MS]
         timeouts += [cv2.CAP_PROP_READ_TIMEOUT_MSEC, STREAM_TIMEOUT_MS]
-        capture = _open_and_read_one(url, cv2.CAP_FFMPEG, timeouts)
-        if capture is None:
+        opened = _open_and_read_one(url, cv2.CAP_FFMPEG, timeouts)
+        if opened is None:
             raise VideoSourceError(
                 f"stream {redact_credentials(url)} could not be opened (unreachable, refused, or no video there)"
             )
-        return capture
+        return opened
 
     @staticmethod
-    def _open_file(path: Path) -> cv2.VideoCapture:
+    def _open_file(path: Path) -> tuple[cv2.VideoCapture, np.ndarray]:
         if not path.exists():
             raise VideoSourceError(f"video file not found: {path}")
         if not path.is_file():
             raise VideoSourceError(f"not a file: {path}")
         if path.stat().st_size == 0:
             raise VideoSourceError(f"video file is empty: {path}")
-        capture = _open_and_read_one(str(path))
-        if capture is None:
+        opened = _open_and_read_one(str(path))
+        if opened is None:
             raise VideoSourceError(f"not a readable video (unknown format or no frames): {path}")
-        capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
-        return capture
+        return opened
 
     def __iter__(self) -> Iterator[tuple[float, np.ndarray]]:
         try:
@@ -164,14 +171,18 @@ class FrameSource:
                 lag = time.monotonic() - start - timestamp
                 if lag > 1.0 / self.fps:  # behind: drop frames without decoding them
                     index += 1
-                    if not self._capture.grab():
+                    if self._first_frame is not None:
+                        self._first_frame = None
+                    elif not self._capture.grab():
                         return
                     continue
                 if lag < 0:
                     time.sleep(-lag)
-            ok, frame = self._capture.read()
-            if not ok:
-                return
+            frame, self._first_frame = self._first_frame, None
+            if frame is None:
+                ok, frame = self._capture.read()
+                if not ok:
+                    return
             yield timestamp, self._resized(frame)
             index += 1
 
