@@ -3,6 +3,7 @@ unreadable files, files that are not images, bad folders."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -164,6 +165,55 @@ def test_bad_folders_are_one_line_errors(tmp_path: Path, capsys, layout: str, me
     errors = [line for line in err.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and message in errors[0]
     assert all(line.startswith(("error: ", "note: ")) for line in err.splitlines())  # no traceback
+
+
+def test_outputs_are_checked_before_the_evaluation(tmp_path: Path, capsys) -> None:
+    (tmp_path / "afile").write_text("a file where a folder should be")
+    for option, message in [
+        (f"confusion_png={tmp_path / 'cm.xyz'}", "matplotlib writes"),
+        (f"log={tmp_path / 'afile' / 'x.csv'}", "log=.*cannot make its folder"),
+        (f"table={tmp_path}", "is a folder"),
+        ("given_pad=-0.5", "given_pad must be a number >= 0"),
+    ]:
+        status, out, err = evaluate(capsys, f"path={tmp_path / 'no-such-set'}", option)
+        assert status == 2 and out == "" and re.search(message, err) and err.count("\n") == 1, err
+
+
+@requires_faces
+def test_predict_image_never_writes_over_its_photos(tiny_set: Path, tmp_path: Path, capsys) -> None:
+    photos = tmp_path / "photos"
+    shutil.copytree(tiny_set / "Happy", photos)
+    before = {path.name: path.read_bytes() for path in photos.iterdir()}
+    with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
+        cfg = compose(config_name="predict_image", overrides=[f"path={photos}", f"save_dir={photos}"])
+    with pytest.raises(SystemExit, match="would write the annotated copies over the photos"):
+        run_predict_image(cfg)
+    assert {path.name: path.read_bytes() for path in photos.iterdir()} == before
+
+
+@requires_faces
+def test_predict_image_fails_when_nothing_could_be_read(tmp_path: Path, capsys) -> None:
+    (tmp_path / "zero.jpg").write_bytes(b"")
+    (tmp_path / "text.jpg").write_text("not a photo")
+    with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
+        cfg = compose(config_name="predict_image", overrides=[f"path={tmp_path}", "tta=center"])
+    with pytest.raises(SystemExit, match="none of the 2 images under .* could be read"):
+        run_predict_image(cfg)
+    assert capsys.readouterr().out.count(": unreadable image") == 2
+
+
+@requires_faces
+def test_predict_image_reads_no_as_no(tiny_set: Path, capsys) -> None:
+    flat = tiny_set / "Happy" / "flat.png"
+    for value, whole in (("no", False), ("yes", True)):
+        with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
+            cfg = compose(config_name="predict_image", overrides=[f"path={flat}", f"whole_image_if_no_face={value}"])
+        run_predict_image(cfg)
+        assert ("whole image" in capsys.readouterr().out) is whole
+    with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
+        cfg = compose(config_name="predict_image", overrides=[f"path={flat}", "whole_image_if_no_face=maybe"])
+    with pytest.raises(SystemExit, match="whole_image_if_no_face must be true or false"):
+        run_predict_image(cfg)
 
 
 def test_unknown_crop_mode_is_an_error(tmp_path: Path, capsys) -> None:

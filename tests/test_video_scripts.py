@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from hydra import compose, initialize_config_dir
 
 from facial_emotion.data.locate import PROJECT_ROOT
+from facial_emotion.tasks import benchmark_video, predict_live_stream, preprocess
+from facial_emotion.tasks.analyze_videos import analyze_one_video
 from facial_emotion.video.display import why_no_window
+from tests.conftest import CONFIG_DIR
 
 SHARED_VIDEOS = PROJECT_ROOT.parent / "shared" / "videos"
 SHORT_VIDEO = SHARED_VIDEOS / "videoretalking_face5.mp4"  # 4.9 s, one face
 MODEL = PROJECT_ROOT / "results" / "model" / "my_own_model.pkl"
 EMOTION_LINE = re.compile(r"^\d{2}:\d{2}:\d{2}s : (Angry|Disgust|Fear|Happy|Sad|Surprise|Neutral) , \d{1,3}%$")
+
+TASKS = {
+    "preprocess": preprocess.run,
+    "predict_live_stream": predict_live_stream.run,
+    "benchmark_video": benchmark_video.run,
+}
+run_preprocess = preprocess.run
 
 pytestmark = pytest.mark.skipif(not SHORT_VIDEO.is_file(), reason=f"real face video not found: {SHORT_VIDEO}")
 
@@ -133,3 +145,58 @@ def test_benchmark_video_prints_backend_threads_and_detection_overlap_for_three_
     faces_per_frame = float(result.stdout.split(" faces/frame")[0].rsplit(", ", 1)[-1])
     assert faces_per_frame > 2.5  # three clips, three faces
     assert "a detection was running during" in result.stdout
+
+
+def compose_script(name: str, *overrides: str):
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
+        return compose(config_name=name, overrides=list(overrides))
+
+
+def test_preprocess_leaves_only_this_videos_faces(tmp_path: Path, capsys) -> None:
+    for index in range(20):  # an earlier run on a longer video
+        (tmp_path / f"image{index}.png").write_bytes(b"old")
+    (tmp_path / "notes.txt").write_text("the user's own file")
+    run_preprocess(compose_script("preprocess", f"video={SHORT_VIDEO}", f"output_dir={tmp_path}"))
+    assert "Removed 20 face images of an earlier run" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"image{i}.png" for i in range(5)] + ["notes.txt"]
+    assert all(p.read_bytes() != b"old" for p in tmp_path.glob("image*.png"))
+
+
+@pytest.mark.parametrize(
+    ("script", "overrides", "message"),
+    [
+        ("preprocess", ["output_dir={file}"], "output_dir must be a folder"),
+        ("preprocess", ["tries_per_second=abc"], "tries_per_second must be a whole number"),
+        ("predict_live_stream", ["max_seconds=-1"], "max_seconds must be a number > 0"),
+        ("predict_live_stream", ["realtime=maybe"], "realtime must be true or false"),
+        ("predict_live_stream", ["save_video={folder}"], "cannot write a video to .*: it is a folder"),
+        ("predict_live_stream", ["save_video=/proc/x.mp4"], "cannot write a video to /proc/x.mp4: "),
+        ("benchmark_video", ["width=0"], "width must be a whole number >= 1"),
+        ("benchmark_video", ["max_frames=5"], "max_frames must be a whole number > 10"),
+    ],
+)
+def test_bad_options_are_one_line_errors_before_any_work(
+    tmp_path: Path, capsys, script: str, overrides: list[str], message: str
+) -> None:
+    (tmp_path / "file").write_text("a file")
+    (tmp_path / "folder").mkdir()
+    filled = [o.format(file=tmp_path / "file", folder=tmp_path / "folder") for o in overrides]
+    video_option = "source" if script == "predict_live_stream" else "video"
+    cfg = compose_script(script, f"{video_option}={SHORT_VIDEO}", *filled)
+    if script == "benchmark_video":
+        assert TASKS[script](cfg) == 2
+        error = capsys.readouterr().err
+    else:
+        with pytest.raises(SystemExit) as stopped:
+            TASKS[script](cfg)
+        error = str(stopped.value.code)
+    assert re.search(message, error) and "\n" not in error.strip(), error
+    assert not list((tmp_path / "folder").iterdir())  # nothing written
+
+
+def test_analyze_videos_records_a_bad_option_as_that_videos_error(tmp_path: Path) -> None:
+    cfg = compose_script("analyze_videos", f"video={SHORT_VIDEO}", "every=-1")
+    cfg.output_dir = str(tmp_path)
+    record = analyze_one_video(cfg)
+    assert "every must be a number >= 0" in record["error"]
+    assert json.loads((tmp_path / "analysis.json").read_text())["error"] == record["error"]

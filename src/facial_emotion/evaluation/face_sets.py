@@ -32,7 +32,9 @@ class FaceSet:
 
 def find_face_set(root: str | Path) -> FaceSet:
     """Images (recursively) under each folder named exactly as a FER2013 class; other folders are skipped."""
-    root = Path(root).expanduser()
+    root = Path(str(root)).expanduser()  # str: Hydra reads `path=2024` as a number
+    if root.is_file():
+        raise FaceSetError(f"{root} is a file: give the folder that holds the class folders (Angry/, Happy/, ...)")
     if not root.is_dir():
         raise FaceSetError(f"no such folder: {root}")
     folders = sorted(p for p in root.iterdir() if p.is_dir())

@@ -21,6 +21,7 @@ from omegaconf import DictConfig
 from facial_emotion.api import EmotionRecognizer, InputError, plot_timeline
 from facial_emotion.api.settings import override_value
 from facial_emotion.core.model_file import ModelFileError
+from facial_emotion.core.options import flag, number
 from facial_emotion.core.user_paths import expand_home
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
@@ -71,10 +72,11 @@ def analyze_one_video(cfg: DictConfig) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     video = str(cfg.video)
     try:
+        every, save, progress = number(cfg, "every", minimum=0), flag(cfg, "save_video"), flag(cfg, "progress")
         recognizer = EmotionRecognizer(model_path=cfg.model_path, views=cfg.views, backend=cfg.backend)
-        save_video = out / VIDEO_FILE if cfg.save_video else None
-        df = recognizer.analyze_video(video, every=cfg.every, progress=cfg.progress, save_video=save_video)
-    except (InputError, ModelFileError, OSError) as error:
+        save_video = out / VIDEO_FILE if save else None
+        df = recognizer.analyze_video(video, every=every, progress=progress, save_video=save_video)
+    except (ValueError, ModelFileError, OSError) as error:  # bad input or options (InputError is a ValueError)
         print(f"error: {error}", file=sys.stderr)
         record = {"video": video, "error": str(error)}
     else:

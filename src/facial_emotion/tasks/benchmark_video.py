@@ -11,6 +11,7 @@ from omegaconf import DictConfig
 
 from facial_emotion.core.hardware import cpu_kind, cpu_name
 from facial_emotion.core.model_file import ModelFileError
+from facial_emotion.core.options import number
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.video.build import build_pipeline
@@ -29,8 +30,12 @@ def open_source(cfg: DictConfig) -> FrameSource | TiledFrameSource:
 def run(cfg: DictConfig) -> int:
     """Run the pipeline over the clip(s), print the figures; return the exit code."""
     expand_home(cfg)
-    torch.set_num_threads(cfg.threads)
     try:
+        for key in ("width", "height", "threads"):
+            number(cfg, key, minimum=1, integer=True)
+        warmup_frames = number(cfg, "warmup_frames", minimum=0, integer=True)
+        max_frames = number(cfg, "max_frames", above=warmup_frames, integer=True)  # null: the whole clip
+        torch.set_num_threads(int(cfg.threads))
         source = open_source(cfg)
         predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, backend=cfg.backend)
     except (VideoSourceError, ModelFileError, ValueError) as error:
@@ -48,13 +53,13 @@ def run(cfg: DictConfig) -> int:
     start = clock = None
     try:
         for index, result in enumerate(pipeline.run(source)):
-            if cfg.get("max_frames") and index >= cfg.max_frames:
+            if max_frames is not None and index >= max_frames:
                 break
             now = time.perf_counter()
-            if index == cfg.warmup_frames:
+            if index == warmup_frames:
                 start = clock = now
                 continue
-            if index > cfg.warmup_frames:
+            if index > warmup_frames:
                 totals.append(now - clock)
                 clock = now
                 stages.append([result.timings[stage] for stage in STAGES])
@@ -64,7 +69,7 @@ def run(cfg: DictConfig) -> int:
     finally:
         pipeline.close()
     if not totals:
-        print(f"error: the video has no more than {cfg.warmup_frames + 1} frames", file=sys.stderr)
+        print(f"error: the video has no more than {warmup_frames + 1} frames", file=sys.stderr)
         return 2
     print_figures(np.array(stages) * 1000, np.array(totals) * 1000, faces, overlapped, detections, clock - start)
     return 0

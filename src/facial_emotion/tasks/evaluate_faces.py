@@ -6,10 +6,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from matplotlib.backend_bases import FigureCanvasBase
 from omegaconf import DictConfig
 
 from facial_emotion.core.hardware import cpu_name
 from facial_emotion.core.model_file import ModelFile, ModelFileError
+from facial_emotion.core.options import OptionError, number, path_option
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.evaluation.face_evaluation import CROP_MODES, FaceSetResult, evaluate_face_set
 from facial_emotion.evaluation.face_results_table import update_table
@@ -29,12 +31,14 @@ def run(cfg: DictConfig) -> int:
     if cfg.crop not in CROP_MODES:
         return _error(f"crop must be one of {', '.join(CROP_MODES)}, got {cfg.crop!r}")
     try:
+        given_pad = number(cfg, "given_pad", minimum=0)
+        check_outputs(cfg)  # before minutes of work, not after
         face_set = find_face_set(cfg.path)
         predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, backend=cfg.backend, early_exit=cfg.get("early_exit"))
-    except (FaceSetError, ModelFileError, ValueError) as error:
+    except (FaceSetError, ModelFileError, ValueError, OSError) as error:
         return _error(str(error))
     pipeline = build_photo_pipeline(cfg.face_pipeline, predictor)
-    result = evaluate_face_set(face_set, pipeline, crop=cfg.crop, given_pad=cfg.given_pad)
+    result = evaluate_face_set(face_set, pipeline, crop=cfg.crop, given_pad=given_pad)
     if result.readable.empty:
         return _error(f"none of the {len(result.rows)} images under {face_set.root} could be read")
     summary = result.summary()
@@ -68,6 +72,25 @@ def print_report(result: FaceSetResult, summary: dict, crop: str, predictor: Emo
     if missed:
         shown = ", ".join(missed[:10]) + (f", ... ({len(missed) - 10} more)" if len(missed) > 10 else "")
         print(f"No face found in {len(missed)}: {shown}")
+
+
+def check_outputs(cfg: DictConfig) -> None:
+    """OSError or ValueError, naming the option, for an output that could not be written: a folder that cannot be
+    made, a path that is a folder, a confusion matrix in a format matplotlib does not write."""
+    for key in ("log", "confusion_png", "table"):
+        path = path_option(cfg[key])
+        if path is None:
+            continue
+        if path.is_dir():
+            raise OptionError(f"{key}={cfg[key]} is a folder: give a file name")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise OSError(f"{key}={cfg[key]}: cannot make its folder ({error.strerror})") from None
+    confusion = path_option(cfg.confusion_png)
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if confusion is not None and confusion.suffix.lower().lstrip(".") not in formats:
+        raise OptionError(f"confusion_png={cfg.confusion_png}: matplotlib writes {', '.join(sorted(formats))}")
 
 
 def write_outputs(cfg: DictConfig, set_name: str, result: FaceSetResult, summary: dict, predictor) -> None:

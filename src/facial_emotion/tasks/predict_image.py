@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import sys
 import urllib.parse
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from omegaconf import DictConfig
 
 from facial_emotion.api.images import is_web_url, to_bgr
+from facial_emotion.core.options import flag, path_option
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.video.build import build_photo_pipeline
@@ -34,54 +36,87 @@ def run(cfg: DictConfig) -> None:
     url = str(cfg.path) if is_web_url(str(cfg.path)) else None
     shown_url = redact_credentials(url) if url else None
     try:
+        whole_image_if_no_face = flag(cfg, "whole_image_if_no_face")
         paths, skipped = ([], []) if url else find_images(cfg.path)
+        check_copies_keep_photos(cfg, paths)
         photo = to_bgr(url, shown_url) if url else None  # a bad URL fails before the model loads
         predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, backend=cfg.backend, early_exit=cfg.get("early_exit"))
         log = PredictionLog(cfg.log, predictor.class_names, key="file", record_empty=True) if cfg.log else None
     except (FileNotFoundError, ValueError, OSError) as error:  # a bad URL or download: ImageInputError (ValueError)
         sys.exit(f"error: {error}")
     pipeline = build_photo_pipeline(cfg.face_pipeline, predictor)
+    options = PhotoOptions(whole_image_if_no_face, path_option(cfg.save_dir))
     if url:
-        report_photo(cfg, pipeline, log, shown_url, photo, copy_name=url_file_name(url))
+        report_photo(options, pipeline, log, shown_url, photo, copy_name=url_file_name(url))
     else:
-        given = Path(cfg.path)
-        root = given if given.is_dir() else given.parent
+        root = photo_root(cfg.path)
         if skipped:
             print(describe_skipped(skipped, root))
         if not paths:
             sys.exit(f"error: no images ({IMAGE_KINDS}) under {cfg.path}")
-        for path in paths:
-            name = str(path.relative_to(root))
-            report_photo(cfg, pipeline, log, name, read_bgr(path), copy_name=name)
+        read = sum(report_photo(options, pipeline, log, str(path.relative_to(root)), read_bgr(path)) for path in paths)
+        if read == 0:  # nothing was classified: a script must not take that run for a success
+            if log is not None:
+                log.close()
+            sys.exit(f"error: none of the {len(paths)} images under {cfg.path} could be read")
     if log is not None:
         log.close()
 
 
+@dataclass(frozen=True)
+class PhotoOptions:
+    """What to do with each photo besides printing its faces."""
+
+    whole_image_if_no_face: bool
+    save_dir: Path | None
+
+
+def photo_root(path: object) -> Path:
+    """The folder photo names are given relative to: `path` itself, or a single file's folder."""
+    given = path_option(path)
+    return given if given.is_dir() else given.parent
+
+
+def check_copies_keep_photos(cfg: DictConfig, paths: list[Path]) -> None:
+    """ValueError when an annotated copy under `save_dir` would be written over the photo it annotates."""
+    save_dir = path_option(cfg.save_dir)
+    if save_dir is None or not paths:
+        return
+    root = photo_root(cfg.path)
+    for path in paths:
+        if annotated_copy_path(save_dir / path.relative_to(root)).resolve() == path.resolve():
+            raise ValueError(
+                f"save_dir={cfg.save_dir} would write the annotated copies over the photos: choose another folder"
+            )
+
+
 def report_photo(
-    cfg: DictConfig,
+    options: PhotoOptions,
     pipeline: PhotoPipeline,
     log: PredictionLog | None,
     name: str,
     image: np.ndarray | None,
-    copy_name: str,
-) -> None:
-    """One photo: a line per face (or `unreadable image`), its log rows, its annotated copy under `copy_name`."""
+    copy_name: str | None = None,
+) -> bool:
+    """One photo: a line per face (or `unreadable image`), its log rows, its annotated copy under `copy_name`
+    (default: `name`). Whether the photo could be read."""
     if image is None:
         print(f"{name} : unreadable image")
         if log is not None:
             log.write_faces(name, [])
-        return
-    faces = pipeline.process(image, whole_image_if_no_face=bool(cfg.whole_image_if_no_face))
+        return False
+    faces = pipeline.process(image, whole_image_if_no_face=options.whole_image_if_no_face)
     for line in describe_faces(name, faces):
         print(line)
     if log is not None:
         log.write_faces(name, faces)
-    if cfg.save_dir:
-        target = annotated_copy_path(Path(cfg.save_dir) / copy_name)
+    if options.save_dir is not None:
+        target = annotated_copy_path(options.save_dir / (copy_name or name))
         try:
             write_image(target, draw_faces(image, faces, pipeline.predictor.class_names))
         except OSError as error:
             print(f"{name} : annotated copy not written ({error})", file=sys.stderr)
+    return True
 
 
 def url_file_name(url: str) -> str:

@@ -6,6 +6,7 @@ import sys
 
 from omegaconf import DictConfig
 
+from facial_emotion.core.options import flag, number
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.video.build import build_pipeline
@@ -17,7 +18,7 @@ from facial_emotion.video.streaming import feed_sinks
 
 def open_source(cfg: DictConfig) -> FrameSource:
     """The configured source; a camera that cannot be opened falls back to the configured video."""
-    realtime = bool(cfg.realtime)
+    realtime = flag(cfg, "realtime")
     try:
         return FrameSource(cfg.source, realtime=realtime)
     except VideoSourceError as error:
@@ -30,7 +31,7 @@ def open_source(cfg: DictConfig) -> FrameSource:
 def open_sinks(cfg: DictConfig, source: FrameSource, class_names: list[str]) -> list:
     """Console lines always; a window, an annotated video and a log where configured."""
     sinks = [ConsoleSink()]
-    if cfg.show:
+    if flag(cfg, "show"):
         why_not = why_no_window()
         if why_not is None:
             sinks.append(WindowSink(class_names))
@@ -49,6 +50,7 @@ def run(cfg: DictConfig) -> None:
     """Run the pipeline over the stream until it ends, `max_seconds` pass, or the window is closed."""
     expand_home(cfg)
     try:
+        max_seconds = number(cfg, "max_seconds", above=0)  # null: until the stream ends
         source = open_source(cfg)
         predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, backend=cfg.backend, early_exit=cfg.get("early_exit"))
     except (VideoSourceError, FileNotFoundError, ValueError) as error:
@@ -60,9 +62,11 @@ def run(cfg: DictConfig) -> None:
         sys.exit(f"error: {error}")
     print(f"Reading video stream ... ({source.description})")
     try:
-        feed_sinks(pipeline.run(source), sinks, cfg.max_seconds)
+        feed_sinks(pipeline.run(source), sinks, max_seconds)
     except KeyboardInterrupt:
         print("Stopped.")
+    except OSError as error:  # the annotated video or the log could not be written (a full disk)
+        sys.exit(f"error: {error}")
     finally:
         source.close()
         for sink in sinks:

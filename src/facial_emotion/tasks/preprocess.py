@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -9,26 +10,35 @@ from omegaconf import DictConfig
 
 from facial_emotion.adversarial.face_io import save_face_png
 from facial_emotion.core.model_file import ModelFileError
+from facial_emotion.core.options import OptionError, number, path_option
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.models.loading import load_model_file
 from facial_emotion.video.build import build_cropper, build_detector
 from facial_emotion.video.face_sampler import faces_per_second
 from facial_emotion.video.frame_source import FrameSource, VideoSourceError
 
+FACE_FILE = re.compile(r"image\d+\.png")  # what this script writes: image0.png, image1.png, ...
+
 
 def run(cfg: DictConfig) -> None:
     """Write image0.png, image1.png, ... into `cfg.output_dir`; a second without a face is reported."""
     expand_home(cfg)
     try:
+        tries_per_second = number(cfg, "tries_per_second", minimum=1, integer=True)
+        output_dir = path_option(cfg.output_dir)
+        if output_dir is None or output_dir.is_file():
+            raise OptionError(f"output_dir must be a folder, got {cfg.output_dir!r}")
         source = FrameSource(cfg.video)
         geometry = load_model_file(cfg.model_path).crop_geometry
-    except (VideoSourceError, ModelFileError) as error:
+        replaced = remove_earlier_faces(output_dir)
+    except (VideoSourceError, ModelFileError, OptionError, OSError) as error:
         sys.exit(f"error: {error}")
-    output_dir = Path(cfg.output_dir)
     print(f"Reading {source.description}; faces go to {output_dir}")
+    if replaced:
+        print(f"Removed {replaced} face images of an earlier run from {output_dir}")
     saved, missing = 0, []
     for second, face in faces_per_second(
-        source, build_detector(cfg.face_pipeline), build_cropper(cfg.face_pipeline, geometry), cfg.tries_per_second
+        source, build_detector(cfg.face_pipeline), build_cropper(cfg.face_pipeline, geometry), tries_per_second
     ):
         if face is None:
             missing.append(second)
@@ -37,3 +47,12 @@ def run(cfg: DictConfig) -> None:
         save_face_png(face, output_dir / f"image{second}.png")
         saved += 1
     print(f"{saved} images written to {output_dir}" + (f"; no face in seconds {missing}" if missing else ""))
+
+
+def remove_earlier_faces(output_dir: Path) -> int:
+    """Delete the `image<N>.png` files an earlier run wrote into `output_dir` (the folder then holds this video's
+    faces only, not a mix of two videos'); how many. Other files are left alone."""
+    earlier = [path for path in output_dir.glob("image*.png") if FACE_FILE.fullmatch(path.name)]
+    for path in earlier:
+        path.unlink()
+    return len(earlier)

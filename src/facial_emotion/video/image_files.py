@@ -31,7 +31,7 @@ def find_images(path: str | Path) -> tuple[list[Path], list[Path]]:
 
     Raises FileNotFoundError when `path` does not exist.
     """
-    path = Path(path).expanduser()
+    path = Path(str(path)).expanduser()  # str: Hydra reads `path=2024` as a number
     if path.is_file():
         return [path], []
     if not path.is_dir():

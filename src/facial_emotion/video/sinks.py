@@ -119,8 +119,8 @@ class AnnotatedVideoWriter:
     CPU fell behind, the frame before the gap is held, so the video lasts as long as the stream did."""
 
     def __init__(self, path: str | Path, fps: float, class_names: Sequence[str]) -> None:
-        self.path = Path(path).expanduser()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = Path(str(path)).expanduser()
+        check_video_target(self.path)
         self.fps = fps
         self.class_names = list(class_names)
         self._writer: cv2.VideoWriter | None = None
@@ -147,6 +147,30 @@ class AnnotatedVideoWriter:
             self._writer.release()
 
 
+def check_video_target(path: Path) -> None:
+    """Make `path`'s folder and try OpenCV's writer there, so a video that cannot be written fails before the first
+    frame is processed, with an OSError saying why: a folder, a folder that cannot be written, an unknown suffix."""
+    if path.is_dir():
+        raise OSError(f"cannot write a video to {path}: it is a folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OSError(f"cannot write a video to {path}: {error.strerror or error}") from None
+    existed = path.exists()
+    try:  # a plain file first: OpenCV's writer only says that it did not open, not why
+        with path.open("ab"):
+            pass
+    except OSError as error:
+        raise OSError(f"cannot write a video to {path}: {error.strerror or error}") from None
+    probe = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (16, 16))
+    opened = probe.isOpened()
+    probe.release()
+    if not existed:
+        path.unlink(missing_ok=True)
+    if not opened:
+        raise OSError(f"cannot write a video to {path} (OpenCV has no writer for {path.suffix!r})")
+
+
 class PredictionLog:
     """One row per face: a key (`time` of a frame, or `file` of a photo), face id, box (x, y, w, h), the class
     probabilities and the top emotion; `.csv` or `.jsonl`. `record_empty` adds a row with an empty face
@@ -155,10 +179,13 @@ class PredictionLog:
     def __init__(
         self, path: str | Path, class_names: Sequence[str], key: str = "time", record_empty: bool = False
     ) -> None:
-        self.path = Path(path).expanduser()
+        self.path = Path(str(path)).expanduser()  # str: Hydra reads `log=123` as a number
         if self.path.suffix not in (".csv", ".jsonl"):
             raise ValueError(f"log must end in .csv or .jsonl, got {self.path.name}")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:  # a file where the folder should be, a read-only place
+            raise OSError(f"cannot write the log {self.path}: {error.strerror} ({error.filename})") from None
         self.class_names = list(class_names)
         self.key = key
         self.record_empty = record_empty

@@ -1,0 +1,60 @@
+"""Command-line options read strictly: a yes/no option, a number in range, a path, each a one-line error otherwise.
+
+Hydra turns `realtime=false` into False but `realtime=no` into the text "no", which Python takes for true, and
+`path=2024` into the number 2024; these read an option the way the user meant it or say why they cannot.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig
+
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0", "")
+
+
+class OptionError(ValueError):
+    """An option whose value cannot mean what the option needs; the message names the option."""
+
+
+def flag(cfg: DictConfig, key: str) -> bool:
+    """`cfg[key]` as a yes/no: true/false, yes/no, on/off, 1/0 (any case); null means no."""
+    value = cfg.get(key)
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise OptionError(f"{key} must be true or false, got {value!r}")
+
+
+def number(
+    cfg: DictConfig, key: str, minimum: float | None = None, integer: bool = False, above: float | None = None
+) -> float | None:
+    """`cfg[key]` as a finite number (a whole one with `integer`), at least `minimum` and more than `above`; null
+    stays None."""
+    value = cfg.get(key)
+    if value is None:
+        return None
+    kind = "a whole number" if integer else "a number"
+    try:
+        parsed = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        parsed = math.nan
+    if not math.isfinite(parsed) or (integer and not parsed.is_integer()):
+        raise OptionError(f"{key} must be {kind}, got {value!r}")
+    if minimum is not None and parsed < minimum:
+        raise OptionError(f"{key} must be {kind} >= {minimum:g}, got {value!r}")
+    if above is not None and parsed <= above:
+        raise OptionError(f"{key} must be {kind} > {above:g}, got {value!r}")
+    return int(parsed) if integer else parsed
+
+
+def path_option(value: Any) -> Path | None:
+    """An option naming a file or folder as a Path (`path=2024` arrives as a number); null or "" stays None."""
+    if value is None or value == "":
+        return None
+    return Path(str(value)).expanduser()
