@@ -72,7 +72,7 @@ def test_report_csv_and_table_on_a_tiny_folder(tiny_set: Path, tmp_path: Path, c
     readable = rows[rows["outcome"] != "unreadable"]
     expected = (readable["emotion"] == readable["label"]).mean()  # the face-less image counts as wrong
     assert lines[0] == f"Accuracy on faces: {100 * expected:.0f}%"
-    assert "Faces found: 3 of 4 (75.0%)" in out and "Unreadable images (not counted): 1" in out
+    assert "Faces found: 3 of 4 (75.0%)" in out and "Unreadable images (not counted): 1: Angry/broken.jpg" in out
     assert "No face found in 1: Happy/flat.png" in out
     faces = rows[rows["outcome"] == "face"]
     probabilities = faces[["Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral"]].to_numpy(float)

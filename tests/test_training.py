@@ -199,10 +199,11 @@ def test_model_file_loading_refuses_pickled_objects(tmp_path: Path) -> None:
 
     path = tmp_path / "evil.pkl"
     torch.save({"format": "facial-emotion-model/1", "payload": Evil()}, path)
-    with pytest.raises(ModelFileError, match="not a loadable model file"):
+    with pytest.raises(ModelFileError, match="not a loadable model file .*running code from the file") as refused:
         load_model_file(path)
+    assert "weights_only" not in str(refused.value)  # never PyTorch's advice to load it unsafely
     (tmp_path / "text.pkl").write_text("hello")
-    with pytest.raises(ModelFileError):
+    with pytest.raises(ModelFileError, match="not a PyTorch file, or a truncated one"):
         load_model_file(tmp_path / "text.pkl")
     with pytest.raises(ModelFileError, match="not found"):
         load_model_file(tmp_path / "missing.pkl")

@@ -95,11 +95,20 @@ def read_model_payload(path: Path) -> dict[str, Any]:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch.load raises many types for foreign files; all mean the same here
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ModelFileError(f"{path} is not a loadable model file ({first_line})") from None
+        raise ModelFileError(f"{path} is not a loadable model file ({_load_failure(error)})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModelFileError(f"{path} is not a facial-emotion model file (no format {FORMAT!r})")
     return payload
+
+
+def _load_failure(error: Exception) -> str:
+    """Why torch.load refused a file, in one line; never PyTorch's advice to load it unsafely instead."""
+    text = str(error).strip()
+    if "Weights only load failed" in text:
+        return "not tensors and settings alone: loading it would mean running code from the file, which is never done"
+    if isinstance(error, KeyError | EOFError) or not text:  # a text file, a truncated file
+        return f"not a PyTorch file, or a truncated one ({type(error).__name__})"
+    return text.splitlines()[0]
 
 
 def model_file_from_payload(payload: dict[str, Any], net: nn.Module) -> ModelFile:

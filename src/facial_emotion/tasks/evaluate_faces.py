@@ -56,7 +56,8 @@ def print_report(result: FaceSetResult, summary: dict, crop: str, predictor: Emo
     print(f"Accuracy on faces: {100 * summary['accuracy']:.0f}%")
     print(f"Accuracy exact: {100 * summary['accuracy']:.2f}% ({readable} images; a missed face counts as wrong)")
     if summary["unreadable"]:
-        print(f"Unreadable images (not counted): {summary['unreadable']}")
+        unreadable = result.rows[result.rows["outcome"] == "unreadable"]["file"].tolist()
+        print(f"Unreadable images (not counted): {summary['unreadable']}: {shorten(unreadable)}")
     found = len(result.found)
     if crop == "detect":
         print(f"Faces found: {found} of {readable} ({100 * summary['faces_found']:.1f}%)")
@@ -70,8 +71,12 @@ def print_report(result: FaceSetResult, summary: dict, crop: str, predictor: Emo
             print(f"  {name:<9} {100 * recall:6.2f}%  ({counts[name]} images)")
     missed = result.rows[result.rows["outcome"] == "no face"]["file"].tolist()
     if missed:
-        shown = ", ".join(missed[:10]) + (f", ... ({len(missed) - 10} more)" if len(missed) > 10 else "")
-        print(f"No face found in {len(missed)}: {shown}")
+        print(f"No face found in {len(missed)}: {shorten(missed)}")
+
+
+def shorten(files: list[str], shown: int = 10) -> str:
+    """The first `shown` file names, and how many more."""
+    return ", ".join(files[:shown]) + (f", ... ({len(files) - shown} more)" if len(files) > shown else "")
 
 
 def check_outputs(cfg: DictConfig) -> None:
