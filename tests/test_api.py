@@ -176,10 +176,13 @@ def test_a_url_bytes_and_a_data_uri_give_the_same_result(
 ) -> None:
     data = HAPPY_PHOTO.read_bytes()
     data_uri = "data:image/jpeg;base64," + base64.b64encode(data).decode()
+    wrapped = "data:image/jpeg;base64," + base64.encodebytes(data).decode()  # 76 characters a line
+    url_safe = "data:image/jpeg;base64," + base64.urlsafe_b64encode(data).decode()
     url = f"{photo_server}/Happy/{HAPPY_PHOTO.name}"
     with_login = url.replace("http://", "http://user:p%40ss@")  # sent as Basic auth, not taken for the host
     PhotoHandler.authorizations.clear()
-    for faces in recognizer.analyze_batch([url, with_login, data, bytearray(data), data_uri]):
+    images = [url, with_login, data, bytearray(data), data_uri, wrapped, url_safe]
+    for faces in recognizer.analyze_batch(images):
         assert_same_faces(faces, happy)
     assert PhotoHandler.authorizations == [None, "Basic " + base64.b64encode(b"user:p@ss").decode()]
 

@@ -119,7 +119,10 @@ def data_uri_bytes(uri: str, name: str) -> bytes:
     header, comma, payload = uri.partition(",")
     if not comma or not header.endswith(";base64"):
         raise ImageInputError(f"{name}: a data URI must be base64-encoded (data:image/png;base64,...)")
+    payload = "".join(payload.split())  # line breaks, as the `base64` tool and e-mail wrap it
     try:
+        if "-" in payload or "_" in payload:  # the URL-safe alphabet
+            return base64.b64decode(payload, altchars=b"-_", validate=True)
         return base64.b64decode(payload, validate=True)
     except binascii.Error as error:
         raise ImageInputError(f"{name}: the data URI is not valid base64 ({error})") from None
