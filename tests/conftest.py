@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import socket
 import subprocess
 import sys
@@ -97,10 +98,15 @@ def compose_train_config(tmp_path: Path, data_dir: Path, overrides: list[str] = 
                 *overrides,
             ],
         )
+    run = tmp_path / "run"  # a folder of its own for each new run: train.py refuses one that holds a run
+    for number in itertools.count(2):
+        if not (run / "checkpoints" / "last.ckpt").exists():
+            break
+        run = tmp_path / f"run{number}"
     with open_dict(cfg):
-        cfg.paths.output_dir = str(tmp_path / "run")
-        cfg.export.path = str(tmp_path / "run" / "model" / "my_own_model.pkl")
-        cfg.callbacks.model_checkpoint.dirpath = str(tmp_path / "run" / "checkpoints")
+        cfg.paths.output_dir = str(run)
+        cfg.export.path = str(run / "model" / "my_own_model.pkl")
+        cfg.callbacks.model_checkpoint.dirpath = str(run / "checkpoints")
         cfg.trainer.enable_progress_bar = False
         del cfg.callbacks.progress_bar
     return cfg

@@ -16,7 +16,7 @@ from facial_emotion.core.preprocessing import Preprocessing
 from facial_emotion.export.exporter import export_model
 from facial_emotion.inference.backends import resolve_backend
 from facial_emotion.inference.onnx_graph import FP32_TOLERANCE, GraphError, file_sha256, graph_path, network_sha256
-from facial_emotion.inference.predictor import EmotionPredictor
+from facial_emotion.inference.predictor import EmotionPredictor, checked_device
 from facial_emotion.models.loading import load_model_file
 from facial_emotion.models.vgg import VGGNet
 
@@ -136,3 +136,12 @@ def test_auto_runs_onnxruntime_on_every_cpu_kind_and_steps_down_to_fp32_without_
     reference = EmotionPredictor(model_path, backend="torch", bf16=False).predict_proba(faces)
     np.testing.assert_allclose(predictor.predict_proba(faces), reference, atol=FP32_TOLERANCE)
     assert resolve_backend("auto", "cuda") == "torch"
+
+
+def test_an_unknown_or_absent_device_is_a_one_line_error() -> None:
+    assert checked_device("cpu") == torch.device("cpu")
+    with pytest.raises(ValueError, match="device must be cpu or cuda .*got 'bogus'"):
+        checked_device("bogus")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="device=cuda: no CUDA GPU is visible"):
+            checked_device("cuda")

@@ -100,7 +100,7 @@ def test_distill_experiment_trains_exports_and_records_its_teachers(tmp_path: Pa
     assert [t["path"] for t in training["distillation"]["teachers"]] == teachers
     assert training["distillation"]["weight"] == cfg.model.distillation_weight == 0.8
     assert training["init_from"]["path"] == first.export.path
-    checkpoint = torch.load(Path(cfg.callbacks.model_checkpoint.dirpath) / "last.ckpt", weights_only=False)
+    checkpoint = torch.load(Path(cfg.callbacks.model_checkpoint.dirpath) / "last.ckpt", weights_only=True)
     assert all(key.startswith("net.") for key in checkpoint["state_dict"]), "teacher weights leaked into the checkpoint"
 
 

@@ -29,6 +29,16 @@ def test_gzip_and_plain_give_the_same_arrays(tmp_path: Path) -> None:
     np.testing.assert_array_equal(parse_fer_csv(tmp_path / "a.csv").images, parse_fer_csv(tmp_path / "b.csv.gz").images)
 
 
+def test_a_truncated_gzip_file_is_named(tmp_path: Path) -> None:
+    write_fer_csv(tmp_path / "whole.csv.gz", 10, seed=3, gz=True)
+    data = (tmp_path / "whole.csv.gz").read_bytes()
+    (tmp_path / "cut.csv.gz").write_bytes(data[: len(data) // 2])
+    (tmp_path / "plain.csv.gz").write_bytes(b"emotion,pixels\n")  # named .gz, not gzip
+    for name in ("cut.csv.gz", "plain.csv.gz"):
+        with pytest.raises(FERDataError, match=f"{name}: not a complete gzip file"):
+            parse_fer_csv(tmp_path / name)
+
+
 def _bad_csv(tmp_path: Path, bad_line: str, header: str = "emotion,pixels") -> Path:
     good = "3," + " ".join(["7"] * 2304)
     path = tmp_path / "bad.csv"
@@ -41,6 +51,7 @@ def _bad_csv(tmp_path: Path, bad_line: str, header: str = "emotion,pixels") -> P
     [
         ("3," + " ".join(["7"] * 2303), "line 3: pixel string has 2303 values, expected 2304"),
         ("3," + " ".join(["7"] * 2303 + ["256"]), "line 3: pixel value outside 0..255"),
+        ("3," + " ".join(["7"] * 2303 + ["4294967296"]), "line 3: pixel value outside 0..255"),  # 0 in int32
         ("3," + " ".join(["7"] * 2303 + ["x1"]), "line 3: pixel string contains a character"),
         ("9," + " ".join(["7"] * 2304), "line 3: emotion label '9' is not an integer in 0..6"),
         ("3", "line 3: expected 2 comma-separated fields, found 1"),
@@ -98,3 +109,14 @@ def test_datamodule_yields_uint8_batches(fer_dir: Path, tmp_path: Path) -> None:
     images, labels = next(iter(dm.train_dataloader()))
     assert images.shape == (8, 1, 48, 48) and str(images.dtype) == "torch.uint8"
     assert len(dm.val_set) == 14 and len(dm.test_set) == 42
+
+
+def test_a_damaged_cache_is_parsed_again(tmp_path: Path) -> None:
+    csv = tmp_path / "train.csv"
+    write_fer_csv(csv, 6, seed=2)
+    first = load_fer_csv(csv, tmp_path / "cache")
+    (cache,) = (tmp_path / "cache").glob("*.npz")
+    cache.write_bytes(cache.read_bytes()[:100])  # a write cut short
+    again = load_fer_csv(csv, tmp_path / "cache")
+    np.testing.assert_array_equal(again.images, first.images)
+    np.testing.assert_array_equal(again.labels, first.labels)

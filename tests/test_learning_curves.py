@@ -65,3 +65,17 @@ def test_script_draws_a_second_stage_after_the_first(tmp_path: Path) -> None:
     )
     assert missing.returncode == 1
     assert missing.stderr.strip() == f"error: no TensorBoard scalars under {tmp_path / 'nothing' / 'tensorboard'}"
+
+
+def test_script_defaults_to_the_runs_own_model_file_and_folder(tmp_path: Path) -> None:
+    run = _write_run(tmp_path / "run", [0.5, 0.6])  # a run still training: no model file yet
+    result = subprocess.run(
+        [sys.executable, "scripts/plot_learning_curves.py", f"run_dir={run}"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "the kept epoch is not marked" in result.stderr
+    assert (run / "learning_curves.png").read_bytes()[:4] == b"\x89PNG"  # not the shipped results/model figure

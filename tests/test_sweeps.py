@@ -346,6 +346,8 @@ def test_compare_runs_reads_runs_in_progress(tmp_path: Path, capsys) -> None:
     assert out[header + 1].split()[:5] == ["1", "1", "60.00%", "1", "running"]
     assert out[header + 2].split()[:4] == ["2", "0", "50.00%", "3"]  # no summary: max val/acc and epochs from events
     assert "optimizer.lr=0.1" in out[header + 2] and "(2 runs with val/acc)" in out[-1]
+    with pytest.raises(SystemExit, match="no run recorded metric=val/acc_bset; they recorded .*val/acc_best"):
+        compare_runs(f"path={tmp_path / 'multirun'}", "metric=val/acc_bset")
 
 
 @pytest.mark.parametrize("make", ["missing", "empty"])

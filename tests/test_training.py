@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import gzip
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +22,7 @@ from facial_emotion.core.crop_geometry import CropGeometry
 from facial_emotion.core.early_exit import parse_early_exit
 from facial_emotion.core.model_file import ModelFileError, save_model_file
 from facial_emotion.core.preprocessing import TTA_MODES, views_within_all
+from facial_emotion.data.fer_csv import FERDataError
 from facial_emotion.data.locate import PROJECT_ROOT
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.models.loading import load_model_file
@@ -48,7 +51,7 @@ def test_every_config_option_composes_and_instantiates(tmp_path: Path, fer_dir: 
     cfg = compose_train_config(tmp_path, fer_dir, [f"{group}={option}"])
     module = instantiate(cfg.model)
     optimizer_config = module.configure_optimizers.__func__  # built lazily; check the partials are callable
-    assert callable(module.hparams.optimizer) and optimizer_config
+    assert callable(module.optimizer_factory) and optimizer_config
     logits = module(torch.zeros(2, 1, 40, 40))
     assert logits.shape == (2, 7)
 
@@ -94,19 +97,63 @@ def test_resume_continues_from_last_checkpoint(tmp_path: Path, fer_dir: Path) ->
         cfg.callbacks.stop = {"_target_": "tests.test_training.StopAfterFirstEpoch"}
     train(cfg)
     last = Path(cfg.callbacks.model_checkpoint.dirpath) / "last.ckpt"
-    assert torch.load(last, weights_only=False)["epoch"] == 0
+    assert torch.load(last, weights_only=True)["epoch"] == 0
     metrics_csv = Path(cfg.paths.output_dir) / "csv" / "metrics.csv"
     assert {row["epoch"] for row in csv.DictReader(metrics_csv.open()) if row.get("val/acc")} == {"0"}
     with open_dict(cfg):
         del cfg.callbacks.stop
         cfg.ckpt_path = str(last)
     train(cfg)
-    state = torch.load(last, weights_only=False)
+    state = torch.load(last, weights_only=True)
     assert state["epoch"] == 1 and state["global_step"] == 2 * (126 // 16)
     training = load_model_file(Path(cfg.export.path)).training
     assert training["resumes"] == 1 and training["epochs_completed"] == 2
     rows = list(csv.DictReader(metrics_csv.open()))
     assert {row["epoch"] for row in rows if row.get("val/acc")} == {"0", "1"}, "resuming lost the logged epochs"
+
+
+class RunsCode:
+    """A pickled object that runs a command when unpickled, as a doctored checkpoint would."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_checkpoints_are_loaded_safely_and_must_fit_the_run(tmp_path: Path, fer_dir: Path) -> None:
+    cfg = compose_train_config(tmp_path, fer_dir, ["test=false"])
+    train(cfg)
+    last = Path(cfg.callbacks.model_checkpoint.dirpath) / "last.ckpt"
+    with pytest.raises(ModelFileError, match=f"{Path(cfg.paths.output_dir)} already holds a run: resume it"):
+        train(cfg)  # training into it again would replace its checkpoints and model file
+    marker = tmp_path / "code-ran"
+    torch.save({"pytorch-lightning_version": "2", "state_dict": {}, "x": RunsCode(marker)}, tmp_path / "doctored.ckpt")
+    wider = compose_train_config(tmp_path, fer_dir, ["model.net.widths=[8,32]", "test=false"])
+    for path, message in [
+        (tmp_path / "doctored.ckpt", "is not a checkpoint that loads safely"),
+        (Path(cfg.export.path), "is not a training checkpoint \\(a model file: start from it with init_from=\\)"),
+        (last, "holds another network than this configuration .*overrides.yaml"),
+    ]:
+        with open_dict(wider):
+            wider.ckpt_path = str(path)
+        with pytest.raises(ModelFileError, match=message):
+            train(wider)
+    assert not marker.exists(), "loading the checkpoint ran code from it"
+
+
+def test_a_bad_test_file_stops_the_run_before_training(tmp_path: Path, fer_dir: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(fer_dir, data)
+    packed = data / "test_with_emotions.csv.gz"
+    lines = gzip.decompress(packed.read_bytes()).decode().splitlines()
+    packed.unlink()
+    (data / "test_with_emotions.csv").write_text("\n".join([*lines[:3], "3,1 2 3", *lines[3:]]) + "\n")
+    cfg = compose_train_config(tmp_path, data, [])
+    with pytest.raises(FERDataError, match="test_with_emotions.csv, line 4: pixel string has 3 values"):
+        train(cfg)
+    assert not Path(cfg.callbacks.model_checkpoint.dirpath).exists(), "it trained before reading the test file"
 
 
 class RecordLastCheckpointEpoch(L.Callback):
@@ -117,7 +164,7 @@ class RecordLastCheckpointEpoch(L.Callback):
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         last = Path(trainer.default_root_dir) / "checkpoints" / "last.ckpt"
         if trainer.current_epoch > 0:
-            RecordLastCheckpointEpoch.seen.append(torch.load(last, weights_only=False)["epoch"])
+            RecordLastCheckpointEpoch.seen.append(torch.load(last, weights_only=True)["epoch"])
 
 
 def test_last_checkpoint_is_written_after_every_epoch_even_without_improvement(tmp_path: Path, fer_dir: Path) -> None:
@@ -207,6 +254,9 @@ def test_model_file_loading_refuses_pickled_objects(tmp_path: Path) -> None:
         load_model_file(tmp_path / "text.pkl")
     with pytest.raises(ModelFileError, match="not found"):
         load_model_file(tmp_path / "missing.pkl")
+    torch.save({"format": "facial-emotion-model/1", "state_dict": {}}, tmp_path / "partial.pkl")
+    with pytest.raises(ModelFileError, match="incomplete model file \\(no architecture, class_names, preprocessing\\)"):
+        load_model_file(tmp_path / "partial.pkl")
 
 
 def test_predict_script_prints_accuracy_first(tmp_path: Path, fer_dir: Path) -> None:

@@ -110,3 +110,8 @@ def test_script_writes_a_recalibrated_average_and_one_line_errors(tmp_path: Path
         assert reason in refused.stderr
     assert not (tmp_path / "x.pkl").exists()
     assert read_model_payload(first)["training"] == {"command": "train seed 0"}  # sources untouched
+    uncalibrated = tmp_path / "no_data.pkl"  # no FER2013 to fit temperatures on: no file that looks finished
+    refused = average(
+        f"model_paths=[{first},{second}]", f"output={uncalibrated}", f"paths.data_dir={tmp_path / 'none'}"
+    )
+    assert refused.returncode == 2 and "removed" in refused.stderr and not uncalibrated.exists()

@@ -98,7 +98,13 @@ def read_model_payload(path: Path) -> dict[str, Any]:
         raise ModelFileError(f"{path} is not a loadable model file ({_load_failure(error)})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModelFileError(f"{path} is not a facial-emotion model file (no format {FORMAT!r})")
+    missing = [key for key in _REQUIRED_KEYS if key not in payload]
+    if missing:
+        raise ModelFileError(f"{path} is an incomplete model file (no {', '.join(missing)})")
     return payload
+
+
+_REQUIRED_KEYS = ("architecture", "state_dict", "class_names", "preprocessing")
 
 
 def _load_failure(error: Exception) -> str:

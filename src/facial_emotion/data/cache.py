@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -37,9 +38,12 @@ def load_fer_csv(csv_path: Path, cache_dir: Path | None = None, skip_bad_rows: b
     csv_path = Path(csv_path)
     cache_file = cache_path_for(csv_path, Path(cache_dir or default_cache_dir()), skip_bad_rows)
     if cache_file.is_file():
-        with np.load(cache_file, allow_pickle=False) as cached:
-            usage = cached["usage"] if "usage" in cached.files else None
-            return FERArrays(cached["images"], cached["labels"], usage, tuple(cached["skipped_lines"].tolist()))
+        try:
+            with np.load(cache_file, allow_pickle=False) as cached:
+                usage = cached["usage"] if "usage" in cached.files else None
+                return FERArrays(cached["images"], cached["labels"], usage, tuple(cached["skipped_lines"].tolist()))
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):  # a half-written or damaged cache
+            log.warning("cache %s is damaged: parsing %s again", cache_file, csv_path)
     arrays = parse_fer_csv(csv_path, skip_bad_rows=skip_bad_rows)
     _write_cache(cache_file, arrays)
     return arrays

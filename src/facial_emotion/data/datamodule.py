@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from facial_emotion.core.plain_values import plain_hyperparameters
 from facial_emotion.data.cache import load_fer_csv
 from facial_emotion.data.fer_csv import FERArrays, FERDataError
 from facial_emotion.data.ferplus import load_ferplus_votes, soft_targets
@@ -81,6 +82,7 @@ class FERDataModule(L.LightningDataModule):
     ) -> None:
         super().__init__()
         self.save_hyperparameters(logger=False)
+        plain_hyperparameters(self.hparams)  # checkpoints load with weights_only=True
         self.data_dir = Path(data_dir) if data_dir else default_data_dir()
         self.train_set: FaceTensorDataset | None = None
         self.val_set: FaceTensorDataset | None = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,9 +40,12 @@ class FERArrays:
 
 
 def read_text_bytes(path: Path) -> bytes:
-    """Read a `.csv` or `.csv.gz` file as bytes."""
-    with gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb") as handle:
-        return handle.read()
+    """Read a `.csv` or `.csv.gz` file as bytes; `FERDataError` naming it for a broken or truncated gzip file."""
+    try:
+        with gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb") as handle:
+            return handle.read()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        raise FERDataError(f"{path}: not a complete gzip file ({error}); download or copy it again") from None
 
 
 def parse_fer_csv(path: Path, skip_bad_rows: bool = False, require_labels: bool = True) -> FERArrays:
@@ -140,8 +144,9 @@ def _decode_pixel_strings(pixel_strings: list[bytes]) -> tuple[np.ndarray, dict[
     images = np.zeros((n_rows, PIXELS_PER_IMAGE), dtype=np.uint8)
     if good.any():
         text = b" ".join(strings[i] for i in np.flatnonzero(good)).decode("ascii")
-        values = np.fromstring(text, dtype=np.int32, sep=" ").reshape(-1, PIXELS_PER_IMAGE)
-        too_large = values.max(axis=1) > 255
+        # int64, and the longest token checked: a value past int32 (4294967296) would otherwise wrap to 0 unseen
+        values = np.fromstring(text, dtype=np.int64, sep=" ").reshape(-1, PIXELS_PER_IMAGE)
+        too_large = (values.max(axis=1) > 255) | (values.min(axis=1) < 0)
         for row in np.flatnonzero(good)[too_large]:
             problems[int(row)] = "pixel value outside 0..255"
         images[good] = values.astype(np.uint8)

@@ -91,7 +91,7 @@ class EmotionPredictor:
         self.exit_temperatures: tuple[float, ...] = recorded if same_policy else ()
         self.views_computed = 0
         self.temperature = self.model.temperature_for(self.tta) if temperature is None else float(temperature)
-        self.device = torch.device(device)
+        self.device = checked_device(device)
         # ~80 views per forward: larger batches run slower per face on CPU (cache misses), measured.
         self.batch_size = batch_size or max(1, 80 // views_per_image(self.tta))
         self.net = self.model.net.to(self.device).to(memory_format=torch.channels_last).eval()
@@ -221,3 +221,16 @@ class EmotionPredictor:
         if faces.ndim != 3 or faces.shape[1:] != (size, size):
             raise ValueError(f"expected grayscale faces of shape (N, {size}, {size}), got {faces.shape}")
         return np.ascontiguousarray(faces, dtype=np.uint8)
+
+
+def checked_device(name: str) -> torch.device:
+    """`torch.device(name)` for a device this machine has; ValueError in one line otherwise."""
+    try:
+        device = torch.device(str(name))
+    except RuntimeError:
+        raise ValueError(f"device must be cpu or cuda (cuda:0, ...), got {name!r}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={name}: no CUDA GPU is visible to PyTorch here; use device=cpu")
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f"device must be cpu or cuda (cuda:0, ...), got {name!r}")
+    return device

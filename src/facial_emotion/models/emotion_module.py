@@ -16,6 +16,7 @@ from facial_emotion.augmentation.framing import TightFraming
 from facial_emotion.augmentation.photometric import PhotometricAugmentation
 from facial_emotion.augmentation.preprocessing import average_view_logits, test_time_views, to_network_input
 from facial_emotion.core.labels import EMOTIONS, NUM_CLASSES
+from facial_emotion.core.plain_values import plain_hyperparameters
 from facial_emotion.core.preprocessing import Preprocessing
 from facial_emotion.models.teacher import TeacherEnsemble
 
@@ -65,7 +66,12 @@ class EmotionClassifier(L.LightningModule):
         distillation_temperature: float = 1.0,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters(logger=False, ignore=["net", "augmentation", "teacher", "photometric", "framing"])
+        # Plain values only: a checkpoint must load with torch.load(weights_only=True), so the optimizer and
+        # scheduler factories (Hydra partials) stay out of it; the run's config records them.
+        ignored = ["net", "augmentation", "teacher", "photometric", "framing", "optimizer", "scheduler"]
+        self.save_hyperparameters(logger=False, ignore=ignored)
+        plain_hyperparameters(self.hparams)
+        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.net = net
         self.augmentation = augmentation or BatchAugmentation()
         self.photometric = photometric
@@ -253,18 +259,18 @@ class EmotionClassifier(L.LightningModule):
         return [{"params": list(self.net.parameters())}]
 
     def configure_optimizers(self) -> dict:
-        optimizer = self.hparams.optimizer(params=self._parameter_groups())
+        optimizer = self.optimizer_factory(params=self._parameter_groups())
         for group in optimizer.param_groups:
             group["lr"] *= group.get("lr_scale", 1.0)
-        if self.hparams.scheduler is None:
+        if self.scheduler_factory is None:
             return {"optimizer": optimizer}
         extra = {}
-        if "max_lr" in getattr(self.hparams.scheduler, "keywords", {}):
+        if "max_lr" in getattr(self.scheduler_factory, "keywords", {}):
             # OneCycleLR takes its peak from max_lr, not from the groups: give it one peak per group.
             extra["max_lr"] = [
-                self.hparams.scheduler.keywords["max_lr"] * g.get("lr_scale", 1.0) for g in optimizer.param_groups
+                self.scheduler_factory.keywords["max_lr"] * g.get("lr_scale", 1.0) for g in optimizer.param_groups
             ]
-        scheduler = self.hparams.scheduler(
+        scheduler = self.scheduler_factory(
             optimizer=optimizer, total_steps=self.trainer.estimated_stepping_batches, **extra
         )
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

@@ -48,4 +48,8 @@ def run(cfg: DictConfig) -> int:
     sources = payload["training"]["weight_average"]
     mixture = ", ".join(f"{source['weight']:.3f} x {source['path']}" for source in sources)
     print(f"Wrote {output}: {mixture}")
-    return calibrate.run(OmegaConf.merge(cfg, {"model_path": str(output)}))
+    status = calibrate.run(OmegaConf.merge(cfg, {"model_path": str(output)}))
+    if status != 0:  # a file with the sources' temperatures would pass for a finished average
+        output.unlink(missing_ok=True)
+        print(f"note: {output} removed: it could not be calibrated", file=sys.stderr)
+    return status

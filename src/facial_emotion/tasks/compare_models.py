@@ -13,11 +13,18 @@ from facial_emotion.core.hardware import describe_device
 from facial_emotion.core.model_file import ModelFileError
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.evaluation.model_comparison import compare_model, markdown_table
+from facial_emotion.inference.predictor import checked_device
 
 
 def run(cfg: DictConfig) -> None:
     """Print size, accuracy and speed of each model file, beside the hardware; write the table to `output`."""
     expand_home(cfg)
+    try:
+        checked_device(cfg.device)
+        if not cfg.batches or not all(isinstance(size, int) and size >= 1 for size in cfg.batches):
+            raise ValueError(f"batches must be whole numbers >= 1, got {list(cfg.batches or [])}")
+    except ValueError as error:
+        sys.exit(f"error: {error}")
     hardware = f"{describe_device(cfg.device)}; torch {torch.__version__}"
     print(f"Hardware: {hardware}", flush=True)
     load = os.getloadavg()[0]  # timings on a busy machine are slower: the page says how busy it was

@@ -34,6 +34,9 @@ def run(cfg: DictConfig) -> None:
     except RunsNotFoundError as error:
         sys.exit(f"error: {error}")
     metric = cfg.metric or configured_metric(records)
+    known = sorted({name for record in records for name in record.metrics})
+    if cfg.metric and known and metric not in known:  # runs that recorded nothing yet have no names to check
+        sys.exit(f"error: no run recorded metric={metric}; they recorded {', '.join(known)}")
     records = sort_runs(records, metric, maximize=not cfg.minimize)
     table = run_table(records, metric)
     common, _ = split_overrides(records)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
+from facial_emotion.core.model_file import ModelFileError
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.evaluation.plots import plot_learning_curves
 from facial_emotion.models.loading import load_model_file
@@ -26,7 +27,15 @@ def run(cfg: DictConfig) -> None:
         if not stages[-1]:
             sys.exit(f"error: no TensorBoard scalars under {Path(run_dir) / 'tensorboard'}")
     scalars, stage_starts = concatenate_stages(stages)
-    best = load_model_file(Path(cfg.model_path)).training.get("best_checkpoint", "")
+    model_path = Path(str(cfg.model_path))
+    best = ""
+    if model_path.is_file():
+        try:
+            best = load_model_file(model_path).training.get("best_checkpoint", "")
+        except ModelFileError as error:
+            sys.exit(f"error: {error}")
+    else:
+        print(f"note: no model file at {model_path}: the kept epoch is not marked", file=sys.stderr)
     match = re.search(r"epoch_(\d+)", best)
     best_epoch = int(match.group(1)) + (stage_starts[-1] if stage_starts else 0) if match else None
     plot_learning_curves(scalars, best_epoch, Path(cfg.output), stage_starts, cfg.note)

@@ -82,8 +82,13 @@ def _fit_test_export(cfg: DictConfig, run_info: RunInfo, summary: RunSummary) ->
     for key, message in _REQUIRED_MODEL_FILES.items():
         if OmegaConf.is_missing(cfg, key):
             raise ModelFileError(message)
+    resume = checked_resume_checkpoint(cfg)
     datamodule: L.LightningDataModule = _instantiate(cfg.data)
+    if cfg.get("test"):
+        datamodule.setup("test")  # a bad test file fails now, not after the training
     module: L.LightningModule = _instantiate(cfg.model)
+    if resume is not None:
+        check_checkpoint_network(module, resume, cfg.ckpt_path)
     initial_weights = None
     if cfg.get("init_from"):  # checked and recorded on resume too; the checkpoint's weights then replace these
         initial_weights = load_initial_weights(module.net, cfg.init_from, pruned=bool(cfg.get("init_pruned")))
@@ -97,7 +102,7 @@ def _fit_test_export(cfg: DictConfig, run_info: RunInfo, summary: RunSummary) ->
     for logger in trainer.loggers:
         logger.log_hyperparams(hparams)
 
-    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=False)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=True)
     metrics = _metrics(trainer)
     if trainer.interrupted:
         log.warning("training was interrupted; resume with ckpt_path=<run>/checkpoints/last.ckpt")
@@ -108,7 +113,7 @@ def _fit_test_export(cfg: DictConfig, run_info: RunInfo, summary: RunSummary) ->
     if best:
         # Loaded by hand, not with trainer.test(ckpt_path=...), which would also restore the checkpoint's older
         # RunInfo (wall time, epochs, resumes) into the exported model file.
-        module.load_state_dict(torch.load(best, map_location="cpu", weights_only=False)["state_dict"])
+        module.load_state_dict(torch.load(best, map_location="cpu", weights_only=True)["state_dict"])
     if cfg.get("test"):
         trainer.test(module, datamodule=datamodule)
         metrics.update(_metrics(trainer))
@@ -118,6 +123,56 @@ def _fit_test_export(cfg: DictConfig, run_info: RunInfo, summary: RunSummary) ->
         _export(cfg, module, datamodule, metrics, run_info, best, initial_weights)
     summary.write("completed", metrics)
     return metrics
+
+
+def checked_resume_checkpoint(cfg: DictConfig) -> dict[str, Any] | None:
+    """The checkpoint `ckpt_path` names, read safely (weights_only); None without one. ModelFileError in one line for
+    a file that is not a training checkpoint, and for a run folder that already holds a run when none is resumed
+    (training there would replace its checkpoints and model file)."""
+    path = cfg.get("ckpt_path")
+    if not path:
+        folder = (
+            OmegaConf.select(cfg, "callbacks.model_checkpoint.dirpath") or Path(cfg.paths.output_dir) / "checkpoints"
+        )
+        last = Path(str(folder)) / "last.ckpt"
+        if last.is_file():
+            raise ModelFileError(
+                f"{last.parent.parent} already holds a run: resume it with ckpt_path={last}, or train elsewhere"
+            )
+        return None
+    path = Path(str(path))
+    if not path.is_file():
+        raise ModelFileError(f"ckpt_path: no checkpoint at {path}")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch.load raises many types for foreign or unsafe files
+        reason = "it holds Python objects, never loaded" if "Weights only" in str(error) else type(error).__name__
+        raise ModelFileError(f"ckpt_path={path} is not a checkpoint that loads safely ({reason})") from None
+    if not isinstance(checkpoint, dict) or "pytorch-lightning_version" not in checkpoint:
+        hint = (
+            " (a model file: start from it with init_from=)"
+            if isinstance(checkpoint, dict) and "format" in checkpoint
+            else ""
+        )
+        raise ModelFileError(f"ckpt_path={path} is not a training checkpoint{hint}")
+    return checkpoint
+
+
+def check_checkpoint_network(module: L.LightningModule, checkpoint: dict[str, Any], path: str) -> None:
+    """ModelFileError, in one line, when the checkpoint's weights are not this configuration's network."""
+    own = module.state_dict()
+    theirs = checkpoint.get("state_dict", {})
+    differing = [
+        key
+        for key in own.keys() | theirs.keys()
+        if key not in own or key not in theirs or own[key].shape != theirs[key].shape
+    ]
+    if differing:
+        overrides = Path(str(path)).resolve().parent.parent / ".hydra" / "overrides.yaml"
+        raise ModelFileError(
+            f"ckpt_path={path} holds another network than this configuration ({len(differing)} tensors differ, e.g. "
+            f"{sorted(differing)[0]}): resume with the run's own options ({overrides})"
+        )
 
 
 def _export(

@@ -21,6 +21,7 @@ from torch.utils.data import Dataset
 from facial_emotion.augmentation.batch_augmentation import BatchAugmentation
 from facial_emotion.augmentation.preprocessing import to_network_input
 from facial_emotion.core.hardware import cpu_trains_faster_in_bf16
+from facial_emotion.core.plain_values import plain_hyperparameters
 from facial_emotion.core.preprocessing import Preprocessing
 from facial_emotion.data.datamodule import FaceTensorDataset, FERDataModule
 from facial_emotion.inference.onnx_graph import file_sha256
@@ -138,6 +139,7 @@ class DistillationDataModule(FERDataModule):
         super().__init__(**kwargs)
         # Saved again without the augmentation module, which checkpoints would otherwise pickle.
         self.save_hyperparameters(logger=False, ignore=["augmentation"])
+        plain_hyperparameters(self.hparams)  # checkpoints load with weights_only=True
         if rounds < 1:
             raise ValueError(f"rounds must be >= 1, got {rounds}")
         self.teacher_paths = [str(p) for p in teachers]
