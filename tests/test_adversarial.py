@@ -174,6 +174,7 @@ def attack_cli_error(run, model_path: Path, data_dir: Path, capsys: pytest.Captu
         ({"model_path": "missing.pkl"}, "model file not found"),
         ({"tta": "five_crop"}, "tta must be one of"),
         ({"target": "Happyy"}, "unknown emotion 'Happyy'"),
+        ({"target": "Happy"}, "source and target are both Happy"),
     ],
 )
 def test_attack_scripts_refuse_bad_input_in_one_line(

@@ -22,6 +22,7 @@ from facial_emotion.core.labels import emotion_index
 from facial_emotion.core.model_file import output_tag
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.data.cache import load_fer_csv
+from facial_emotion.data.fer_csv import FERDataError
 from facial_emotion.data.locate import require_csv
 from facial_emotion.inference.backends import differentiable_backend
 from facial_emotion.inference.predictor import EmotionPredictor
@@ -84,6 +85,8 @@ def run(cfg: DictConfig) -> int:
         backend = differentiable_backend(cfg.get("backend", "torch"))
         predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, device=cfg.device, backend=backend)
         source, target = emotion_index(cfg.source), emotion_index(cfg.target)
+        if source == target:
+            raise ValueError(f"source and target are both {cfg.source}: nothing to change")
     except ValueError as error:  # a missing or bad model file, unknown views or emotion names
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -107,6 +110,9 @@ def run(cfg: DictConfig) -> int:
     except (NotPredictedAsSourceError, FileNotFoundError, IndexError) as error:
         print(f"refused: {error}")
         return 1
+    except (FERDataError, OSError) as error:  # a bad test CSV row, an image= that is not an image
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if result is None:
         print(f"refused: no test image is predicted {names[source]} with >= {cfg.min_source_confidence:.0%}")
         return 1

@@ -16,6 +16,7 @@ from facial_emotion.adversarial.robustness import format_table, robustness_table
 from facial_emotion.core.hardware import describe_device
 from facial_emotion.core.labels import emotion_index
 from facial_emotion.core.model_file import output_tag
+from facial_emotion.core.options import number
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.data.cache import load_fer_csv
 from facial_emotion.data.locate import require_csv
@@ -42,7 +43,12 @@ def run(cfg: DictConfig) -> int:
         backend = differentiable_backend(cfg.get("backend", "torch"))
         predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, device=cfg.device, backend=backend)
         source, target = emotion_index(cfg.source), emotion_index(cfg.target)
+        if source == target:
+            raise ValueError(f"source and target are both {cfg.source}: nothing to attack")
         test = load_fer_csv(require_csv(Path(cfg.data_dir), cfg.test_file))
+        number(cfg, "limit", minimum=1, integer=True)  # null: every face
+        if not cfg.budgets:
+            raise ValueError("give at least one budget: budgets=[1,2,4]")
     except (ValueError, FileNotFoundError) as error:  # model file, views, emotion names, test CSV
         print(f"error: {error}", file=sys.stderr)
         return 2
