@@ -58,3 +58,14 @@ def path_option(value: Any) -> Path | None:
     if value is None or value == "":
         return None
     return Path(str(value)).expanduser()
+
+
+def prepare_output_file(path: Path, label: str) -> None:
+    """Make the folder an output file goes in; OSError `label: why` when `path` is a folder or its folder cannot be
+    made (a file in the way, no permission), so a run fails before its work, not after."""
+    if path.is_dir():
+        raise OSError(f"{label}: it is a folder, give a file name")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OSError(f"{label}: cannot make its folder ({error.strerror or error})") from None

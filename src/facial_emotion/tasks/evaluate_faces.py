@@ -11,7 +11,7 @@ from omegaconf import DictConfig
 
 from facial_emotion.core.hardware import cpu_name
 from facial_emotion.core.model_file import ModelFile, ModelFileError
-from facial_emotion.core.options import OptionError, number, path_option
+from facial_emotion.core.options import OptionError, number, path_option, prepare_output_file
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.evaluation.face_evaluation import CROP_MODES, FaceSetResult, evaluate_face_set
 from facial_emotion.evaluation.face_results_table import update_table
@@ -86,12 +86,7 @@ def check_outputs(cfg: DictConfig) -> None:
         path = path_option(cfg[key])
         if path is None:
             continue
-        if path.is_dir():
-            raise OptionError(f"{key}={cfg[key]} is a folder: give a file name")
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise OSError(f"{key}={cfg[key]}: cannot make its folder ({error.strerror})") from None
+        prepare_output_file(path, f"{key}={cfg[key]}")
     confusion = path_option(cfg.confusion_png)
     formats = FigureCanvasBase.get_supported_filetypes()
     if confusion is not None and confusion.suffix.lower().lstrip(".") not in formats:

@@ -11,6 +11,7 @@ from typing import TextIO
 import cv2
 import numpy as np
 
+from facial_emotion.core.options import prepare_output_file
 from facial_emotion.video.pipeline import FaceEmotion, FrameResult
 
 BOX_COLOUR = (80, 220, 80)
@@ -150,12 +151,7 @@ class AnnotatedVideoWriter:
 def check_video_target(path: Path) -> None:
     """Make `path`'s folder and try OpenCV's writer there, so a video that cannot be written fails before the first
     frame is processed, with an OSError saying why: a folder, a folder that cannot be written, an unknown suffix."""
-    if path.is_dir():
-        raise OSError(f"cannot write a video to {path}: it is a folder")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise OSError(f"cannot write a video to {path}: {error.strerror or error}") from None
+    prepare_output_file(path, f"cannot write a video to {path}")
     existed = path.exists()
     try:  # a plain file first: OpenCV's writer only says that it did not open, not why
         with path.open("ab"):
