@@ -489,8 +489,9 @@ def test_a_camera_that_does_not_open_raises(recognizer: EmotionRecognizer) -> No
 
 
 def test_bad_options_raise_value_errors(recognizer: EmotionRecognizer, clip: Path, tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="every must be >= 0"):
-        recognizer.analyze_video(clip, every=-1)
+    for every in (-1, "1", float("nan")):
+        with pytest.raises(ValueError, match="every must be a number of seconds >= 0"):
+            recognizer.analyze_video(clip, every=every)
     with pytest.raises(OSError, match="cannot write a video"):
         recognizer.analyze_video(clip, progress=False, save_video=tmp_path / "out.unknown-extension")
     with pytest.raises(ValueError, match="backend must be one of .*'no-such-backend'"):

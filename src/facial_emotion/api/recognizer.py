@@ -116,8 +116,8 @@ class EmotionRecognizer:
         `max_seconds` stops after that much video (a camera runs until then or Ctrl-C).
         Raises `VideoInputError` (a `ValueError`) for a missing, empty or undecodable file or a closed camera.
         """
-        if not every >= 0:
-            raise ValueError(f"every must be >= 0 seconds, got {every}")
+        if isinstance(every, bool) or not isinstance(every, int | float) or not every >= 0:
+            raise ValueError(f"every must be a number of seconds >= 0, got {every!r}")
         return analyze_stream(self._video, open_video(source), every, progress, save_video, max_seconds)
 
     def stream(self) -> EmotionPipeline:
