@@ -259,6 +259,20 @@ def test_video_without_a_frame_count_is_counted_and_analysed(client: TestClient,
     assert len(table) >= 1 and table["frame"].iloc[0] == 0 and table["label"].notna().all()
 
 
+def test_closing_a_tab_stops_its_analysis_and_keeps_the_other_tabs(client: TestClient, tmp_path: Path) -> None:
+    long_clip, short = short_clip(tmp_path / "long.mp4", frames=150), short_clip(tmp_path / "short.mp4", frames=10)
+    first = client.post("/api/videos", params={"name": "long.mp4", "tab": "A"}, content=long_clip.read_bytes()).json()
+    store, jobs = client.app.state.store, client.app.state.jobs
+    long_job = jobs.get(store.find(client.cookies["fe_session"]), first["job_id"])
+    second = client.post("/api/videos", params={"name": "s.mp4", "tab": "B"}, content=short.read_bytes()).json()
+    assert client.post("/api/session/end", params={"tab": "A"}).json() == {"deleted": True}
+    assert client.get(f"/api/videos/{first['job_id']}").status_code == 404
+    job = wait_for_job(client, second["job_id"], timeout=60)  # not behind the closed tab's whole analysis
+    assert job["status"] == "done" and client.get(f"/api/videos/{second['job_id']}/csv").status_code == 200
+    assert long_job.status == "cancelled" and long_job.frames_done < 150
+    assert not long_job.csv.exists() and not long_job.upload.exists()
+
+
 def test_display_name_drops_paths_and_odd_characters() -> None:
     assert display_name("../../etc/passwd") == "passwd"
     assert display_name("C:\\Users\\me\\clip<1>.mp4") == "clip_1_.mp4"

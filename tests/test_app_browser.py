@@ -18,7 +18,7 @@ import pytest
 
 from facial_emotion.api import EmotionRecognizer
 from facial_emotion.app.load_client import serving
-from facial_emotion.app.server import create_app
+from facial_emotion.app.server import create_app, display_name
 from facial_emotion.app.settings import AppSettings
 from facial_emotion.data.locate import PROJECT_ROOT
 from tests.app_support import CLIP, PHOTO, short_clip, write_y4m
@@ -83,6 +83,43 @@ def test_video_upload_csv_agrees_with_analyze_video(page, recognizer: EmotionRec
     assert len(served) == len(expected) > 0 and (served["label"] == expected["label"]).all()
     np.testing.assert_allclose(served[recognizer.class_names], expected[recognizer.class_names], atol=1e-3)
     assert page.locator("#video-table tr").count() == len(expected) + 1
+
+
+def test_stop_clears_the_faces_and_the_file_pickers_are_reached_with_the_keyboard(page) -> None:
+    page.click("button[data-tab=live]")
+    page.click("#live-start")
+    page.wait_for_selector("#live-faces .face-label", timeout=15_000)
+    page.click("#live-stop")
+    assert page.inner_text("#live-stats") == "stopped" and page.inner_text("#live-faces") == "No face in view."
+    page.click("button[data-tab=video]")
+    assert page.get_attribute("button[data-tab=video]", "aria-selected") == "true"
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "video-input":
+            break
+    assert page.evaluate("document.activeElement.id") == "video-input"
+
+
+def test_file_names_are_shown_as_text_and_a_closed_tab_keeps_the_others_results(page, tmp_path: Path) -> None:
+    odd = tmp_path / "odd<img src=x onerror=document.title='owned'>.jpg"
+    odd.write_bytes(PHOTO.read_bytes())
+    page.click("button[data-tab=photos]")
+    page.set_input_files("#photo-input", str(odd))
+    card = page.wait_for_selector(".photo-card strong", timeout=30_000)
+    assert card.inner_text() == display_name(odd.name) and page.title() == "Facial emotion"
+    assert page.locator(".photo-card img").count() == 0
+    page.click("button[data-tab=video]")
+    page.set_input_files("#video-input", str(short_clip(tmp_path / "clip.mp4", frames=10)))
+    page.wait_for_selector("#video-status[data-done]", timeout=90_000)
+    csv_url = urljoin(page.url, f"/api/videos/{page.get_attribute('#video-status', 'data-done')}/csv")
+    second = page.context.browser.new_context()  # a second tab of the same visitor: the same session cookie
+    second.add_cookies(page.context.cookies())
+    other = second.new_page()
+    other.goto(page.url)
+    other.close(run_before_unload=True)  # its pagehide ends its own uploads, not this tab's
+    second.close()
+    page.wait_for_timeout(500)
+    assert page.request.get(csv_url).status == 200
 
 
 def test_photo_upload_shows_a_face(page) -> None:

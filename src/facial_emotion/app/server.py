@@ -88,7 +88,7 @@ def create_app(settings: AppSettings, recognizer: EmotionRecognizer) -> FastAPI:
         }
 
     @app.post("/api/videos")
-    async def upload_video(request: Request, response: Response, name: str = "video") -> dict:
+    async def upload_video(request: Request, response: Response, name: str = "video", tab: str = "") -> dict:
         session = session_of(request, response)
         refuse_form_upload(request, name)
         target = session.new_path(".upload")
@@ -98,7 +98,7 @@ def create_app(settings: AppSettings, recognizer: EmotionRecognizer) -> FastAPI:
         except HTTPException:
             target.unlink(missing_ok=True)
             raise
-        return jobs.submit(session, target, display_name(name)).public()
+        return jobs.submit(session, target, display_name(name), tab[:64]).public()
 
     @app.get("/api/videos/{job_id}")
     async def video_status(job_id: str, request: Request) -> dict:
@@ -115,8 +115,12 @@ def create_app(settings: AppSettings, recognizer: EmotionRecognizer) -> FastAPI:
         return FileResponse(job.annotated, media_type="video/mp4", filename=f"{Path(job.name).stem}_annotated.mp4")
 
     @app.post("/api/session/end")
-    async def end_session(request: Request) -> JSONResponse:
+    async def end_session(request: Request, tab: str | None = None) -> JSONResponse:
+        """The page is closing: delete its uploads and results. With `tab`, only that browser tab's (the
+        visitor's other tabs share the cookie and keep theirs); without, the whole session's."""
         session_id = request.cookies.get(SESSION_COOKIE)
+        if tab is not None:
+            return JSONResponse({"deleted": jobs.forget(session_id or "", tab) > 0})
         jobs.forget(session_id or "")
         return JSONResponse({"deleted": store.end(session_id)})
 

@@ -26,7 +26,9 @@ class VideoJob:
     upload: Path
     csv: Path
     annotated: Path
-    status: str = "queued"  # queued -> running -> done | failed
+    tab: str = ""  # the browser tab that uploaded it: closing that tab ends it, not the visitor's other tabs
+    status: str = "queued"  # queued -> running -> done | failed | cancelled
+    cancelled: threading.Event = field(default_factory=threading.Event)
     frames_done: int = 0
     frames_total: int = 0
     error: str | None = None
@@ -61,14 +63,15 @@ class VideoJobs:
         self._jobs: dict[tuple[str, str], VideoJob] = {}
         self._lock = threading.Lock()
 
-    def submit(self, session: Session, upload: Path, name: str) -> VideoJob:
-        """Start analysing `upload` (already saved under a generated name) for `session`."""
+    def submit(self, session: Session, upload: Path, name: str, tab: str = "") -> VideoJob:
+        """Start analysing `upload` (already saved under a generated name) for `session`'s browser tab `tab`."""
         job = VideoJob(
             job_id=secrets.token_hex(8),
             name=name,
             upload=upload,
             csv=session.new_path(".csv"),
             annotated=session.new_path(".mp4"),
+            tab=tab,
         )
         with self._lock:
             self._jobs[(session.session_id, job.job_id)] = job
@@ -79,20 +82,31 @@ class VideoJobs:
         with self._lock:
             return self._jobs.get((session.session_id, job_id))
 
-    def forget(self, session_id: str) -> None:
-        """Drop a session's jobs (its folder is being deleted)."""
+    def forget(self, session_id: str, tab: str | None = None) -> int:
+        """Stop and drop a session's jobs (those of one browser tab, with `tab`), deleting their files; a queued job
+        never starts and a running one stops at its next frame, so nobody's next upload waits behind it. How many."""
         with self._lock:
-            for key in [k for k in self._jobs if k[0] == session_id]:
-                del self._jobs[key]
+            keys = [k for k, job in self._jobs.items() if k[0] == session_id and tab in (None, job.tab)]
+            jobs = [self._jobs.pop(key) for key in keys]
+        for job in jobs:
+            job.cancelled.set()
+            for path in (job.upload, job.csv, job.annotated):
+                path.unlink(missing_ok=True)
+        return len(jobs)
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     def _run(self, job: VideoJob) -> None:
+        if job.cancelled.is_set():  # its tab was closed while it waited
+            job.status = "cancelled"
+            return
         job.status = "running"
 
         def progress(done: int, total: int | None) -> None:
             job.frames_done, job.frames_total = done, total or 0
+            if job.cancelled.is_set():
+                raise JobCancelledError
 
         raw = job.annotated.with_suffix(".raw.mp4")
         try:
@@ -102,12 +116,21 @@ class VideoJobs:
             job.table = table_rows(table)
             job.duration = float(table.attrs.get("duration", 0.0))
             job.status = "done"
+        except JobCancelledError:
+            job.status = "cancelled"
         except (InputError, OSError, subprocess.CalledProcessError) as error:
             job.error = f"{job.name}: {str(error).splitlines()[0] if str(error) else type(error).__name__}"
             job.status = "failed"
         finally:
             raw.unlink(missing_ok=True)
             job.upload.unlink(missing_ok=True)  # the upload is not needed once analysed
+            if job.cancelled.is_set():  # forgotten while it ran: nothing of it stays
+                job.csv.unlink(missing_ok=True)
+                job.annotated.unlink(missing_ok=True)
+
+
+class JobCancelledError(Exception):
+    """Raised inside an analysis whose tab or session was closed, to stop it at the next frame."""
 
 
 def table_rows(table: pd.DataFrame) -> list[dict[str, Any]]:

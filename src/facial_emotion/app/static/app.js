@@ -3,18 +3,25 @@ const COLORS = { Angry: "#d62728", Disgust: "#8c564b", Fear: "#9467bd", Happy: "
   Surprise: "#ff7f0e", Neutral: "#7f7f7f" };
 let CLASSES = Object.keys(COLORS);
 const $ = (id) => document.getElementById(id);
+// Text from outside the page (file names, server messages) goes into the page as text, never as markup.
+const escapeHtml = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const showError = (element, text) => { element.innerHTML = `<span class="error">${escapeHtml(text)}</span>`; };
+// This tab's id: closing the tab deletes its own uploads and results, not those of the visitor's other tabs.
+const TAB = crypto.randomUUID?.() ?? `${Date.now()}-${Math.random().toString(36).slice(2)}`;
 
 fetch("/api/info").then((r) => r.json()).then((info) => { CLASSES = info.classes; });
 
 for (const tab of document.querySelectorAll(".tab")) {
   tab.addEventListener("click", () => {
     document.querySelectorAll(".tab, .panel").forEach((el) => el.classList.remove("active"));
+    document.querySelectorAll(".tab").forEach((el) => el.setAttribute("aria-selected", "false"));
     tab.classList.add("active");
+    tab.setAttribute("aria-selected", "true");
     $(tab.dataset.tab).classList.add("active");
   });
 }
-// Uploads and results are deleted when the visitor leaves.
-addEventListener("pagehide", () => navigator.sendBeacon("/api/session/end"));
+// This tab's uploads and results are deleted when it is closed (or after 30 idle minutes).
+addEventListener("pagehide", () => navigator.sendBeacon(`/api/session/end?tab=${TAB}`));
 
 function probabilityBars(probabilities) {
   return CLASSES.map((name) => {
@@ -72,30 +79,49 @@ function drawTimeline(canvas, points, seconds) {
 const live = { socket: null, stream: null, seq: 0, sent: new Map(), faces: [], history: new Map(), rtts: [], frames: [] };
 
 async function startLive() {
-  try {
-    live.stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
-  } catch (error) {
-    $("live-stats").innerHTML = `<span class="error">camera unavailable: ${error.message}</span>`;
+  $("live-start").disabled = true; // a second click while the camera opens would open a second one
+  if (!navigator.mediaDevices?.getUserMedia) {
+    showError($("live-stats"), "camera unavailable: browsers give pages the camera only over https:// or on localhost");
+    $("live-start").disabled = false;
     return;
   }
-  const video = $("camera");
-  video.srcObject = live.stream;
-  await video.play();
+  try {
+    live.stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
+    const video = $("camera");
+    video.srcObject = live.stream;
+    await video.play();
+  } catch (error) {
+    stopLive();
+    showError($("live-stats"), `camera unavailable: ${error.message}`);
+    return;
+  }
   const protocol = location.protocol === "https:" ? "wss" : "ws";
-  live.socket = new WebSocket(`${protocol}://${location.host}/ws/live`);
-  live.socket.binaryType = "arraybuffer";
-  live.socket.onopen = () => sendFrame();
-  live.socket.onmessage = (event) => onLiveAnswer(JSON.parse(event.data));
-  live.socket.onclose = () => { $("live-stats").textContent = "disconnected"; };
-  $("live-start").disabled = true;
+  const socket = new WebSocket(`${protocol}://${location.host}/ws/live`);
+  live.socket = socket;
+  socket.binaryType = "arraybuffer";
+  socket.onopen = () => sendFrame();
+  socket.onmessage = (event) => onLiveAnswer(JSON.parse(event.data));
+  socket.onclose = () => {
+    if (live.socket !== socket) return; // closed by Stop
+    stopLive();
+    showError($("live-stats"), "disconnected from the server: Start camera to try again");
+  };
   $("live-stop").disabled = false;
   requestAnimationFrame(drawLive);
 }
 
 function stopLive() {
-  live.socket?.close();
+  const socket = live.socket;
+  live.socket = null;
+  socket?.close();
   live.stream?.getTracks().forEach((track) => track.stop());
-  live.socket = live.stream = null;
+  live.stream = null;
+  live.faces = [];
+  live.history.clear();
+  live.sent.clear();
+  renderLiveFaces();
+  const canvas = $("live-canvas");
+  canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
   $("live-start").disabled = false;
   $("live-stop").disabled = true;
   $("live-stats").textContent = "stopped";
@@ -125,8 +151,9 @@ function sendFrame() {
 }
 
 function onLiveAnswer(answer) {
+  if (!live.socket) return; // stopped meanwhile
   if (answer.error) {
-    $("live-stats").innerHTML = `<span class="error">${answer.error}</span>`;
+    showError($("live-stats"), answer.error);
   } else {
     const sent = live.sent.get(answer.seq);
     live.sent.delete(answer.seq);
@@ -181,37 +208,57 @@ async function errorText(response) {
   try { return (await response.json()).detail; } catch { return `HTTP ${response.status}`; }
 }
 
+let videoUpload = 0; // the newest upload: an older one's polling stops, so two never share the status line
+
 function uploadVideo(file) {
+  const upload = ++videoUpload;
   const status = $("video-status"), bar = $("video-progress");
   $("video-result").hidden = true;
   bar.hidden = false;
   bar.value = 0;
   status.textContent = `uploading ${file.name} ...`;
   const request = new XMLHttpRequest();
-  request.open("POST", `/api/videos?name=${encodeURIComponent(file.name)}`);
+  request.open("POST", `/api/videos?name=${encodeURIComponent(file.name)}&tab=${TAB}`);
   request.upload.onprogress = (e) => { if (e.lengthComputable) bar.value = (0.2 * e.loaded) / e.total; };
   request.onload = () => {
-    const answer = JSON.parse(request.responseText || "{}");
-    if (request.status !== 200) { status.innerHTML = `<span class="error">${answer.detail ?? request.status}</span>`; bar.hidden = true; return; }
-    pollVideo(answer.job_id);
+    let answer = {};
+    try { answer = JSON.parse(request.responseText || "{}"); } catch { /* not JSON: a proxy's error page */ }
+    if (request.status !== 200) { showError(status, answer.detail ?? `HTTP ${request.status}`); bar.hidden = true; return; }
+    pollVideo(answer.job_id, upload);
   };
-  request.onerror = () => { status.innerHTML = '<span class="error">upload failed</span>'; };
+  request.onerror = () => { showError(status, `${file.name}: upload failed (is the server running?)`); bar.hidden = true; };
   request.send(file);
 }
 
-async function pollVideo(jobId) {
+async function pollVideo(jobId, upload) {
+  if (upload !== videoUpload) return;
   const status = $("video-status"), bar = $("video-progress");
-  const response = await fetch(`/api/videos/${jobId}`);
-  if (!response.ok) { status.innerHTML = `<span class="error">${await errorText(response)}</span>`; return; }
-  const job = await response.json();
-  bar.value = 0.2 + 0.8 * job.progress;
-  if (job.status === "failed") { status.innerHTML = `<span class="error">${job.error}</span>`; return; }
-  if (job.status !== "done") {
-    status.textContent = `analysing ${job.name}: ${(job.progress * 100).toFixed(0)}%`;
-    setTimeout(() => pollVideo(jobId), 500);
+  let response;
+  try {
+    response = await fetch(`/api/videos/${jobId}`);
+  } catch {
+    showError(status, "the server does not answer: retrying ...");
+    setTimeout(() => pollVideo(jobId, upload), 2000);
     return;
   }
-  status.textContent = `${job.name}: ${job.duration.toFixed(1)} s analysed, ${job.table.length} rows`;
+  if (upload !== videoUpload) return;
+  if (!response.ok) { showError(status, await errorText(response)); bar.hidden = true; return; }
+  const job = await response.json();
+  bar.value = 0.2 + 0.8 * job.progress;
+  if (job.status === "failed" || job.status === "cancelled") {
+    showError(status, job.error ?? `${job.name}: cancelled`);
+    bar.hidden = true;
+    return;
+  }
+  if (job.status !== "done") {
+    status.textContent = job.status === "queued"
+      ? `${job.name}: waiting for another analysis to finish ...`
+      : `analysing ${job.name}: ${(job.progress * 100).toFixed(0)}%`;
+    setTimeout(() => pollVideo(jobId, upload), 500);
+    return;
+  }
+  const found = job.table.length ? `${job.table.length} rows` : "no face found";
+  status.textContent = `${job.name}: ${job.duration.toFixed(1)} s analysed, ${found}`;
   status.dataset.done = jobId;
   showVideoResult(job);
 }
@@ -231,30 +278,47 @@ function showVideoResult(job) {
       ? (c === "time" ? row[c].toFixed(2) : row[c].toFixed(3)) : row[c]}</td>`).join("")}</tr>`).join("");
 }
 
-$("video-input").addEventListener("change", (e) => { if (e.target.files[0]) uploadVideo(e.target.files[0]); });
+$("video-input").addEventListener("change", (e) => {
+  if (e.target.files[0]) uploadVideo(e.target.files[0]);
+  e.target.value = ""; // choosing the same file again is a new upload
+});
 
 // ---- Photos ------------------------------------------------------------------------------------------------------
 async function uploadPhoto(file) {
   const card = document.createElement("div");
   card.className = "photo-card";
-  card.innerHTML = `<p class="muted">${file.name} ...</p>`;
+  card.innerHTML = `<p class="muted">${escapeHtml(file.name)} ...</p>`;
   $("photo-results").prepend(card);
   const whole = $("photo-whole").checked ? "&whole_image=true" : "";
   const url = `/api/photos?name=${encodeURIComponent(file.name)}${whole}`;
-  const response = await fetch(url, { method: "POST", body: file });
-  if (!response.ok) { card.innerHTML = `<p class="error">${await errorText(response)}</p>`; return; }
+  let response;
+  try {
+    response = await fetch(url, { method: "POST", body: file });
+  } catch {
+    card.innerHTML = `<p class="error">${escapeHtml(file.name)}: the server does not answer</p>`;
+    return;
+  }
+  if (!response.ok) { card.innerHTML = `<p class="error">${escapeHtml(await errorText(response))}</p>`; return; }
   const result = await response.json();
-  const image = await createImageBitmap(file);
-  const canvas = document.createElement("canvas");
-  const scale = Math.min(1, 420 / image.width);
-  canvas.width = image.width * scale;
-  canvas.height = image.height * scale;
-  const ctx = canvas.getContext("2d");
-  ctx.drawImage(image, 0, 0, canvas.width, canvas.height);
   const faces = result.faces.filter((f) => !f.whole_image);
-  drawBoxes(ctx, faces.map((f, i) => ({ ...f, id: i + 1 })), scale, faces.length > 1);
-  card.innerHTML = `<p><strong>${result.name}</strong>: ${faces.length} face(s)</p>`;
-  card.append(canvas);
+  const heading = faces.length ? `${faces.length} face(s)` : "no face found";
+  card.innerHTML = `<p><strong>${escapeHtml(result.name)}</strong>: ${heading}</p>`;
+  let image = null;
+  try { image = await createImageBitmap(file); } catch { /* a TIFF, say: read on the server, not drawable here */ }
+  if (image) {
+    const canvas = document.createElement("canvas");
+    const scale = Math.min(1, 420 / image.width);
+    canvas.width = image.width * scale;
+    canvas.height = image.height * scale;
+    canvas.setAttribute("role", "img");
+    canvas.setAttribute("aria-label", `${result.name}, ${heading}`);
+    const ctx = canvas.getContext("2d");
+    ctx.drawImage(image, 0, 0, canvas.width, canvas.height);
+    drawBoxes(ctx, faces.map((f, i) => ({ ...f, id: i + 1 })), scale, faces.length > 1);
+    card.append(canvas);
+  } else {
+    card.insertAdjacentHTML("beforeend", '<p class="muted">(this browser cannot show this kind of image)</p>');
+  }
   for (const [i, face] of result.faces.entries()) {
     const name = face.whole_image ? "No face found, whole photo" : `Face ${i + 1}`;
     card.insertAdjacentHTML("beforeend", `<div class="face"><span class="face-label">${name}: ${face.label}</span> ` +
@@ -263,4 +327,7 @@ async function uploadPhoto(file) {
   if (!result.faces.length) card.insertAdjacentHTML("beforeend", '<p class="muted">No face found.</p>');
 }
 
-$("photo-input").addEventListener("change", (e) => { for (const file of e.target.files) uploadPhoto(file); });
+$("photo-input").addEventListener("change", (e) => {
+  for (const file of e.target.files) uploadPhoto(file);
+  e.target.value = ""; // choosing the same photo again (say, after ticking the box) reads it again
+});
