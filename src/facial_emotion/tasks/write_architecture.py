@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from omegaconf import DictConfig
@@ -13,15 +14,26 @@ from facial_emotion.export.exporter import architecture_text
 from facial_emotion.models.loading import load_model_file
 
 
+def notes_file(model_path: Path, notes: str | None, shipped_dir: Path, shipped_notes: Mapping[str, str]) -> Path | None:
+    """The iterations page to append: `notes` itself, or for `auto` the page of a shipped file (a file of that
+    name in `shipped_dir`); another model file has no page of its own, so none."""
+    if notes != "auto":
+        return Path(notes) if notes else None
+    shipped = shipped_notes.get(model_path.name)
+    is_shipped = shipped is not None and model_path.resolve().parent == shipped_dir.resolve()
+    return shipped_dir / shipped if is_shipped else None
+
+
 def run(cfg: DictConfig) -> None:
     """Write `<model stem>_architecture.txt` beside the model file."""
     expand_home(cfg)
     model_path = Path(cfg.model_path)
+    notes = notes_file(model_path, cfg.notes, Path(cfg.shipped_dir), cfg.shipped_notes)
     try:
         model = load_model_file(model_path)
-        notes = Path(cfg.notes).read_text() if cfg.notes else ""
+        notes_text = notes.read_text() if notes else ""
     except (ModelFileError, OSError) as error:
         sys.exit(f"error: {error}")
     output = model_path.with_name(model_path.stem + "_architecture.txt")
-    output.write_text(architecture_text(model, notes))
-    print(f"Wrote {output}")
+    output.write_text(architecture_text(model, notes_text))
+    print(f"Wrote {output}" + (f" (notes: {notes})" if notes else ""))

@@ -1,0 +1,52 @@
+"""write_architecture.py: the shipped files' texts carry their own iterations page, any other model file none."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from facial_emotion.export.exporter import architecture_text
+from facial_emotion.models.loading import load_model_file
+from facial_emotion.tasks import write_architecture
+from tests.conftest import CONFIG_DIR, PROJECT_ROOT
+
+SHIPPED_DIR = PROJECT_ROOT / "results" / "model"
+
+
+def _config(*overrides: str):
+    with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
+        return compose("write_architecture", list(overrides))
+
+
+@pytest.mark.parametrize(
+    ("model", "notes"),
+    [
+        ("my_own_model.pkl", "iterations.md"),
+        ("my_own_model_real_faces.pkl", "real_faces_iterations.md"),
+        ("pre_trained_model.pkl", "pre_trained_iterations.md"),
+    ],
+)
+def test_each_committed_architecture_text_is_what_the_script_writes_for_its_file(model: str, notes: str) -> None:
+    cfg = _config(f"model_path={SHIPPED_DIR / model}")
+    page = write_architecture.notes_file(Path(cfg.model_path), cfg.notes, Path(cfg.shipped_dir), cfg.shipped_notes)
+    assert page == SHIPPED_DIR / notes
+    committed = (SHIPPED_DIR / model.replace(".pkl", "_architecture.txt")).read_text()
+    assert committed == architecture_text(load_model_file(SHIPPED_DIR / model), page.read_text())
+
+
+def test_a_copy_outside_the_shipped_folder_gets_no_iterations_page(tmp_path: Path) -> None:
+    copy = tmp_path / "my_own_model.pkl"  # a shipped file's name, elsewhere: a user's own run
+    shutil.copy(SHIPPED_DIR / "my_own_model.pkl", copy)
+    write_architecture.run(_config(f"model_path={copy}"))
+    text = (tmp_path / "my_own_model_architecture.txt").read_text()
+    assert "VGGNet" in text and "Iterations" not in text
+
+
+def test_notes_given_or_none_are_taken_as_given(tmp_path: Path) -> None:
+    shipped = SHIPPED_DIR / "my_own_model.pkl"
+    names = {"my_own_model.pkl": "iterations.md"}
+    assert write_architecture.notes_file(shipped, None, SHIPPED_DIR, names) is None
+    assert write_architecture.notes_file(tmp_path / "x.pkl", "n.md", SHIPPED_DIR, names) == Path("n.md")
