@@ -34,7 +34,8 @@ def test_each_committed_architecture_text_is_what_the_script_writes_for_its_file
     page = write_architecture.notes_file(Path(cfg.model_path), cfg.notes, Path(cfg.shipped_dir), cfg.shipped_notes)
     assert page == SHIPPED_DIR / notes
     committed = (SHIPPED_DIR / model.replace(".pkl", "_architecture.txt")).read_text()
-    assert committed == architecture_text(load_model_file(SHIPPED_DIR / model), page.read_text())
+    current = architecture_text(load_model_file(SHIPPED_DIR / model), page.read_text())
+    assert committed == current, f"stale: run python scripts/write_architecture.py model_path=results/model/{model}"
 
 
 def test_a_copy_outside_the_shipped_folder_gets_no_iterations_page(tmp_path: Path) -> None:
