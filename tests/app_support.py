@@ -32,6 +32,31 @@ def short_clip(path: Path, frames: int = 20, source: Path = CLIP) -> Path:
     return path
 
 
+def two_face_clip(
+    path: Path, frames: int = 120, left_frames: int | None = None, size: int = 240, fps: float = 30.0
+) -> Path:
+    """Two real people side by side as an MP4: liveportrait_d18 on the left (for its first `left_frames` frames,
+    then black: seen for a shorter time), videoretalking_face3 on the right (throughout)."""
+    left = cv2.VideoCapture(str(SHARED / "videos" / "liveportrait_d18.mp4"))
+    right = cv2.VideoCapture(str(SHARED / "videos" / "videoretalking_face3.mp4"))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (2 * size, size))
+    for index in range(frames):
+        halves = []
+        for capture in (left, right):
+            ok, frame = capture.read()
+            if not ok:  # the shorter clip starts again
+                capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                ok, frame = capture.read()
+            halves.append(cv2.resize(frame, (size, size), interpolation=cv2.INTER_AREA))
+        if left_frames is not None and index >= left_frames:
+            halves[0][:] = 0
+        writer.write(np.hstack(halves))
+    left.release()
+    right.release()
+    writer.release()
+    return path
+
+
 def write_y4m(path: Path, source: Path = CLIP, frames: int = 60, size: tuple[int, int] = (640, 480)) -> Path:
     """A Y4M file (what Chromium's fake camera plays): a text header, then `FRAME` + raw I420 per frame."""
     capture = cv2.VideoCapture(str(source))

@@ -8,6 +8,8 @@ from __future__ import annotations
 import io
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -21,7 +23,7 @@ from facial_emotion.app.load_client import serving
 from facial_emotion.app.server import create_app, display_name
 from facial_emotion.app.settings import AppSettings
 from facial_emotion.data.locate import PROJECT_ROOT
-from tests.app_support import CLIP, PHOTO, short_clip, write_y4m
+from tests.app_support import CLIP, PHOTO, short_clip, two_face_clip, write_y4m
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 playwright_api = pytest.importorskip(
@@ -39,9 +41,14 @@ def recognizer() -> EmotionRecognizer:
 
 
 @pytest.fixture(scope="module")
-def page(recognizer: EmotionRecognizer, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("browser")
-    camera = write_y4m(folder / "camera.y4m")
+def playwright():
+    with playwright_api.sync_playwright() as playwright:
+        yield playwright
+
+
+@contextmanager
+def app_page(playwright, recognizer: EmotionRecognizer, folder: Path, camera: Path) -> Iterator:
+    """The app served from `folder`, open in a Chromium whose fake camera plays `camera` (a y4m file)."""
     args = [
         "--use-fake-ui-for-media-stream",
         "--use-fake-device-for-media-stream",
@@ -51,12 +58,36 @@ def page(recognizer: EmotionRecognizer, tmp_path_factory):
         "--no-sandbox",
     ]
     app = create_app(AppSettings(work_dir=folder / "work"), recognizer)
-    with serving(app) as url, playwright_api.sync_playwright() as playwright:
+    with serving(app) as url:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(url)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(url)
+            yield page
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(playwright, recognizer: EmotionRecognizer, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("browser")
+    with app_page(playwright, recognizer, folder, write_y4m(folder / "camera.y4m")) as page:
         yield page
-        browser.close()
+
+
+def analyse_video(page, clip: Path) -> str:
+    """Upload `clip` on the Video tab and wait for its own result (not an earlier upload's); returns its job id."""
+    page.click("button[data-tab=video]")
+    earlier = page.get_attribute("#video-status", "data-done")
+    page.set_input_files("#video-input", str(clip))
+    done = "earlier => ![undefined, earlier].includes(document.getElementById('video-status').dataset.done)"
+    page.wait_for_function(done, arg=earlier, timeout=90_000)
+    return page.get_attribute("#video-status", "data-done")
+
+
+def face_options(page, select: str) -> list[tuple[str, str]]:
+    """The (value, text) of each option of the <select> `select`."""
+    return page.eval_on_selector_all(f"{select} option", "options => options.map((o) => [o.value, o.textContent])")
 
 
 def test_live_webcam_shows_a_face_box_and_label(page) -> None:
@@ -141,3 +172,64 @@ def test_photo_without_a_face_is_read_whole_when_the_box_is_ticked(page, tmp_pat
     label = page.wait_for_selector(".photo-card:first-child .face-label", timeout=30_000)
     assert label.inner_text().startswith("No face found, whole photo: ")
     page.uncheck("#photo-whole")
+
+
+def test_a_video_with_two_people_charts_the_face_chosen_in_the_picker(page, tmp_path: Path) -> None:
+    # The left person leaves after 40 of 120 frames: face #1 has 2 rows (0 s, 1 s), face #2 4 rows (0 s to 3 s).
+    analyse_video(page, two_face_clip(tmp_path / "two people.mp4", frames=120, left_frames=40))
+    options = face_options(page, "#video-face")
+    assert [value for value, _ in options] == ["2", "1"], options  # the face seen longest first, and chosen
+    assert options[0][1].startswith("#2: 4 rows") and options[1][1].startswith("#1: 2 rows")
+    assert page.is_enabled("#video-face") and page.is_visible("label:has-text('Face') >> #video-face")
+    assert page.input_value("#video-face") == "2"
+    assert page.inner_text("#video-result h3 >> nth=0") == "Emotions over time (face #2)"
+
+    def drawn() -> str:
+        return page.eval_on_selector("#video-timeline", "canvas => canvas.toDataURL()")
+
+    drawn()  # Chromium draws a canvas read back once with other anti-aliasing: compare only draws made after that
+    page.select_option("#video-face", "1")
+    assert page.inner_text("#video-result h3 >> nth=0") == "Emotions over time (face #1)"
+    assert page.get_attribute("#video-timeline", "aria-label").endswith("face #1")
+    face_1 = drawn()
+    page.select_option("#video-face", "2")
+    assert page.inner_text("#video-result h3 >> nth=0") == "Emotions over time (face #2)"
+    assert drawn() != face_1
+    page.select_option("#video-face", "1")
+    assert drawn() == face_1
+
+
+def test_a_video_with_one_person_names_its_face_without_a_choice(page, tmp_path: Path) -> None:
+    analyse_video(page, short_clip(tmp_path / "one.mp4", frames=45))
+    assert page.is_disabled("#video-face") and page.input_value("#video-face") == "1"
+    assert page.inner_text("#video-result h3 >> nth=0") == "Emotions over time (face #1)"
+
+
+@pytest.fixture(scope="module")
+def two_face_camera_page(playwright, recognizer: EmotionRecognizer, tmp_path_factory):
+    """A fake camera playing two people in a 3 s loop; the left one leaves after 2 s and comes back when it loops."""
+    folder = tmp_path_factory.mktemp("browser-two-faces")
+    clip = two_face_clip(folder / "two.mp4", frames=90, left_frames=60, size=320)
+    camera = write_y4m(folder / "camera.y4m", clip, frames=90, size=(640, 320))
+    with app_page(playwright, recognizer, folder, camera) as page:
+        yield page
+
+
+def test_the_live_timeline_follows_the_chosen_face_and_the_first_one_when_it_leaves(two_face_camera_page) -> None:
+    page = two_face_camera_page
+    count = "document.getElementById('live-face').options.length === {}"
+    page.click("#live-start")
+    page.wait_for_function(count.format(1), timeout=20_000)  # the left person has left: one face stays
+    stays = page.input_value("#live-face")
+    assert page.is_disabled("#live-face") and page.inner_text("#live-timeline-face") == f"#{stays}"
+    page.wait_for_function(count.format(2), timeout=20_000)  # the left person is back
+    assert page.is_enabled("#live-face")
+    leaves = next(value for value, _ in face_options(page, "#live-face") if value != stays)
+    page.select_option("#live-face", leaves)
+    assert page.inner_text("#live-timeline-face") == f"#{leaves}"
+    assert page.inner_text("#live-faces .face.followed .face-label").startswith(f"Face #{leaves}:")
+    page.wait_for_function(count.format(1), timeout=20_000)  # the chosen face leaves: back to the first face
+    assert page.inner_text("#live-timeline-face") == f"#{stays}" and page.input_value("#live-face") == stays
+    assert page.inner_text("#live-faces .face.followed .face-label").startswith(f"Face #{stays}:")
+    page.click("#live-stop")
+    assert page.inner_text("#live-timeline-face") == "–" and page.is_disabled("#live-face")

@@ -76,7 +76,9 @@ function drawTimeline(canvas, points, seconds) {
 }
 
 // ---- Live webcam -------------------------------------------------------------------------------------------------
-const live = { socket: null, stream: null, seq: 0, sent: new Map(), faces: [], history: new Map(), rtts: [], frames: [] };
+// follow: the id (as text) of the face the timeline follows, chosen by the user; null follows the first face in view.
+const live = { socket: null, stream: null, seq: 0, sent: new Map(), faces: [], history: new Map(), rtts: [], frames: [],
+  follow: null };
 
 async function startLive() {
   $("live-start").disabled = true; // a second click while the camera opens would open a second one
@@ -117,6 +119,7 @@ function stopLive() {
   live.stream?.getTracks().forEach((track) => track.stop());
   live.stream = null;
   live.faces = [];
+  live.follow = null;
   live.history.clear();
   live.sent.clear();
   renderLiveFaces();
@@ -179,13 +182,24 @@ function onLiveAnswer(answer) {
 
 function renderLiveFaces() {
   const faces = live.faces;
+  // The timeline follows the chosen face while it is in view, else the first face (the choice is kept for its return).
+  const shown = faces.find((f) => String(f.id) === live.follow) ?? faces[0];
   $("live-faces").innerHTML = faces.length
-    ? faces.map((f) => `<div class="face"><span class="face-label">Face #${f.id}: ${f.label}</span> ` +
+    ? faces.map((f) => `<div class="face${f === shown ? " followed" : ""}"><span class="face-label">` +
+        `Face #${escapeHtml(f.id)}: ${escapeHtml(f.label)}</span> ` +
         `${(f.probability * 100).toFixed(0)}%${probabilityBars(f.probabilities)}</div>`).join("")
     : '<p class="muted">No face in view.</p>';
-  const first = faces[0];
-  $("live-timeline-face").textContent = first ? `#${first.id}` : "–";
-  drawTimeline($("live-timeline"), first ? live.history.get(first.id) : [], 30);
+  const select = $("live-face");
+  const ids = faces.map((f) => String(f.id)).sort((a, b) => a - b);
+  if (select.dataset.ids !== ids.join()) { // rebuilt only when faces come or go, so an open list stays open
+    select.innerHTML = ids.map((id) => `<option value="${escapeHtml(id)}">#${escapeHtml(id)}</option>`).join("");
+    select.dataset.ids = ids.join();
+  }
+  const value = shown ? String(shown.id) : "";
+  if (select.value !== value) select.value = value;
+  select.disabled = faces.length < 2;
+  $("live-timeline-face").textContent = shown ? `#${shown.id}` : "–";
+  drawTimeline($("live-timeline"), shown ? live.history.get(shown.id) : [], 30);
 }
 
 function drawLive() {
@@ -202,6 +216,7 @@ function drawLive() {
 
 $("live-start").addEventListener("click", startLive);
 $("live-stop").addEventListener("click", stopLive);
+$("live-face").addEventListener("change", (e) => { live.follow = e.target.value; renderLiveFaces(); });
 
 // ---- Video file --------------------------------------------------------------------------------------------------
 async function errorText(response) {
@@ -214,6 +229,7 @@ function uploadVideo(file) {
   const upload = ++videoUpload;
   const status = $("video-status"), bar = $("video-progress");
   $("video-result").hidden = true;
+  delete status.dataset.done; // set again when this upload's result is shown
   bar.hidden = false;
   bar.value = 0;
   status.textContent = `uploading ${file.name} ...`;
@@ -263,20 +279,48 @@ async function pollVideo(jobId, upload) {
   showVideoResult(job);
 }
 
+let videoFaces = new Map(); // the shown result's rows per face id (as text), the face seen longest first
+
+function rowsPerFace(table) {
+  const faces = new Map();
+  for (const row of table) {
+    const id = String(row.face_id);
+    if (!faces.has(id)) faces.set(id, []);
+    faces.get(id).push(row);
+  }
+  // The face with the most rows (seen longest) first; a tie keeps the order the faces were first seen in.
+  return new Map([...faces].sort((a, b) => b[1].length - a[1].length));
+}
+
+function showVideoFace(id) {
+  const rows = videoFaces.get(id) ?? [];
+  const points = rows.map((row) => ({ t: row.time, probabilities: Object.fromEntries(CLASSES.map((c) => [c, row[c]])) }));
+  $("video-timeline-face").textContent = rows.length ? `#${id}` : "–";
+  $("video-timeline").setAttribute("aria-label", rows.length
+    ? `Each emotion's probability over time for face #${id}` : "No face found");
+  drawTimeline($("video-timeline"), points, 0);
+}
+
 function showVideoResult(job) {
   $("video-result").hidden = false;
   $("video-csv").href = `/api/videos/${job.job_id}/csv`;
   $("video-download").href = `/api/videos/${job.job_id}/video`;
   $("video-player").src = `/api/videos/${job.job_id}/video`;
-  const firstFace = job.table.length ? job.table[0].face_id : null;
-  const points = job.table.filter((row) => row.face_id === firstFace)
-    .map((row) => ({ t: row.time, probabilities: Object.fromEntries(CLASSES.map((c) => [c, row[c]])) }));
-  drawTimeline($("video-timeline"), points, 0);
+  videoFaces = rowsPerFace(job.table);
+  const select = $("video-face");
+  select.innerHTML = [...videoFaces].map(([id, rows]) => `<option value="${escapeHtml(id)}">#${escapeHtml(id)}: ` +
+    `${rows.length} row${rows.length === 1 ? "" : "s"}, ${rows[0].time.toFixed(1)}–${rows.at(-1).time.toFixed(1)} s` +
+    "</option>").join("");
+  select.disabled = videoFaces.size < 2; // one face: the heading names it, there is nothing to choose
+  $("video-face-picker").hidden = !videoFaces.size;
+  showVideoFace(select.value);
   const columns = ["time", "face_id", "label", "probability", ...CLASSES];
   $("video-table").innerHTML = `<tr>${columns.map((c) => `<th>${c}</th>`).join("")}</tr>` +
     job.table.map((row) => `<tr>${columns.map((c) => `<td>${typeof row[c] === "number" && c !== "face_id"
-      ? (c === "time" ? row[c].toFixed(2) : row[c].toFixed(3)) : row[c]}</td>`).join("")}</tr>`).join("");
+      ? (c === "time" ? row[c].toFixed(2) : row[c].toFixed(3)) : escapeHtml(row[c])}</td>`).join("")}</tr>`).join("");
 }
+
+$("video-face").addEventListener("change", (e) => showVideoFace(e.target.value));
 
 $("video-input").addEventListener("change", (e) => {
   if (e.target.files[0]) uploadVideo(e.target.files[0]);
