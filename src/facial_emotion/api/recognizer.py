@@ -110,7 +110,9 @@ class EmotionRecognizer:
 
         Returns one row per face per `every` seconds of video (the first frame of each interval; `every=0`:
         every frame) with columns time, frame, face_id, x, y, w, h, label, probability and one per emotion
-        (the smoothed probabilities the live stream shows). `df.attrs` holds source, fps, frames, duration.
+        (the smoothed probabilities the live stream shows). `df.attrs` holds source, fps, frames, duration and
+        warning: None, or one line when the file stopped giving frames well before the length its header states
+        (cut off or damaged; the rows cover the part read, and the line is printed to stderr too).
         `progress` shows a bar (frames/s, time left), or calls
         `progress(frames done, frames in the file)`; `save_video` writes the annotated video (.mp4);
         `max_seconds` stops after that much video (a camera runs until then or Ctrl-C).

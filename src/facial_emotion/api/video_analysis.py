@@ -88,5 +88,6 @@ def analyze_stream(
         fps=source.fps,
         frames=recorder.frames,
         duration=recorder.frames / source.fps if not source.is_live else recorder.last_time,
+        warning=source.warning,  # a file that ended well before its stated length: the rows cover the part read
     )
     return frame

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
+from tqdm import tqdm  # noqa: E402
 
 from facial_emotion.video.latest_frame import LatestFrameReader  # noqa: E402
 
@@ -24,6 +26,13 @@ class VideoSourceError(RuntimeError):
 # What FFmpeg opens as a network stream: IP cameras (RTSP), phone camera apps (MJPEG over HTTP), encoders (RTMP, SRT).
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "udp", "tcp", "srt")
 STREAM_TIMEOUT_MS = 10_000
+# How far short of its header a file may end before it counts as truncated. On the 10 videos of ../shared/videos,
+# as MP4 and re-encoded to MOV, MKV, WebM and AVI (with and without audio), the last frame read reached the header's
+# count or fell 1 frame short (a duration that includes the audio's last packet); 3 leaves a margin over that.
+# The check goes by the stream position of the last frame read, not by how many frames were read: a variable
+# frame-rate clip re-encoded to MKV, WebM or AVI states 184 frames at 30 fps and holds 135 frames that span them.
+# Not told apart: an MKV or WebM whose audio outlasts its video (OpenCV states the length of the longer track).
+TRUNCATION_TOLERANCE_FRAMES = 3
 
 
 def parse_source(source: str | int) -> int | Path | str:
@@ -70,6 +79,11 @@ class FrameSource:
 
     `resize` = (width, height) resizes every frame. `realtime` plays a file at its own frame rate,
     skipping frames when processing falls behind; a camera or a live stream is always real time.
+
+    A file that stops giving frames well before the frame count its header states (cut off, or damaged so that
+    nothing after some frame decodes) ends there like any file, and `warning` then holds one line naming the file
+    and the last frame read, also printed to stderr as `warning: ...`. A warning, not an error: the frames read are
+    valid, and every consumer keeps what it made of them.
     """
 
     def __init__(self, source: str | int, resize: tuple[int, int] | None = None, realtime: bool = False) -> None:
@@ -79,6 +93,7 @@ class FrameSource:
         self.is_camera = isinstance(self.source, int)
         self.is_stream = isinstance(self.source, str)  # a URL
         self._reader: LatestFrameReader | None = None
+        self.warning: str | None = None
         if self.is_camera:
             self._capture, first_frame = self._open_camera(self.source)
         elif self.is_stream:
@@ -92,6 +107,7 @@ class FrameSource:
         self._first_frame: np.ndarray | None = None if self.is_live else first_frame
         fps = self._capture.get(cv2.CAP_PROP_FPS)
         self.fps = float(fps) if fps and fps > 0 and np.isfinite(fps) else 30.0
+        self._position_ms = self._capture.get(cv2.CAP_PROP_POS_MSEC)  # of the last frame read
 
     @property
     def description(self) -> str:
@@ -174,7 +190,10 @@ class FrameSource:
                     if self._first_frame is not None:
                         self._first_frame = None
                     elif not self._capture.grab():
+                        self._check_complete(index - 1)
                         return
+                    else:
+                        self._position_ms = self._capture.get(cv2.CAP_PROP_POS_MSEC)
                     continue
                 if lag < 0:
                     time.sleep(-lag)
@@ -182,9 +201,30 @@ class FrameSource:
             if frame is None:
                 ok, frame = self._capture.read()
                 if not ok:
+                    self._check_complete(index)
                     return
+                self._position_ms = self._capture.get(cv2.CAP_PROP_POS_MSEC)
             yield timestamp, self._resized(frame)
             index += 1
+
+    def _check_complete(self, frames_read: int) -> None:
+        """At the end of a file after `frames_read` frames: set and print `warning` when the last frame read is
+        more than TRUNCATION_TOLERANCE_FRAMES short of the count the header states."""
+        count = self.frame_count
+        if count is None:
+            return
+        reached = frames_read
+        if self._position_ms and self._position_ms > 0 and np.isfinite(self._position_ms):
+            reached = max(reached, round(self._position_ms / 1000 * self.fps) + 1)
+        if reached >= count - TRUNCATION_TOLERANCE_FRAMES:
+            return
+        end = f"{frames_read / self.fps:.1f} s"
+        self.warning = (
+            f"{self.description}: no frame could be read after frame {frames_read} of {count} (time {end}): "
+            f"the file looks truncated; results cover 0-{end}"
+        )
+        with tqdm.external_write_mode(file=sys.stderr):  # a progress bar on stderr is redrawn below the line
+            print(f"warning: {self.warning}", file=sys.stderr)
 
     def _resized(self, frame: np.ndarray) -> np.ndarray:
         if self.resize is None or (frame.shape[1], frame.shape[0]) == self.resize:
