@@ -10,7 +10,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0", "")
@@ -51,6 +51,20 @@ def number(
     if above is not None and parsed <= above:
         raise OptionError(f"{key} must be {kind} > {above:g}, got {value!r}")
     return int(parsed) if integer else parsed
+
+
+def open_fraction(cfg: DictConfig, key: str) -> float | None:
+    """The option at dotted `key` (e.g. `data.val_fraction`) as a number strictly between 0 and 1; null stays None."""
+    value = OmegaConf.select(cfg, key)
+    if value is None:
+        return None
+    try:
+        parsed = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        parsed = math.nan
+    if not 0 < parsed < 1:  # NaN fails too
+        raise OptionError(f"{key} must be a number between 0 and 1 (both excluded), got {value!r}")
+    return parsed
 
 
 def path_option(value: Any) -> Path | None:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from facial_emotion.core.crop_geometry import CropGeometry
 from facial_emotion.core.hardware import precision_reason
 from facial_emotion.core.model_file import ModelFileError
+from facial_emotion.core.options import OptionError, open_fraction
 from facial_emotion.core.preprocessing import Preprocessing
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.data.fer_csv import FERDataError
@@ -24,6 +29,7 @@ from facial_emotion.export.exporter import architecture_text, export_model
 from facial_emotion.models.loading import load_model_file
 from facial_emotion.sweeps.tensorboard_hparams import log_final_hparams
 from facial_emotion.training.initial_weights import load_initial_weights
+from facial_emotion.training.resume_schedule import ResumedScheduleCheck, run_options_file, saved_schedule
 from facial_emotion.training.run_info import RunInfo
 from facial_emotion.training.run_summary import RunSummary
 
@@ -34,6 +40,10 @@ _REQUIRED_MODEL_FILES = {
     "init_from": "this experiment continues an earlier run: give init_from=<its model file>",
     "teachers": "this experiment distils trained models: give teachers=[<model file>,...]",
 }
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped the run; the message says how to resume it. Its summary already says "interrupted"."""
 
 
 def training_command() -> str:
@@ -69,7 +79,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     summary = RunSummary(Path(cfg.paths.output_dir), run_info)
     try:
         return _fit_test_export(cfg, run_info, summary)
-    except Exception as error:
+    except Exception as error:  # not TrainingInterrupted, a KeyboardInterrupt: RunSummary recorded it
         summary.write("failed", error=error)
         raise
 
@@ -82,6 +92,7 @@ def _fit_test_export(cfg: DictConfig, run_info: RunInfo, summary: RunSummary) ->
     for key, message in _REQUIRED_MODEL_FILES.items():
         if OmegaConf.is_missing(cfg, key):
             raise ModelFileError(message)
+    check_options(cfg)
     resume = checked_resume_checkpoint(cfg)
     datamodule: L.LightningDataModule = _instantiate(cfg.data)
     if cfg.get("test"):
@@ -94,6 +105,8 @@ def _fit_test_export(cfg: DictConfig, run_info: RunInfo, summary: RunSummary) ->
         initial_weights = load_initial_weights(module.net, cfg.init_from, pruned=bool(cfg.get("init_pruned")))
         log.info("starting from the weights of %s", cfg.init_from)
     callbacks = [instantiate(c) for c in cfg.get("callbacks", {}).values() if c is not None] + [run_info, summary]
+    if resume is not None and (schedule := saved_schedule(resume)) is not None:
+        callbacks.append(ResumedScheduleCheck(cfg.ckpt_path, schedule))
     loggers = [instantiate(lg) for lg in cfg.get("logger", {}).values() if lg is not None]
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
     log.info(precision_reason(str(trainer.precision), cfg.trainer.accelerator))
@@ -102,12 +115,9 @@ def _fit_test_export(cfg: DictConfig, run_info: RunInfo, summary: RunSummary) ->
     for logger in trainer.loggers:
         logger.log_hyperparams(hparams)
 
-    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=True)
+    with _resume_hint_on_interrupt(cfg):
+        trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=True)
     metrics = _metrics(trainer)
-    if trainer.interrupted:
-        log.warning("training was interrupted; resume with ckpt_path=<run>/checkpoints/last.ckpt")
-        summary.write("interrupted", metrics)
-        return metrics
 
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     if best:
@@ -115,7 +125,8 @@ def _fit_test_export(cfg: DictConfig, run_info: RunInfo, summary: RunSummary) ->
         # RunInfo (wall time, epochs, resumes) into the exported model file.
         module.load_state_dict(torch.load(best, map_location="cpu", weights_only=True)["state_dict"])
     if cfg.get("test"):
-        trainer.test(module, datamodule=datamodule)
+        with _resume_hint_on_interrupt(cfg):
+            trainer.test(module, datamodule=datamodule)
         metrics.update(_metrics(trainer))
 
     log_final_hparams(trainer.loggers, hparams, metrics, trainer.global_step)
@@ -125,16 +136,45 @@ def _fit_test_export(cfg: DictConfig, run_info: RunInfo, summary: RunSummary) ->
     return metrics
 
 
+def check_options(cfg: DictConfig) -> None:
+    """OptionError, in one line naming the option, for an option that would fail only once the data is loaded."""
+    fraction = open_fraction(cfg, "data.val_fraction")
+    if fraction is not None:
+        cfg.data.val_fraction = fraction  # "0.2" given as text reaches the datamodule as a number
+
+
+def _last_checkpoint(cfg: DictConfig) -> Path:
+    """Where this run writes `last.ckpt` (the checkpoint a resume starts from)."""
+    folder = OmegaConf.select(cfg, "callbacks.model_checkpoint.dirpath") or Path(cfg.paths.output_dir) / "checkpoints"
+    return Path(str(folder)) / "last.ckpt"
+
+
+@contextmanager
+def _resume_hint_on_interrupt(cfg: DictConfig) -> Iterator[None]:
+    """Turn Lightning's answer to Ctrl-C (it runs the on_exception hooks, then calls sys.exit(1) inside its
+    `except KeyboardInterrupt`) into TrainingInterrupted, whose message says how to resume."""
+    try:
+        yield
+    except SystemExit as stop:
+        if not isinstance(stop.__context__, KeyboardInterrupt):
+            raise
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.default_int_handler)  # Lightning ignores Ctrl-C from then on
+        last = _last_checkpoint(cfg).resolve()
+        if last.is_file():
+            hint = f"resume it: its command with ckpt_path={last} hydra.run.dir={Path(cfg.paths.output_dir).resolve()}"
+        else:
+            hint = "it stopped before its first checkpoint: start it again"
+        raise TrainingInterrupted(f"training was interrupted; {hint}") from None
+
+
 def checked_resume_checkpoint(cfg: DictConfig) -> dict[str, Any] | None:
     """The checkpoint `ckpt_path` names, read safely (weights_only); None without one. ModelFileError in one line for
     a file that is not a training checkpoint, and for a run folder that already holds a run when none is resumed
     (training there would replace its checkpoints and model file)."""
     path = cfg.get("ckpt_path")
     if not path:
-        folder = (
-            OmegaConf.select(cfg, "callbacks.model_checkpoint.dirpath") or Path(cfg.paths.output_dir) / "checkpoints"
-        )
-        last = Path(str(folder)) / "last.ckpt"
+        last = _last_checkpoint(cfg)
         if last.is_file():
             raise ModelFileError(
                 f"{last.parent.parent} already holds a run: resume it with ckpt_path={last}, or train elsewhere"
@@ -168,10 +208,9 @@ def check_checkpoint_network(module: L.LightningModule, checkpoint: dict[str, An
         if key not in own or key not in theirs or own[key].shape != theirs[key].shape
     ]
     if differing:
-        overrides = Path(str(path)).resolve().parent.parent / ".hydra" / "overrides.yaml"
         raise ModelFileError(
             f"ckpt_path={path} holds another network than this configuration ({len(differing)} tensors differ, e.g. "
-            f"{sorted(differing)[0]}): resume with the run's own options ({overrides})"
+            f"{sorted(differing)[0]}): resume with the run's own options ({run_options_file(path)})"
         )
 
 
@@ -231,11 +270,15 @@ def _validated_a_fraction(cfg: DictConfig) -> bool:
 
 
 def run(cfg: DictConfig) -> float | None:
-    """Train; return the metric a sweep optimises. Bad input (data, model files) is one line on stderr, exit 2."""
+    """Train; return the metric a sweep optimises. Bad input (data, model files, options) is one line on stderr,
+    exit 2; Ctrl-C is one line saying how to resume, exit 130."""
     expand_home(cfg)
     try:
         metrics = train(cfg)
-    except (FERDataError, ModelFileError, FileNotFoundError) as error:
+    except (FERDataError, ModelFileError, OptionError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
+    except TrainingInterrupted as stop:
+        print(stop, file=sys.stderr)
+        sys.exit(130)
     return metrics.get(cfg.get("optimized_metric"))
