@@ -19,8 +19,9 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from facial_emotion.core.early_exit import format_early_exit, parse_early_exit, with_early_exit
+from facial_emotion.core.early_exit import Stage, format_early_exit, parse_early_exit, with_early_exit
 from facial_emotion.core.model_file import ModelFile, ModelFileError, save_model_file
+from facial_emotion.core.options import open_fraction
 from facial_emotion.core.preprocessing import ALL_VIEWS, TTA_MODES
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.data.fer_csv import FERDataError
@@ -34,14 +35,30 @@ from facial_emotion.export.temperatures import (
 )
 from facial_emotion.models.loading import load_model_file
 
+_POLICY_KEYWORDS = ("auto", "file")
 
-def record_policy(spec: str | None, every_view: torch.Tensor, labels: np.ndarray, model: ModelFile) -> None:
-    """Record the early exit in `model`: chosen on the validation views (`auto`, printed), kept (`file`), cleared
-    (`none`), or as given (it then reports at its modes' temperatures)."""
-    if str(spec).strip().lower() == "file":
+
+def early_exit_option(spec: str | None) -> str | tuple[Stage, ...]:
+    """The `early_exit` option read before any work: "auto", "file", or the stages it sets (none: empty);
+    ValueError naming the option when it is none of these."""
+    keyword = str(spec).strip().lower()
+    if keyword in _POLICY_KEYWORDS:
+        return keyword
+    try:
+        return parse_early_exit(spec)
+    except ValueError as error:
+        raise ValueError(f"{error}; or early_exit=auto, file or none") from None
+
+
+def record_policy(
+    policy: str | tuple[Stage, ...], every_view: torch.Tensor, labels: np.ndarray, model: ModelFile
+) -> None:
+    """Record the early exit `early_exit_option` read in `model`: chosen on the validation views (`auto`,
+    printed), kept (`file`), or the stages given (none: cleared; they then report at their modes' temperatures)."""
+    if isinstance(policy, tuple):
+        model.preprocessing = with_early_exit(model.preprocessing, policy)
         return
-    if str(spec).strip().lower() != "auto":
-        model.preprocessing = with_early_exit(model.preprocessing, parse_early_exit(spec))
+    if policy == "file":
         return
     choice = record_early_exit(model, every_view, labels)
     temperatures = ", ".join(f"{t:.3f}" for t in choice.exit_temperatures)
@@ -62,6 +79,13 @@ def run(cfg: DictConfig) -> int:
         if mode is not None and mode not in TTA_MODES:
             print(f"error: {key} must be one of {', '.join(TTA_MODES)}, got {mode!r}", file=sys.stderr)
             return 2
+    try:
+        policy = early_exit_option(cfg.get("early_exit", "auto"))
+        if (fraction := open_fraction(cfg, "data.val_fraction")) is not None:
+            cfg.data.val_fraction = fraction
+    except ValueError as error:  # OptionError is one
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     try:
         model = load_model_file(path)
         datamodule = instantiate(cfg.data)
@@ -92,11 +116,7 @@ def run(cfg: DictConfig) -> int:
         temperatures = f"T {recorded[tta]:.3f} -> {model.temperatures[tta]:.3f}"
         errors = f"ECE {100 * before[tta]:.2f}% -> {100 * after[tta]:.2f}%"
         print(f"  {tta:<20} accuracy {100 * accuracies[tta]:.2f}%   {temperatures}   {errors}{default}")
-    try:
-        record_policy(cfg.get("early_exit", "auto"), view_logits[ALL_VIEWS], labels, model)
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    record_policy(policy, view_logits[ALL_VIEWS], labels, model)
     save_model_file(path, model)
     print(f"Wrote the temperatures into {path}")
     return 0

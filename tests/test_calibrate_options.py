@@ -1,0 +1,49 @@
+"""scripts/calibrate.py reads its options before any work: a bad one is one line, exit 2, the file untouched."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from facial_emotion.core.preprocessing import Preprocessing
+from facial_emotion.data.locate import PROJECT_ROOT
+from facial_emotion.export.exporter import export_model
+from facial_emotion.models.vgg import VGGNet
+from facial_emotion.tasks.calibrate import early_exit_option
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("early_exit=bogus", "error: early_exit: 'bogus' is not a test-time augmentation (.*); or early_exit=auto"),
+        ("data.val_fraction=0", "error: data.val_fraction must be a number between 0 and 1 .*, got 0$"),
+    ],
+)
+def test_a_bad_option_is_refused_before_the_validation_pass(tmp_path: Path, option: str, message: str) -> None:
+    model_path = tmp_path / "model.pkl"
+    export_model(VGGNet(widths=(8, 16), convs_per_stage=1), Preprocessing(), model_path)
+    before = model_path.read_bytes()
+    missing_data = tmp_path / "no-data"  # reading it would fail with another error: the option is checked first
+    result = subprocess.run(
+        [sys.executable, "scripts/calibrate.py", f"model_path={model_path}", f"paths.data_dir={missing_data}", option],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0
+    assert re.match(message, result.stderr.strip()), result.stderr
+    assert model_path.read_bytes() == before
+
+
+def test_early_exit_option_reads_keywords_and_policies() -> None:
+    assert early_exit_option("auto") == "auto" and early_exit_option(" FILE ") == "file"
+    assert early_exit_option("none") == () and early_exit_option(None) == ()
+    assert early_exit_option("center@0.8,hflip@0.6") == (("center", 0.8), ("hflip", 0.6))
+    with pytest.raises(ValueError, match="confidence of center must be between 0 and 1"):
+        early_exit_option("center@2")
