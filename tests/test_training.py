@@ -24,6 +24,7 @@ from facial_emotion.core.model_file import ModelFileError, save_model_file
 from facial_emotion.core.preprocessing import TTA_MODES, views_within_all
 from facial_emotion.data.fer_csv import FERDataError
 from facial_emotion.data.locate import PROJECT_ROOT
+from facial_emotion.evaluation.model_comparison import compare_model, markdown_table
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.models.loading import load_model_file
 from facial_emotion.tasks.train import train
@@ -71,6 +72,7 @@ def test_fit_test_export_and_reload_give_identical_predictions(tmp_path: Path, f
     loaded = load_model_file(model_path)
     assert loaded.preprocessing.tta == "ten_crop" and loaded.training["epochs_completed"] == 2
     assert loaded.temperature > 0 and "scripts/train.py" in loaded.training["command"]
+    assert loaded.metrics["test/acc"] == pytest.approx(metrics["test/acc"])  # the whole test set: recorded
     assert set(loaded.temperatures) == set(TTA_MODES) and loaded.temperature == loaded.temperatures["ten_crop"]
     assert EmotionPredictor(model_path, tta="center").temperature == loaded.temperatures["center"]
     assert sorted(p.name for p in model_path.parent.glob("*.pkl")) == ["my_own_model.pkl"], "side files left"
@@ -82,6 +84,17 @@ def test_fit_test_export_and_reload_give_identical_predictions(tmp_path: Path, f
     np.testing.assert_allclose(first.sum(axis=1), 1.0, atol=1e-5)
     raw = torch.load(model_path, weights_only=True)
     assert set(raw) >= {"architecture", "state_dict", "class_names", "preprocessing", "metrics", "training"}
+
+
+def test_a_run_that_tests_a_few_batches_records_no_test_figures(tmp_path: Path, fer_dir: Path) -> None:
+    """42 test rows in batches of 32: one batch is part of the test set, whose figure must not read as all of it."""
+    cfg = compose_train_config(tmp_path, fer_dir, ["trainer.limit_test_batches=1"])
+    metrics = train(cfg)
+    assert "test/acc" in metrics  # the run itself still reports what it measured
+    loaded = load_model_file(Path(cfg.export.path))
+    assert not [name for name in loaded.metrics if name.startswith("test/")] and "val/acc" in loaded.metrics
+    row = compare_model(Path(cfg.export.path), batches=(1,), repeats=1)
+    assert "| - | - | - |" in markdown_table([row])  # shown as not measured, not as the test set's accuracy
 
 
 class StopAfterFirstEpoch(L.Callback):

@@ -47,9 +47,10 @@ def models_page(table: str, hardware: str, load: float, cpus: int, repeats: int)
         [
             "# The shipped models side by side",
             "",
-            "Written by `python scripts/compare_models.py`: do not edit by hand. Test accuracy is what",
-            "`python scripts/predict.py record_metrics=true` recorded in each file (the file's default",
-            "test-time views, test_with_emotions.csv); ms/face is measured by this run, per view set and",
+            "Written by `python scripts/compare_models.py`: do not edit by hand. Test accuracy is what each",
+            "file records for the whole of test_with_emotions.csv with its default test-time views (its training",
+            "run's test, or `python scripts/predict.py record_metrics=true`; `-`: not measured on the whole test",
+            "set); ms/face is measured by this run, per view set and",
             f"batch size (median of {repeats} calls), on {hardware}.",
             f"Load average when it started: {load:.1f} on {cpus} CPUs (timings vary by up to ~30% between runs",
             "on a shared machine, more when it is busy).",

@@ -234,7 +234,7 @@ def _export(
         **({"distillation": distillation} if distillation else {}),
         **run_info.state_dict(),
     }
-    val = None if _validated_a_fraction(cfg) else datamodule.val_set
+    val = None if _ran_a_fraction(cfg, "limit_val_batches") else datamodule.val_set
     if val is None:
         log.warning(
             "export: temperatures not fitted (this run validated on a few batches only: fast_dev_run or "
@@ -242,6 +242,14 @@ def _export(
             cfg.export.path,
         )
     path = Path(cfg.export.path)
+    if _ran_a_fraction(cfg, "limit_test_batches"):
+        # Test figures of a few batches would read as the test set's: the file records none (compare_models: "-").
+        metrics = {name: value for name, value in metrics.items() if not name.startswith("test/")}
+        log.warning(
+            "export: no test figures in the model file (this run tested a few batches only); measure them with "
+            "scripts/predict.py model_path=%s record_metrics=true",
+            path,
+        )
     model = export_model(
         module.net.float().cpu(),
         Preprocessing(**cfg.augmentation.eval),
@@ -261,11 +269,12 @@ def _crop_geometry(model_path: str | None) -> CropGeometry:
     return load_model_file(Path(model_path)).crop_geometry if model_path else CropGeometry()
 
 
-def _validated_a_fraction(cfg: DictConfig) -> bool:
-    """A smoke or debug run (fast_dev_run, limit_val_batches): fitting temperatures on the whole validation
-    split would cost minutes on a CPU, far more than the run itself, for a model file nobody ships."""
+def _ran_a_fraction(cfg: DictConfig, limit_option: str) -> bool:
+    """A smoke or debug run (fast_dev_run, `limit_option` such as limit_val_batches) that validated or tested a
+    few batches only. Its validation split is not used to fit temperatures either: that would cost minutes on a
+    CPU, far more than the run itself, for a model file nobody ships."""
     trainer = cfg.get("trainer", {})
-    limit = trainer.get("limit_val_batches")  # an int counts batches, a float is a fraction (1.0: all)
+    limit = trainer.get(limit_option)  # an int counts batches, a float is a fraction (1.0: all)
     return bool(trainer.get("fast_dev_run")) or not (limit is None or (isinstance(limit, float) and limit >= 1.0))
 
 
