@@ -21,6 +21,7 @@ from facial_emotion.tasks.calibrate import early_exit_option
     [
         ("early_exit=bogus", "error: early_exit: 'bogus' is not a test-time augmentation (.*); or early_exit=auto"),
         ("data.val_fraction=0", "error: data.val_fraction must be a number between 0 and 1 .*, got 0$"),
+        ("refit_temperatures=nope", "error: refit_temperatures must be true or false, got 'nope'$"),
     ],
 )
 def test_a_bad_option_is_refused_before_the_validation_pass(tmp_path: Path, option: str, message: str) -> None:

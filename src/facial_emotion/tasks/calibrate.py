@@ -21,7 +21,7 @@ from omegaconf import DictConfig
 
 from facial_emotion.core.early_exit import Stage, format_early_exit, parse_early_exit, with_early_exit
 from facial_emotion.core.model_file import ModelFile, ModelFileError, save_model_file
-from facial_emotion.core.options import open_fraction
+from facial_emotion.core.options import flag, open_fraction
 from facial_emotion.core.preprocessing import ALL_VIEWS, TTA_MODES
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.data.fer_csv import FERDataError
@@ -81,6 +81,7 @@ def run(cfg: DictConfig) -> int:
             return 2
     try:
         policy = early_exit_option(cfg.get("early_exit", "auto"))
+        refit = flag(cfg, "refit_temperatures") if "refit_temperatures" in cfg else True
         if (fraction := open_fraction(cfg, "data.val_fraction")) is not None:
             cfg.data.val_fraction = fraction
     except ValueError as error:  # OptionError is one
@@ -97,7 +98,7 @@ def run(cfg: DictConfig) -> int:
         return 2
     recorded = {tta: model.temperature_for(tta) for tta in view_logits}
     before = calibration_errors(view_logits, labels, recorded)
-    if cfg.get("refit_temperatures", True):
+    if refit:
         model.temperatures = fit_temperatures(view_logits, labels)
     after = calibration_errors(view_logits, labels, model.temperatures)
     accuracies = view_accuracies(view_logits, labels, model.temperatures)
