@@ -90,3 +90,13 @@ def test_val_fraction_outside_0_1_is_a_one_line_error_before_training(tmp_path: 
     cfg.data.val_fraction = "0.2"
     check_options(cfg)
     assert cfg.data.val_fraction == 0.2
+
+
+def test_test_is_read_as_a_yes_or_no(tmp_path: Path, fer_dir: Path) -> None:
+    cfg = compose_train_config(tmp_path, fer_dir)
+    cfg.test = "no"  # text on the command line: it read as yes
+    check_options(cfg)
+    assert cfg.test is False
+    cfg.test = "maybe"
+    with pytest.raises(OptionError, match="test must be true or false, got 'maybe'"):
+        check_options(cfg)

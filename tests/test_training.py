@@ -15,6 +15,7 @@ import lightning as L
 import numpy as np
 import pytest
 import torch
+from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import open_dict
 
@@ -27,6 +28,7 @@ from facial_emotion.data.locate import PROJECT_ROOT
 from facial_emotion.evaluation.model_comparison import compare_model, markdown_table
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.models.loading import load_model_file
+from facial_emotion.tasks import predict
 from facial_emotion.tasks.train import train
 from tests.conftest import compose_train_config, train_script_error
 
@@ -401,6 +403,13 @@ def test_predict_script_bad_model_file_is_one_line(tmp_path: Path, fer_dir: Path
     )
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "bad.pkl" in result.stderr
+
+
+def test_predict_record_metrics_is_read_as_a_yes_or_no(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with initialize_config_dir(version_base="1.3", config_dir=str(PROJECT_ROOT / "configs")):
+        cfg = compose("predict", [f"model_path={tmp_path / 'missing.pkl'}", "record_metrics=maybe"])
+    assert predict.run(cfg) == 2  # before the model file is read
+    assert capsys.readouterr().err == "error: record_metrics must be true or false, got 'maybe'\n"
 
 
 def test_ddp_config_trains_with_two_cpu_processes(tmp_path: Path, fer_dir: Path) -> None:

@@ -9,6 +9,7 @@ from omegaconf import DictConfig
 
 from facial_emotion.core.hardware import describe_device
 from facial_emotion.core.model_file import ModelFileError, output_tag, update_model_metrics
+from facial_emotion.core.options import flag
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.data.fer_csv import FERDataError
 from facial_emotion.evaluation.plots import plot_confusion_matrix, plot_reliability
@@ -53,6 +54,7 @@ def run(cfg: DictConfig) -> int:
     """Print the test report for `cfg.model_path`; return the process exit code."""
     expand_home(cfg)
     try:
+        record = flag(cfg, "record_metrics")
         predictor = EmotionPredictor(
             cfg.model_path,
             tta=cfg.get("tta"),
@@ -60,7 +62,7 @@ def run(cfg: DictConfig) -> int:
             backend=cfg.get("backend", "auto"),
             early_exit=cfg.get("early_exit"),
         )
-        if cfg.get("record_metrics") and predictor.precision == "int8":
+        if record and predictor.precision == "int8":
             raise ValueError("record_metrics records the model's own figures: use backend=torch or onnxruntime")
         report = evaluate_model_file(predictor, Path(cfg.data_dir), cfg.test_file)
     except (ModelFileError, FERDataError, FileNotFoundError, ValueError) as error:
@@ -69,14 +71,14 @@ def run(cfg: DictConfig) -> int:
     print(format_report(report, predictor.class_names, predictor.view_policy, predictor.temperature))
     views = views_per_face(predictor, report)
     print(f"(network computed by backend {predictor.backend}, {predictor.precision}; {views:.2f} views per face)")
-    if cfg.get("record_metrics") and predictor.early_exit:
+    if record and predictor.early_exit:
         update_model_metrics(Path(cfg.model_path), {"test/acc@early_exit": report.accuracy})
         print(f"Recorded test/acc@early_exit in {cfg.model_path}")
-    elif cfg.get("record_metrics") and predictor.tta != predictor.model.preprocessing.tta:
+    elif record and predictor.tta != predictor.model.preprocessing.tta:
         # Other views than the file's: recorded beside, the reference of a cheaper check (CI: the live view).
         update_model_metrics(Path(cfg.model_path), {f"test/acc@{predictor.tta}": report.accuracy})
         print(f"Recorded test/acc@{predictor.tta} in {cfg.model_path}")
-    elif cfg.get("record_metrics"):
+    elif record:
         update_model_metrics(
             Path(cfg.model_path),
             {

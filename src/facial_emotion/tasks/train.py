@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from facial_emotion.core.crop_geometry import CropGeometry
 from facial_emotion.core.hardware import precision_reason
 from facial_emotion.core.model_file import ModelFileError
-from facial_emotion.core.options import OptionError, open_fraction
+from facial_emotion.core.options import OptionError, flag, open_fraction
 from facial_emotion.core.preprocessing import Preprocessing
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.data.fer_csv import FERDataError
@@ -138,6 +138,7 @@ def _fit_test_export(cfg: DictConfig, run_info: RunInfo, summary: RunSummary) ->
 
 def check_options(cfg: DictConfig) -> None:
     """OptionError, in one line naming the option, for an option that would fail only once the data is loaded."""
+    cfg.test = flag(cfg, "test")  # `test=no` is text, which would read as yes
     fraction = open_fraction(cfg, "data.val_fraction")
     if fraction is not None:
         cfg.data.val_fraction = fraction  # "0.2" given as text reaches the datamodule as a number
