@@ -83,6 +83,14 @@ def test_without_fer2013_it_says_why_in_one_line_and_fails(
     assert not int8_graph(model_path).exists()
 
 
+def test_ship_and_force_are_read_as_yes_or_no(model_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = config(model_path)
+    cfg.ship = "maybe"
+    assert build_graphs.run(cfg) == 2  # before any graph is built
+    assert capsys.readouterr().err == "error: ship must be true or false, got 'maybe'\n"
+    assert not int8_graph(model_path).exists()
+
+
 def test_int8_weights_use_the_7_bit_range_that_cannot_saturate(
     model_path: Path, fer_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from facial_emotion.core.model_file import ModelFile, ModelFileError
+from facial_emotion.core.options import OptionError, flag
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.inference.backends import onnxruntime_installed
 from facial_emotion.inference.onnx_graph import (
@@ -47,12 +48,17 @@ def run(cfg: DictConfig) -> int:
     if not onnxruntime_installed():
         print("error: build_graphs: onnxruntime is not installed (make setup installs it)", file=sys.stderr)
         return 2
+    try:
+        force, ship = flag(cfg, "force"), flag(cfg, "ship")
+    except OptionError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     status = 0
     for path in map(Path, cfg.model_paths):
         try:
             model = load_model_file(path)
-            print(build_int8(path, model, retry_refused=cfg.force), flush=True)
-            if cfg.ship:
+            print(build_int8(path, model, retry_refused=force), flush=True)
+            if ship:
                 shipped = ship_graph(path, model, "int8")
                 print(f"{path.name}: int8 graph shipped as {shipped} (commit it with the model file)", flush=True)
         except (ModelFileError, FileNotFoundError, ValueError) as error:
