@@ -1,4 +1,5 @@
-"""Shared pieces of the app tests: real clips and photos from ../shared, a short clip writer, a y4m writer."""
+"""Shared pieces of the app tests: real clips and photos from ../shared, a short clip writer, a y4m writer, a video
+file cut off half way."""
 
 from __future__ import annotations
 
@@ -29,6 +30,35 @@ def short_clip(path: Path, frames: int = 20, source: Path = CLIP) -> Path:
         writer.write(frame)
     capture.release()
     writer.release()
+    return path
+
+
+def mjpg_avi(path: Path, frames: int, source: Path = CLIP) -> Path:
+    """The first `frames` frames of `source` as an MJPG AVI."""
+    capture = cv2.VideoCapture(str(source))
+    writer = None
+    for _ in range(frames):
+        ok, frame = capture.read()
+        assert ok
+        if writer is None:
+            size = (frame.shape[1], frame.shape[0])
+            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), capture.get(cv2.CAP_PROP_FPS), size)
+        writer.write(frame)
+    capture.release()
+    writer.release()
+    return path
+
+
+def truncated_avi(path: Path, frames: int, source: Path = CLIP) -> Path:
+    """An MJPG AVI of `frames` frames of `source` with its bytes cut at half, as a copy or download cut off part way
+    leaves it: OpenCV opens it and still states `frames` frames, and about half of them can be read."""
+    intact = mjpg_avi(path.with_name(f"{path.stem}.intact{path.suffix}"), frames, source)
+    data = intact.read_bytes()
+    intact.unlink()
+    path.write_bytes(data[: len(data) // 2])
+    capture = cv2.VideoCapture(str(path))
+    assert capture.isOpened() and int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == frames
+    capture.release()
     return path
 
 

@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hydra import compose, initialize_config_dir
 
 from facial_emotion.data.locate import PROJECT_ROOT
-from facial_emotion.tasks.analyze_videos import InputError, sweep_arguments
+from facial_emotion.tasks.analyze_videos import InputError, analyze_one_video, sweep_arguments, write_summary
+from tests.app_support import truncated_avi
+from tests.conftest import CONFIG_DIR
 from tests.test_api import cut_clip
 
 SHARED_VIDEOS = PROJECT_ROOT.parent / "shared" / "videos"
@@ -40,10 +43,13 @@ def analyze_videos(*overrides: str) -> subprocess.CompletedProcess:
     )
 
 
+SUMMARY_COLUMNS = ["video", "duration", "frames", "faces", "rows", *EMOTIONS, "error", "run_dir"]
+
+
 def assert_runs(summary: pd.DataFrame, clips: list[Path]) -> None:
     """One summary row per video, and each run folder holds its CSV, timeline PNG and record."""
     assert list(summary["video"]) == [str(clip) for clip in clips]
-    assert list(summary.columns) == ["video", "duration", "frames", "faces", "rows", *EMOTIONS, "error", "run_dir"]
+    assert list(summary.columns) == SUMMARY_COLUMNS
     assert summary["error"].isna().all()
     assert list(summary["frames"]) == [25, 30][: len(clips)] and (summary["duration"] == 1.0).all()
     for row in summary.itertuples():
@@ -123,3 +129,28 @@ def test_submitit_local_runs_each_video_as_its_own_job(tmp_path: Path, clips: li
     summary = pd.read_csv(sweep_dir / "summary.csv")
     assert_runs(summary, clips)
     assert [Path(run).name for run in summary["run_dir"]] == ["0", "1"]
+
+
+@needs_videos
+def test_a_truncated_video_is_recorded_with_its_warning_and_the_summary_keeps_its_columns(
+    tmp_path: Path, clips: list[Path], capsys
+) -> None:
+    cut = truncated_avi(tmp_path / "cut.avi", 50, SOURCES["face5"])  # 2 s at 25 fps, its bytes cut at half
+    sweep = tmp_path / "sweep"
+    for run, video in enumerate([cut, clips[0]]):
+        with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
+            cfg = compose(config_name="analyze_videos", overrides=[f"video={video}", "progress=false"])
+        cfg.output_dir = str(sweep / str(run))
+        analyze_one_video(cfg)
+    records = [json.loads((sweep / str(run) / "analysis.json").read_text()) for run in (0, 1)]
+    warning = records[0]["warning"]
+    assert warning.startswith(f"{cut}: no frame could be read after frame {records[0]['frames']} of 50 ("), warning
+    assert "the file looks truncated; results cover 0-" in warning and 10 < records[0]["frames"] < 40
+    assert records[0]["error"] is None and records[1]["warning"] is None
+    capsys.readouterr()
+    summary = write_summary(sweep)
+    assert list(summary.columns) == SUMMARY_COLUMNS
+    assert list(pd.read_csv(sweep / "summary.csv").columns) == SUMMARY_COLUMNS
+    assert summary["frames"].tolist() == [records[0]["frames"], 25]
+    warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
+    assert warnings == [f"warning: {warning} ({sweep / '0' / 'analysis.json'})"]

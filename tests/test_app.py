@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import time
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from facial_emotion.app.live import HEADER
 from facial_emotion.app.server import create_app, display_name
 from facial_emotion.app.sessions import SessionStore
 from facial_emotion.app.settings import AppSettings
-from tests.app_support import CLIP, PHOTO, piped_webm, png_stating_size, short_clip
+from tests.app_support import CLIP, PHOTO, mjpg_avi, piped_webm, png_stating_size, short_clip, truncated_avi
 
 pytestmark = pytest.mark.skipif(not CLIP.is_file() or not PHOTO.is_file(), reason="needs ../shared videos and faces")
 
@@ -180,6 +181,30 @@ def test_video_upload_csv_and_h264_match_analyze_video(client, recognizer, setti
     assert codec in ("avc1", "h264") and frames == 40
     stored = [p.name for p in settings.work_dir.rglob("*") if p.is_file()]
     assert stored and all("clip" not in name and "etc" not in name for name in stored)  # generated names only
+
+
+def test_a_truncated_upload_is_analysed_up_to_the_cut_and_its_job_names_the_last_frame(
+    client: TestClient, settings: AppSettings, tmp_path: Path
+) -> None:
+    cut = truncated_avi(tmp_path / "cut.avi", 60)  # 2 s at 30 fps, its bytes cut at half
+    started = client.post("/api/videos", params={"name": "../my cut.avi"}, content=cut.read_bytes())
+    assert started.status_code == 200 and started.json()["warning"] is None  # not known until it is read
+    job = wait_for_job(client, started.json()["job_id"])
+    assert job["status"] == "done", job["error"]
+    warning = re.fullmatch(
+        r"my cut\.avi: no frame could be read after frame (\d+) of 60 \(time ([\d.]+) s\): "
+        r"the file looks truncated; results cover 0-\2 s",
+        job["warning"] or "",
+    )
+    assert warning and 10 < int(warning[1]) < 50, job["warning"]  # the visitor's file name, not the server's path
+    assert str(settings.work_dir) not in job["warning"] and ".upload" not in job["warning"]
+    assert job["duration"] == pytest.approx(int(warning[1]) / 30, abs=1e-3) and len(job["table"]) >= 1
+    served = pd.read_csv(io.StringIO(client.get(f"/api/videos/{job['job_id']}/csv").text))
+    assert served["frame"].max() < int(warning[1])
+    intact = mjpg_avi(tmp_path / "intact.avi", 60)
+    started = client.post("/api/videos", params={"name": "intact.avi"}, content=intact.read_bytes())
+    job = wait_for_job(client, started.json()["job_id"])
+    assert job["status"] == "done" and job["warning"] is None and job["duration"] == pytest.approx(2.0)
 
 
 def test_unknown_job_is_404_and_unfinished_download_409(client: TestClient) -> None:

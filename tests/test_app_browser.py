@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +24,7 @@ from facial_emotion.app.load_client import serving
 from facial_emotion.app.server import create_app, display_name
 from facial_emotion.app.settings import AppSettings
 from facial_emotion.data.locate import PROJECT_ROOT
-from tests.app_support import CLIP, PHOTO, short_clip, two_face_clip, write_y4m
+from tests.app_support import CLIP, PHOTO, short_clip, truncated_avi, two_face_clip, write_y4m
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 playwright_api = pytest.importorskip(
@@ -203,6 +204,19 @@ def test_a_video_with_one_person_names_its_face_without_a_choice(page, tmp_path:
     analyse_video(page, short_clip(tmp_path / "one.mp4", frames=45))
     assert page.is_disabled("#video-face") and page.input_value("#video-face") == "1"
     assert page.inner_text("#video-result h3 >> nth=0") == "Emotions over time (face #1)"
+
+
+def test_a_truncated_video_shows_a_warning_naming_the_last_frame_read(page, tmp_path: Path) -> None:
+    analyse_video(page, truncated_avi(tmp_path / "cut off.avi", 60))  # 2 s at 30 fps, cut at half
+    name = re.escape(display_name("cut off.avi"))
+    warning = page.inner_text("#video-warning")
+    assert page.is_visible("#video-warning") and re.match(
+        rf"Warning: {name}: no frame could be read after frame \d+ of 60 \(time [\d.]+ s\): the file looks truncated",
+        warning,
+    ), warning
+    assert page.inner_text("#video-status").endswith("(the file ends early: see the warning)")
+    analyse_video(page, short_clip(tmp_path / "whole.mp4", frames=20))
+    assert page.is_hidden("#video-warning") and "ends early" not in page.inner_text("#video-status")
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ import subprocess
 import time
 from pathlib import Path
 
-import cv2
 import imageio_ffmpeg
 import pandas as pd
 import pytest
@@ -18,6 +17,7 @@ from facial_emotion.api import EmotionRecognizer
 from facial_emotion.data.locate import PROJECT_ROOT
 from facial_emotion.tasks import predict_live_stream, preprocess
 from facial_emotion.video.frame_source import FrameSource
+from tests.app_support import mjpg_avi, truncated_avi
 from tests.conftest import CONFIG_DIR
 
 SHARED_VIDEOS = PROJECT_ROOT.parent / "shared" / "videos"
@@ -30,33 +30,10 @@ WARNING = re.compile(r"^warning: (.+): no frame could be read after frame (\d+) 
 pytestmark = pytest.mark.skipif(not SOURCE.is_file(), reason=f"real face video not found: {SOURCE}")
 
 
-def mjpg_avi(path: Path, frames: int = FRAMES) -> Path:
-    """The first `frames` frames of SOURCE as an MJPG AVI."""
-    capture = cv2.VideoCapture(str(SOURCE))
-    writer = None
-    for _ in range(frames):
-        ok, frame = capture.read()
-        assert ok
-        if writer is None:
-            size = (frame.shape[1], frame.shape[0])
-            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), capture.get(cv2.CAP_PROP_FPS), size)
-        writer.write(frame)
-    capture.release()
-    writer.release()
-    return path
-
-
 @pytest.fixture
 def truncated(tmp_path: Path) -> Path:
     """An AVI of 75 frames with its bytes cut at half: OpenCV opens it and still states 75 frames."""
-    intact = mjpg_avi(tmp_path / "intact.avi")
-    path = tmp_path / "clip.avi"
-    data = intact.read_bytes()
-    path.write_bytes(data[: len(data) // 2])
-    capture = cv2.VideoCapture(str(path))
-    assert capture.isOpened() and int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == FRAMES
-    capture.release()
-    return path
+    return truncated_avi(tmp_path / "clip.avi", FRAMES, SOURCE)
 
 
 def one_warning(stderr: str, path: Path) -> tuple[int, float]:
@@ -125,7 +102,7 @@ def test_a_truncated_file_played_in_real_time_names_the_same_frame_when_frames_a
 
 
 def test_an_intact_file_gives_no_warning(tmp_path: Path, capsys) -> None:
-    intact = mjpg_avi(tmp_path / "clip.avi")
+    intact = mjpg_avi(tmp_path / "clip.avi", FRAMES, SOURCE)
     log = tmp_path / "log.csv"
     run_live_stream(intact, log)
     assert "warning" not in capsys.readouterr().err

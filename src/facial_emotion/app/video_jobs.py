@@ -34,6 +34,7 @@ class VideoJob:
     error: str | None = None
     table: list[dict[str, Any]] = field(default_factory=list)
     duration: float = 0.0
+    warning: str | None = None  # the file ended well before its stated length: the table covers the part read
 
     def progress(self) -> float:
         if self.status == "done":
@@ -41,7 +42,7 @@ class VideoJob:
         return self.frames_done / self.frames_total if self.frames_total else 0.0
 
     def public(self) -> dict[str, Any]:
-        """What the page polls: status, progress and, when done, the per-second table."""
+        """What the page polls: status, progress and, when done, the per-second table and any warning."""
         return {
             "job_id": self.job_id,
             "name": self.name,
@@ -50,6 +51,7 @@ class VideoJob:
             "error": self.error,
             "duration": self.duration,
             "table": self.table if self.status == "done" else [],
+            "warning": self.warning if self.status == "done" else None,
         }
 
 
@@ -115,6 +117,7 @@ class VideoJobs:
             table.to_csv(job.csv, index=False)
             job.table = table_rows(table)
             job.duration = float(table.attrs.get("duration", 0.0))
+            job.warning = named_warning(table.attrs.get("warning"), job)
             job.status = "done"
         except JobCancelledError:
             job.status = "cancelled"
@@ -131,6 +134,13 @@ class VideoJobs:
 
 class JobCancelledError(Exception):
     """Raised inside an analysis whose tab or session was closed, to stop it at the next frame."""
+
+
+def named_warning(warning: str | None, job: VideoJob) -> str | None:
+    """analyze_video's warning about the upload with the visitor's file name in place of the server's path."""
+    if not warning:
+        return None
+    return f"{job.name}: {warning.removeprefix(f'{job.upload}: ')}"
 
 
 def table_rows(table: pd.DataFrame) -> list[dict[str, Any]]:

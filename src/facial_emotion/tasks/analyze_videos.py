@@ -1,8 +1,9 @@
 """`scripts/analyze_videos.py`: one video per Hydra run, so multirun launchers fan a batch out; a summary after.
 
 Each run writes `emotions.csv` (`EmotionRecognizer.analyze_video`'s table), `timeline.png` and
-`analysis.json` (duration, faces, share of time per emotion, or the error) into its run folder;
-`SummaryCallback` joins the runs' `analysis.json` into `summary.csv` when the (multi)run ends.
+`analysis.json` (duration, faces, share of time per emotion, or the error; and `warning`, the line naming the last
+frame read of a file cut off part way) into its run folder; `SummaryCallback` joins the runs' `analysis.json` into
+`summary.csv` when the (multi)run ends (the warnings stay out of it and are printed again).
 """
 
 from __future__ import annotations
@@ -78,11 +79,13 @@ def analyze_one_video(cfg: DictConfig) -> dict[str, Any]:
         df = recognizer.analyze_video(video, every=every, progress=progress, save_video=save_video)
     except (ValueError, ModelFileError, OSError) as error:  # bad input or options (InputError is a ValueError)
         print(f"error: {error}", file=sys.stderr)
-        record = {"video": video, "error": str(error)}
+        record = {"video": video, "error": str(error), "warning": None}
     else:
         df.to_csv(out / CSV_FILE, index=False)
         plot_timeline(df, out / TIMELINE_FILE, title=Path(video).name)
-        record = {"video": video, **video_summary(df, recognizer.class_names), "error": None}
+        # warning: a file that stopped giving frames well before its stated length; the figures cover the part read
+        warning = df.attrs.get("warning")
+        record = {"video": video, **video_summary(df, recognizer.class_names), "error": None, "warning": warning}
         print(f"{video}: {len(df)} rows, {record['faces']} face(s) -> {out / CSV_FILE}")
     (out / RECORD_FILE).write_text(json.dumps(record, indent=2) + "\n")
     return record
@@ -101,10 +104,15 @@ def video_summary(df: pd.DataFrame, class_names: Sequence[str]) -> dict[str, Any
 
 
 def write_summary(folder: Path) -> pd.DataFrame:
-    """Join the `analysis.json` of `folder` and its run subfolders into `folder/summary.csv`; exit 2 on errors."""
-    records = []
+    """Join the `analysis.json` of `folder` and its run subfolders into `folder/summary.csv`; exit 2 on errors.
+    A record's `warning` (a file cut off part way) stays out of the CSV and is printed again, with its run folder."""
+    records, warnings = [], []
     for path in sorted(folder.glob(f"*/{RECORD_FILE}"), key=_run_order) + sorted(folder.glob(RECORD_FILE)):
-        records.append({**json.loads(path.read_text()), "run_dir": str(path.parent)})
+        record = json.loads(path.read_text())
+        warning = record.pop("warning", None)
+        if warning:
+            warnings.append(f"warning: {warning} ({path})")
+        records.append({**record, "run_dir": str(path.parent)})
     summary = pd.DataFrame(records)
     if len(summary):  # video, figures, emotions, then error and run_dir (a failed run has no figures)
         tail = ["error", "run_dir"]
@@ -112,6 +120,8 @@ def write_summary(folder: Path) -> pd.DataFrame:
         summary = summary.astype({c: "Int64" for c in ("frames", "faces", "rows") if c in summary.columns})
     summary.to_csv(folder / SUMMARY_FILE, index=False)
     print(f"summary of {len(summary)} video(s): {folder / SUMMARY_FILE}")
+    for line in warnings:  # each run printed its own; here they are together, after the batch's progress bars
+        print(line, file=sys.stderr)
     failed = summary[summary["error"].notna()] if len(summary) else summary
     if len(failed):
         for row in failed.itertuples():

@@ -229,6 +229,7 @@ function uploadVideo(file) {
   const upload = ++videoUpload;
   const status = $("video-status"), bar = $("video-progress");
   $("video-result").hidden = true;
+  $("video-warning").hidden = true;
   delete status.dataset.done; // set again when this upload's result is shown
   bar.hidden = false;
   bar.value = 0;
@@ -274,7 +275,11 @@ async function pollVideo(jobId, upload) {
     return;
   }
   const found = job.table.length ? `${job.table.length} rows` : "no face found";
-  status.textContent = `${job.name}: ${job.duration.toFixed(1)} s analysed, ${found}`;
+  status.textContent = `${job.name}: ${job.duration.toFixed(1)} s analysed, ${found}` +
+    (job.warning ? " (the file ends early: see the warning)" : "");
+  // A file cut off part way (its header states more frames than could be read): the results cover the part read.
+  $("video-warning").textContent = job.warning ? `Warning: ${job.warning}` : "";
+  $("video-warning").hidden = !job.warning;
   status.dataset.done = jobId;
   showVideoResult(job);
 }
