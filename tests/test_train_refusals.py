@@ -38,8 +38,12 @@ def _with_callback(cfg, target: str):
     return cfg
 
 
-def test_resuming_a_one_cycle_run_with_another_length_is_refused_before_a_step(tmp_path: Path, fer_dir: Path) -> None:
-    first = ["trainer.max_epochs=2", "test=false", "scheduler=onecycle"]
+@pytest.mark.parametrize("scheduler", ["onecycle", "cosine"])
+def test_resuming_a_run_with_another_schedule_length_is_refused_before_a_step(
+    tmp_path: Path, fer_dir: Path, scheduler: str
+) -> None:
+    """One-cycle would fail epochs later (stepped past its end), warm-up cosine would jump to another curve."""
+    first = ["trainer.max_epochs=2", "test=false", f"scheduler={scheduler}"]
     cfg = _with_callback(compose_train_config(tmp_path, fer_dir, first), "StopAfterFirstEpoch")
     train(cfg)
     last = Path(cfg.callbacks.model_checkpoint.dirpath) / "last.ckpt"

@@ -1,8 +1,9 @@
 """Refuse a resume whose learning-rate schedule no longer fits its checkpoint, before a single step is trained.
 
-A schedule of a fixed length (OneCycleLR's `total_steps`) is restored from the checkpoint as the run built it, so a
-resume with another `trainer.max_epochs` (batch size, `limit_train_batches`, ...) would fail epochs later, inside
-Lightning, when the schedule runs past its end ("Tried to step X times"), or stop before the schedule ends.
+A schedule of a fixed length (OneCycleLR's `total_steps`, and warm-up cosine's, recorded on it) is restored from
+the checkpoint as the run built it, so a resume with another `trainer.max_epochs` (batch size,
+`limit_train_batches`, ...) would fail epochs later, inside Lightning, when the one-cycle schedule runs past its end
+("Tried to step X times"), or stop before the schedule ends; the cosine one would jump to another curve.
 """
 
 from __future__ import annotations

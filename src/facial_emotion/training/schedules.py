@@ -20,4 +20,8 @@ def warmup_cosine(
         progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
         return final_lr_fraction + (1 - final_lr_fraction) * 0.5 * (1 + math.cos(math.pi * progress))
 
-    return LambdaLR(optimizer, factor)
+    scheduler = LambdaLR(optimizer, factor)
+    # Saved with the scheduler's state in every checkpoint: a resume of another length is refused
+    # (training.resume_schedule) instead of jumping to another point of another curve.
+    scheduler.total_steps = total_steps
+    return scheduler
