@@ -133,6 +133,8 @@ def test_auto_runs_onnxruntime_on_every_cpu_kind_and_steps_down_to_fp32_without_
     err = capsys.readouterr().err.strip().splitlines()
     assert (predictor.backend, predictor.precision) == ("onnxruntime", "fp32")
     assert len(err) == 1 and "no int8 graph built yet" in err[0] and "build_graphs.py" in err[0]
+    # The command builds this file's graph: build_graphs.py alone builds the real-face file's only.
+    assert f"""build_graphs.py 'model_paths=["{model_path}"]'""" in err[0]
     reference = EmotionPredictor(model_path, backend="torch", bf16=False).predict_proba(faces)
     np.testing.assert_allclose(predictor.predict_proba(faces), reference, atol=FP32_TOLERANCE)
     assert resolve_backend("auto", "cuda") == "torch"

@@ -113,7 +113,8 @@ class EmotionPredictor:
             why = (
                 f"its int8 graph was refused ({refused})"
                 if refused
-                else f"no int8 graph built yet (build it once, 2-4 min: {BUILD_GRAPHS_COMMAND})"
+                else f"no int8 graph built yet (build it once, 2-4 min: {BUILD_GRAPHS_COMMAND} "
+                f"'model_paths=[\"{self.model_path}\"]')"
             )
             print(f"note: {self.model_path.name}: {why}; using onnxruntime fp32", file=sys.stderr)
             self.backend = "onnxruntime"
