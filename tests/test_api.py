@@ -206,7 +206,7 @@ def test_predict_image_script_takes_a_url_as_the_api_does(happy: list, photo_ser
         assert row[name] == pytest.approx(probability, abs=1e-4)
     assert cv2.imread(str(copies / HAPPY_PHOTO.name)).shape == cv2.imread(str(HAPPY_PHOTO)).shape
     missing = predict_image_script(f"path={photo_server}/Happy/missing.jpg")
-    assert missing.returncode == 1
+    assert missing.returncode == 2
     assert missing.stderr.strip() == f"error: {photo_server}/Happy/missing.jpg: the server answered 404 File not found"
 
 

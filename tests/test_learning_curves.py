@@ -63,7 +63,7 @@ def test_script_draws_a_second_stage_after_the_first(tmp_path: Path) -> None:
         text=True,
         timeout=120,
     )
-    assert missing.returncode == 1
+    assert missing.returncode == 2
     assert missing.stderr.strip() == f"error: no TensorBoard scalars under {tmp_path / 'nothing' / 'tensorboard'}"
 
 

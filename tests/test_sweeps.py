@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -346,17 +347,24 @@ def test_compare_runs_reads_runs_in_progress(tmp_path: Path, capsys) -> None:
     assert out[header + 1].split()[:5] == ["1", "1", "60.00%", "1", "running"]
     assert out[header + 2].split()[:4] == ["2", "0", "50.00%", "3"]  # no summary: max val/acc and epochs from events
     assert "optimizer.lr=0.1" in out[header + 2] and "(2 runs with val/acc)" in out[-1]
-    with pytest.raises(SystemExit, match="no run recorded metric=val/acc_bset; they recorded .*val/acc_best"):
+    with pytest.raises(SystemExit) as stopped:
         compare_runs(f"path={tmp_path / 'multirun'}", "metric=val/acc_bset")
+    error = capsys.readouterr().err
+    assert stopped.value.code == 2 and re.search(
+        "no run recorded metric=val/acc_bset; they recorded .*val/acc_best", error
+    )
 
 
 @pytest.mark.parametrize("make", ["missing", "empty"])
-def test_compare_runs_bad_folder_is_a_one_line_error(tmp_path: Path, make: str) -> None:
+def test_compare_runs_bad_folder_is_a_one_line_error(
+    tmp_path: Path, make: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     folder = tmp_path / "sweep"
     if make == "empty":
         (folder / "not_a_run").mkdir(parents=True)
     with pytest.raises(SystemExit) as exit_info:
         compare_runs(f"path={folder}")
-    message = str(exit_info.value.code)
+    assert exit_info.value.code == 2
+    message = capsys.readouterr().err.strip()
     assert message.startswith("error: ") and "\n" not in message and str(folder) in message
     assert ("no such folder" if make == "missing" else "no runs under") in message

@@ -189,7 +189,8 @@ def test_bad_options_are_one_line_errors_before_any_work(
     else:
         with pytest.raises(SystemExit) as stopped:
             TASKS[script](cfg)
-        error = str(stopped.value.code)
+        assert stopped.value.code == 2
+        error = capsys.readouterr().err
     assert re.search(message, error) and "\n" not in error.strip(), error
     assert not list((tmp_path / "folder").iterdir())  # nothing written
 

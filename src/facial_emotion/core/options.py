@@ -7,8 +7,9 @@ Hydra turns `realtime=false` into False but `realtime=no` into the text "no", wh
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -16,8 +17,18 @@ _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0", "")
 
 
+# The exit status of a script refused its input (a missing file, a bad option), as argparse and the other scripts use.
+BAD_INPUT_STATUS = 2
+
+
 class OptionError(ValueError):
     """An option whose value cannot mean what the option needs; the message names the option."""
+
+
+def exit_with_error(message: str) -> NoReturn:
+    """End a script on bad input: `error: <message>`, one line on stderr, exit status 2."""
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(BAD_INPUT_STATUS)
 
 
 def flag(cfg: DictConfig, key: str) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sys
 
 import numpy as np
 import torch
@@ -12,6 +11,7 @@ from omegaconf import DictConfig
 
 from facial_emotion.app.load_client import encode_frames, run_clients, serving
 from facial_emotion.core.hardware import describe_device
+from facial_emotion.core.options import exit_with_error
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.tasks.serve import build_app
 
@@ -22,7 +22,7 @@ def run(cfg: DictConfig) -> None:
     try:
         frames = encode_frames(str(cfg.video), cfg.width, cfg.height, cfg.jpeg_quality)
     except ValueError as error:
-        sys.exit(f"error: {error}")
+        exit_with_error(str(error))
     print(f"Hardware: {describe_device('cpu')}; torch threads {torch.get_num_threads()}")
     print(f"{cfg.clients} client(s) x {cfg.seconds} s, {cfg.width}x{cfg.height} JPEG frames offered at {cfg.fps} fps")
     server = contextlib.nullcontext(str(cfg.url)) if cfg.url else serving(build_app(cfg))
@@ -32,7 +32,7 @@ def run(cfg: DictConfig) -> None:
     trips = np.array([rtt for s in stats for _, rtt in s.round_trips]) * 1000
     errors = sum(len(s.errors) for s in stats)
     if not len(trips):
-        sys.exit(f"error: no frame was answered ({errors} errors)")
+        exit_with_error(f"no frame was answered ({errors} errors)")
     print(f"round trip: p50 {np.percentile(trips, 50):.1f} ms, p95 {np.percentile(trips, 95):.1f} ms; errors {errors}")
     per_client = [s.fps(cfg.seconds) for s in stats]
     print(f"frames/s per client: min {min(per_client):.1f}, mean {np.mean(per_client):.1f}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import torch
@@ -11,6 +10,7 @@ from omegaconf import DictConfig
 
 from facial_emotion.core.hardware import describe_device
 from facial_emotion.core.model_file import ModelFileError
+from facial_emotion.core.options import exit_with_error
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.evaluation.model_comparison import compare_model, markdown_table
 from facial_emotion.inference.predictor import checked_device
@@ -24,14 +24,14 @@ def run(cfg: DictConfig) -> None:
         if not cfg.batches or not all(isinstance(size, int) and size >= 1 for size in cfg.batches):
             raise ValueError(f"batches must be whole numbers >= 1, got {list(cfg.batches or [])}")
     except ValueError as error:
-        sys.exit(f"error: {error}")
+        exit_with_error(str(error))
     hardware = f"{describe_device(cfg.device)}; torch {torch.__version__}"
     print(f"Hardware: {hardware}", flush=True)
     load = os.getloadavg()[0]  # timings on a busy machine are slower: the page says how busy it was
     try:
         rows = [compare_model(Path(p), cfg.device, tuple(cfg.batches), cfg.repeats) for p in cfg.model_paths]
     except (ModelFileError, FileNotFoundError) as error:
-        sys.exit(f"error: {error}")
+        exit_with_error(str(error))
     table = markdown_table(rows)
     print(table)
     if cfg.get("output"):

@@ -7,11 +7,11 @@ progress.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from omegaconf import DictConfig
 
+from facial_emotion.core.options import exit_with_error
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.sweeps.curves import plot_sweep_curves
 from facial_emotion.sweeps.report import short_floats, text_table, write_report
@@ -32,11 +32,11 @@ def run(cfg: DictConfig) -> None:
     try:
         records = load_runs(path)
     except RunsNotFoundError as error:
-        sys.exit(f"error: {error}")
+        exit_with_error(str(error))
     metric = cfg.metric or configured_metric(records)
     known = sorted({name for record in records for name in record.metrics})
     if cfg.metric and known and metric not in known:  # runs that recorded nothing yet have no names to check
-        sys.exit(f"error: no run recorded metric={metric}; they recorded {', '.join(known)}")
+        exit_with_error(f"no run recorded metric={metric}; they recorded {', '.join(known)}")
     records = sort_runs(records, metric, maximize=not cfg.minimize)
     table = run_table(records, metric)
     common, _ = split_overrides(records)
@@ -49,7 +49,7 @@ def run(cfg: DictConfig) -> None:
         curves = out / "sweep_curves.png"
         drawn = plot_sweep_curves(records, curves, tag=cfg.curve, metric=metric)
     except OSError as error:
-        sys.exit(f"error: cannot write the report into {out}: {error}")
+        exit_with_error(f"cannot write the report into {out}: {error}")
     print("\n".join(heading))
     print(text_table(table))
     print(f"Wrote {', '.join(str(p) for p in written)} and {curves} ({drawn} runs with {cfg.curve}).")

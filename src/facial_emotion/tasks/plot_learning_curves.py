@@ -12,6 +12,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from facial_emotion.core.model_file import ModelFileError
+from facial_emotion.core.options import exit_with_error
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.evaluation.plots import plot_learning_curves
 from facial_emotion.models.loading import load_model_file
@@ -25,7 +26,7 @@ def run(cfg: DictConfig) -> None:
     for run_dir in [*cfg.earlier_run_dirs, cfg.run_dir]:
         stages.append(read_epoch_scalars(Path(run_dir) / "tensorboard"))
         if not stages[-1]:
-            sys.exit(f"error: no TensorBoard scalars under {Path(run_dir) / 'tensorboard'}")
+            exit_with_error(f"no TensorBoard scalars under {Path(run_dir) / 'tensorboard'}")
     scalars, stage_starts = concatenate_stages(stages)
     model_path = Path(str(cfg.model_path))
     best = ""
@@ -33,7 +34,7 @@ def run(cfg: DictConfig) -> None:
         try:
             best = load_model_file(model_path).training.get("best_checkpoint", "")
         except ModelFileError as error:
-            sys.exit(f"error: {error}")
+            exit_with_error(str(error))
     else:
         print(f"note: no model file at {model_path}: the kept epoch is not marked", file=sys.stderr)
     match = re.search(r"epoch_(\d+)", best)

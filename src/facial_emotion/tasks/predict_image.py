@@ -11,7 +11,7 @@ import numpy as np
 from omegaconf import DictConfig
 
 from facial_emotion.api.images import is_web_url, to_bgr
-from facial_emotion.core.options import flag, path_option
+from facial_emotion.core.options import exit_with_error, flag, path_option
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.video.build import build_photo_pipeline
@@ -43,7 +43,7 @@ def run(cfg: DictConfig) -> None:
         predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, backend=cfg.backend, early_exit=cfg.get("early_exit"))
         log = PredictionLog(cfg.log, predictor.class_names, key="file", record_empty=True) if cfg.log else None
     except (FileNotFoundError, ValueError, OSError) as error:  # a bad URL or download: ImageInputError (ValueError)
-        sys.exit(f"error: {error}")
+        exit_with_error(str(error))
     pipeline = build_photo_pipeline(cfg.face_pipeline, predictor)
     options = PhotoOptions(whole_image_if_no_face, path_option(cfg.save_dir))
     if url:
@@ -53,12 +53,12 @@ def run(cfg: DictConfig) -> None:
         if skipped:
             print(describe_skipped(skipped, root))
         if not paths:
-            sys.exit(f"error: no images ({IMAGE_KINDS}) under {cfg.path}")
+            exit_with_error(f"no images ({IMAGE_KINDS}) under {cfg.path}")
         read = sum(report_photo(options, pipeline, log, str(path.relative_to(root)), read_bgr(path)) for path in paths)
         if read == 0:  # nothing was classified: a script must not take that run for a success
             if log is not None:
                 log.close()
-            sys.exit(f"error: none of the {len(paths)} images under {cfg.path} could be read")
+            exit_with_error(f"none of the {len(paths)} images under {cfg.path} could be read")
     if log is not None:
         log.close()
 

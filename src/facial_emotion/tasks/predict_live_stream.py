@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
 from omegaconf import DictConfig
 
-from facial_emotion.core.options import flag, number
+from facial_emotion.core.options import exit_with_error, flag, number
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.video.build import build_pipeline
@@ -54,19 +52,19 @@ def run(cfg: DictConfig) -> None:
         source = open_source(cfg)
         predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, backend=cfg.backend, early_exit=cfg.get("early_exit"))
     except (VideoSourceError, FileNotFoundError, ValueError) as error:
-        sys.exit(f"error: {error}")
+        exit_with_error(str(error))
     pipeline = build_pipeline(cfg.face_pipeline, predictor)
     try:
         sinks = open_sinks(cfg, source, predictor.class_names)
     except (OSError, ValueError) as error:
-        sys.exit(f"error: {error}")
+        exit_with_error(str(error))
     print(f"Reading video stream ... ({source.description})")
     try:
         feed_sinks(pipeline.run(source), sinks, max_seconds)
     except KeyboardInterrupt:
         print("Stopped.")
     except OSError as error:  # the annotated video or the log could not be written (a full disk)
-        sys.exit(f"error: {error}")
+        exit_with_error(str(error))
     finally:
         source.close()
         for sink in sinks:

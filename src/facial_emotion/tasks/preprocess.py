@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 from omegaconf import DictConfig
 
 from facial_emotion.adversarial.face_io import save_face_png
 from facial_emotion.core.model_file import ModelFileError
-from facial_emotion.core.options import OptionError, number, path_option
+from facial_emotion.core.options import OptionError, exit_with_error, number, path_option
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.models.loading import load_model_file
 from facial_emotion.video.build import build_cropper, build_detector
@@ -32,7 +31,7 @@ def run(cfg: DictConfig) -> None:
         geometry = load_model_file(cfg.model_path).crop_geometry
         replaced = remove_earlier_faces(output_dir)
     except (VideoSourceError, ModelFileError, OptionError, OSError) as error:
-        sys.exit(f"error: {error}")
+        exit_with_error(str(error))
     print(f"Reading {source.description}; faces go to {output_dir}")
     if replaced:
         print(f"Removed {replaced} face images of an earlier run from {output_dir}")

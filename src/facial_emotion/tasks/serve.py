@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import sys
 
 import uvicorn
 from omegaconf import DictConfig, OmegaConf
@@ -11,6 +10,7 @@ from omegaconf import DictConfig, OmegaConf
 from facial_emotion.api import EmotionRecognizer
 from facial_emotion.app.server import create_app
 from facial_emotion.app.settings import AppSettings
+from facial_emotion.core.options import exit_with_error
 from facial_emotion.core.user_paths import expand_home
 
 
@@ -26,7 +26,7 @@ def run(cfg: DictConfig) -> None:
     try:
         app = build_app(cfg)
     except ValueError as error:  # a bad model file or setting (ModelFileError and InputError are ValueErrors)
-        sys.exit(f"error: {error}")
+        exit_with_error(str(error))
     if not _is_loopback(str(cfg.host)):
         print(f"Listening on {cfg.host}: other machines can reach the app (host=127.0.0.1 keeps it local)")
     print(f"Open http://{cfg.host}:{cfg.port}/ (Ctrl-C stops)")

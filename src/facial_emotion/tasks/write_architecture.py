@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 from omegaconf import DictConfig
 
 from facial_emotion.core.model_file import ModelFileError
+from facial_emotion.core.options import exit_with_error
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.export.exporter import architecture_text
 from facial_emotion.models.loading import load_model_file
@@ -33,7 +33,7 @@ def run(cfg: DictConfig) -> None:
         model = load_model_file(model_path)
         notes_text = notes.read_text() if notes else ""
     except (ModelFileError, OSError) as error:
-        sys.exit(f"error: {error}")
+        exit_with_error(str(error))
     output = model_path.with_name(model_path.stem + "_architecture.txt")
     output.write_text(architecture_text(model, notes_text))
     print(f"Wrote {output}" + (f" (notes: {notes})" if notes else ""))
