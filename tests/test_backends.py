@@ -138,6 +138,8 @@ def test_auto_runs_onnxruntime_on_every_cpu_kind_and_steps_down_to_fp32_without_
     reference = EmotionPredictor(model_path, backend="torch", bf16=False).predict_proba(faces)
     np.testing.assert_allclose(predictor.predict_proba(faces), reference, atol=FP32_TOLERANCE)
     assert resolve_backend("auto", "cuda") == "torch"
+    EmotionPredictor(model_path, tta="center", backend="auto")  # the file again (the API: photos, then video)
+    assert capsys.readouterr().err == "", "the note is said once per file"
 
 
 def test_an_unknown_or_absent_device_is_a_one_line_error() -> None:

@@ -36,6 +36,7 @@ from facial_emotion.models.loading import load_model_file
 BUILD_GRAPHS_COMMAND = (
     "FER_DATA_DIR=<FER2013 CSVs> facial-emotion build_graphs" if INSTALLED else "python scripts/build_graphs.py"
 )
+_NOTES_SHOWN: set[tuple[str, str]] = set()  # (model file and its version, note): each said once per process
 EARLY_EXIT_FACES = 80  # faces per early-exit pass, and views per forward (as `batch_size` makes for fixed views)
 
 
@@ -116,7 +117,7 @@ class EmotionPredictor:
                 else f"no int8 graph built yet (build it once, 2-4 min: {BUILD_GRAPHS_COMMAND} "
                 f"'model_paths=[\"{self.model_path}\"]')"
             )
-            print(f"note: {self.model_path.name}: {why}; using onnxruntime fp32", file=sys.stderr)
+            self._note_once(f"note: {self.model_path.name}: {why}; using onnxruntime fp32")
             self.backend = "onnxruntime"
         try:
             return load_graph_session(
@@ -128,6 +129,14 @@ class EmotionPredictor:
             print(f"note: int8 graph unavailable ({error}); using onnxruntime fp32", file=sys.stderr)
             self.backend = "onnxruntime"
             return load_graph_session(self.model_path, self.model, "fp32", torch.get_num_threads())
+
+    def _note_once(self, note: str) -> None:
+        """Print `note` on stderr unless this process already said it of this version of the file (the Python
+        API loads a file twice, for photos and for video)."""
+        version = f"{self.model_path.resolve()}@{self.model_path.stat().st_mtime_ns}"
+        if (version, note) not in _NOTES_SHOWN:
+            _NOTES_SHOWN.add((version, note))
+            print(note, file=sys.stderr)
 
     @property
     def precision(self) -> str:
