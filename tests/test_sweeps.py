@@ -209,6 +209,7 @@ def test_failed_trial_is_recorded_and_the_sweep_goes_on(data: Path, tmp_path: Pa
     failed_run, completed_run = Path(failed.user_attrs["run_dir"]), Path(completed.user_attrs["run_dir"])
     assert summary(failed_run)["status"] == "failed" and "Invalid learning rate" in summary(failed_run)["error"]
     assert summary(completed_run)["epochs_completed"] == 2 and summary(completed_run)["resumes"] == 0
+    assert summary(completed_run)["partial_test"] is True  # limit_test_batches=1
 
     compare_runs(f"path={sweep_dir}")
     lines = capsys.readouterr().out.splitlines()
@@ -217,11 +218,12 @@ def test_failed_trial_is_recorded_and_the_sweep_goes_on(data: Path, tmp_path: Pa
     assert lines[header + 2].split()[1] == failed_run.name
     assert " ".join(lines[header + 2].split()[2:]) == "failed optimizer.lr=-1.0 ValueError: Invalid learning rate: -1.0"
     assert "(1 runs with val/acc)" in lines[-1]
-    assert_hparams_tab(completed_run / "tensorboard", {"optimizer/lr": 0.05})
+    # limit_test_batches=1: the test figure of one batch is its own HPARAMS column, not test/acc
+    assert_hparams_tab(completed_run / "tensorboard", {"optimizer/lr": 0.05}, test_metric="test/acc_partial")
 
 
-def assert_hparams_tab(log_dir: Path, expected: dict[str, float]) -> None:
-    """TensorBoard's HPARAMS plugin data: the run's hyperparameters with val/acc_best and test/acc as metrics."""
+def assert_hparams_tab(log_dir: Path, expected: dict[str, float], test_metric: str = "test/acc") -> None:
+    """TensorBoard's HPARAMS plugin data: the run's hyperparameters with val/acc_best and `test_metric` as metrics."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     from tensorboard.plugins.hparams import plugin_data_pb2
 
@@ -229,13 +231,13 @@ def assert_hparams_tab(log_dir: Path, expected: dict[str, float]) -> None:
     accumulator.Reload()
     content = accumulator.PluginTagToContent("hparams")
     experiment = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/experiment"]).experiment
-    assert [m.name.tag for m in experiment.metric_infos] == ["val/acc_best", "test/acc"]
+    assert [m.name.tag for m in experiment.metric_infos] == ["val/acc_best", test_metric]
     start = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"])
     hparams = start.session_start_info.hparams
     for key, value in expected.items():
         assert hparams[key].number_value == pytest.approx(value)
     assert "model/net/widths" in hparams and not any(key.startswith("paths/") for key in hparams)
-    for tag in ("val/acc_best", "test/acc"):  # final values at the last step, not back at step 0
+    for tag in ("val/acc_best", test_metric):  # final values at the last step, not back at step 0
         steps = [event.step for event in accumulator.Scalars(tag)]
         assert steps == sorted(steps) and steps[-1] > 0
 
@@ -368,3 +370,86 @@ def test_compare_runs_bad_folder_is_a_one_line_error(
     message = capsys.readouterr().err.strip()
     assert message.startswith("error: ") and "\n" not in message and str(folder) in message
     assert ("no such folder" if make == "missing" else "no runs under") in message
+
+
+def _summarised_run(folder: Path, overrides: list[str], summary: dict, trainer: dict | None = None) -> None:
+    (folder / ".hydra").mkdir(parents=True)
+    (folder / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
+    if trainer is not None:
+        (folder / ".hydra" / "config.yaml").write_text(OmegaConf.to_yaml({"trainer": trainer}))
+    (folder / SUMMARY_FILE).write_text(json.dumps({"status": "completed", "epochs_completed": 2, **summary}))
+
+
+def test_compare_runs_marks_test_figures_of_a_partial_test(tmp_path: Path, capsys) -> None:
+    sweep = tmp_path / "sweep"
+    metrics = {"val/acc_best": 0.5, "test/acc": 0.1367}
+    _summarised_run(sweep / "0", ["optimizer.lr=0.1"], {"metrics": metrics, "partial_test": True})
+    _summarised_run(sweep / "1", ["optimizer.lr=0.2"], {"metrics": {**metrics, "val/acc_best": 0.4}})
+    # a summary written before partial_test was recorded: the run's config tells
+    _summarised_run(
+        sweep / "2", ["optimizer.lr=0.3"], {"metrics": {**metrics, "val/acc_best": 0.3}}, {"limit_test_batches": 2}
+    )
+    _summarised_run(
+        sweep / "3", ["optimizer.lr=0.4"], {"metrics": {"val/acc_best": 0.2, "test/acc": 0.6}, "partial_test": False}
+    )
+    compare_runs(f"path={sweep}", f"out={tmp_path / 'out'}")
+    out = capsys.readouterr().out.splitlines()
+    header = next(i for i, line in enumerate(out) if line.startswith("rank"))
+    assert [line.split()[:4] for line in out[header + 1 : header + 5]] == [
+        ["1", "0", "50.00%", "13.67%*"],
+        ["2", "1", "40.00%", "13.67%"],
+        ["3", "2", "30.00%", "13.67%*"],
+        ["4", "3", "20.00%", "60.00%"],
+    ]
+    assert out[header + 5].startswith("* tested on a few batches only") and "not the test set's" in out[header + 5]
+    csv_lines = (tmp_path / "out" / "sweep_runs.csv").read_text().splitlines()
+    assert csv_lines[0].startswith("rank,run,val/acc_best,test/acc,epochs,wall_time_s,hardware,precision,status,")
+    column = csv_lines[0].split(",").index("test_partial")
+    assert [line.split(",")[column] for line in csv_lines[1:]] == ["True", "False", "True", "False"]
+    assert "\\* tested on a few batches only" in (tmp_path / "out" / "sweep_runs.md").read_text()
+
+
+def test_compare_runs_sorted_by_another_metric_still_shows_val_acc_best(tmp_path: Path, capsys) -> None:
+    for name, loss in {"0": 1.5, "1": 0.9}.items():
+        metrics = {"val/acc_best": 0.5, "val/loss": loss}
+        _summarised_run(tmp_path / "sweep" / name, [f"optimizer.lr={name}.1"], {"metrics": metrics})
+    compare_runs(f"path={tmp_path / 'sweep'}", "metric=val/loss", "minimize=true")
+    out = capsys.readouterr().out.splitlines()
+    header = next(i for i, line in enumerate(out) if line.startswith("rank"))
+    assert out[header].split()[:4] == ["rank", "run", "val/loss", "val/acc_best"]
+    assert [line.split()[:4] for line in out[header + 1 : header + 3]] == [
+        ["1", "1", "0.9", "50.00%"],
+        ["2", "0", "1.5", "50.00%"],
+    ]
+
+
+@pytest.mark.parametrize(
+    "content", ["[1, 2]", '{"metrics": [1]}', '{"metrics": {"val/acc_best": "n/a"}, "wall_time_s": "soon"}']
+)
+def test_compare_runs_reads_past_a_foreign_run_summary(tmp_path: Path, content: str, capsys) -> None:
+    _summarised_run(tmp_path / "sweep" / "0", ["optimizer.lr=0.1"], {"metrics": {"val/acc_best": 0.5}})
+    _summarised_run(tmp_path / "sweep" / "1", ["optimizer.lr=0.2"], {})
+    (tmp_path / "sweep" / "1" / SUMMARY_FILE).write_text(content)
+    compare_runs(f"path={tmp_path / 'sweep'}")
+    out = capsys.readouterr().out.splitlines()
+    header = next(i for i, line in enumerate(out) if line.startswith("rank"))
+    assert out[header + 1].split()[:3] == ["1", "0", "50.00%"] and out[header + 2].split()[:2] == ["2", "1"]
+
+
+def test_compare_runs_without_path_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        compare_runs()
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip() == "error: give path=<a sweep folder, a folder of runs or one run folder>"
+
+
+@pytest.mark.parametrize(("partial", "test_metric"), [(False, "test/acc"), (True, "test/acc_partial")])
+def test_hparams_tab_names_a_partial_test_apart(tmp_path: Path, partial: bool, test_metric: str) -> None:
+    from lightning.pytorch.loggers import TensorBoardLogger
+
+    from facial_emotion.sweeps.tensorboard_hparams import log_final_hparams
+
+    logger = TensorBoardLogger(str(tmp_path), name="", version="")
+    config = {"optimizer": {"lr": 0.05}, "model": {"net": {"widths": [8, 16]}}, "paths": {"data_dir": "x"}}
+    log_final_hparams([logger], config, {"val/acc_best": 0.5, "test/acc": 0.25}, step=7, partial_test=partial)
+    assert_hparams_tab(tmp_path, {"optimizer/lr": 0.05}, test_metric=test_metric)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from facial_emotion.sweeps.run_table import PARTIAL_TEST_COLUMN
+
 ACCURACY_COLUMNS = re.compile(r"(^|/)acc")
 _FLOAT = re.compile(r"(?<![\w.])-?\d+\.\d{5,}(e-?\d+)?")
 
@@ -45,9 +47,34 @@ def _cell(column: str, value: object) -> str:
     return str(value)
 
 
+PARTIAL_MARK = "*"
+
+
+def _partial_rows(table: pd.DataFrame) -> list[bool]:
+    if PARTIAL_TEST_COLUMN not in table:
+        return [False] * len(table)
+    return [not pd.isna(value) and bool(value) for value in table[PARTIAL_TEST_COLUMN]]
+
+
+def partial_test_note(table: pd.DataFrame) -> str | None:
+    """The footnote for test figures marked as partial, when any are."""
+    if not any(_partial_rows(table)):
+        return None
+    return (
+        f"{PARTIAL_MARK} tested on a few batches only (trainer.limit_test_batches, fast_dev_run, debug=limit or "
+        "debug=fdr): not the test set's figure."
+    )
+
+
 def readable_table(table: pd.DataFrame) -> pd.DataFrame:
-    """Strings for display: accuracies in %, durations, short floats; empty columns (e.g. no errors) dropped."""
-    shown = pd.DataFrame({column: [_cell(column, v) for v in table[column]] for column in table.columns})
+    """Strings for display: accuracies in %, durations, short floats; test figures of a partial test marked with
+    `*`; empty columns (e.g. no errors) dropped."""
+    partial = _partial_rows(table)
+    columns = [column for column in table.columns if column != PARTIAL_TEST_COLUMN]
+    shown = pd.DataFrame({column: [_cell(column, v) for v in table[column]] for column in columns})
+    for column in columns:
+        if column.startswith("test/"):
+            shown[column] = [v + PARTIAL_MARK if v and p else v for v, p in zip(shown[column], partial, strict=True)]
     shown = shown.rename(columns={"wall_time_s": "wall time"})
     return shown.loc[:, [c for c in shown.columns if (shown[c] != "").any() or c in ("run", "rank")]]
 
@@ -55,7 +82,10 @@ def readable_table(table: pd.DataFrame) -> pd.DataFrame:
 def text_table(table: pd.DataFrame) -> str:
     """Console table: numbers right-aligned, text left-aligned, two spaces between columns."""
     shown = readable_table(table)
-    right = {c for c in shown.columns if c in ("rank", "epochs", "wall time") or ACCURACY_COLUMNS.search(c)}
+    numeric = {c for c in table.columns if c != "run" and pd.api.types.is_numeric_dtype(table[c])}  # e.g. val/loss
+    right = {c for c in shown.columns if c in ("rank", "epochs", "wall time") or ACCURACY_COLUMNS.search(c)} | {
+        c for c in shown.columns if c in numeric
+    }
     widths = {c: max([len(c), *(len(v) for v in shown[c])]) for c in shown.columns}
     lines = []
     for row in [list(shown.columns), *shown.itertuples(index=False)]:
@@ -82,9 +112,11 @@ def markdown_table(table: pd.DataFrame) -> str:
 
 
 def write_report(table: pd.DataFrame, heading: list[str], folder: Path, stem: str = "sweep_runs") -> list[Path]:
-    """`<stem>.csv` (raw values) and `<stem>.md` (heading lines, then the readable table) in `folder`."""
+    """`<stem>.csv` (raw values) and `<stem>.md` (heading lines, the readable table, the note on partial tests) in
+    `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     csv_path, md_path = folder / f"{stem}.csv", folder / f"{stem}.md"
     table.to_csv(csv_path, index=False)
-    md_path.write_text("\n\n".join([*heading, markdown_table(table)]) + "\n")
+    note = partial_test_note(table)
+    md_path.write_text("\n\n".join([*heading, markdown_table(table), *(["\\" + note] if note else [])]) + "\n")
     return [csv_path, md_path]

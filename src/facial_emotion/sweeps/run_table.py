@@ -11,10 +11,13 @@ from typing import Any
 import pandas as pd
 from omegaconf import OmegaConf
 
-from facial_emotion.training.run_summary import SUMMARY_FILE, read_run_summary
+from facial_emotion.training.run_summary import SUMMARY_FILE, ran_a_fraction, read_run_summary
 
 DEFAULT_METRIC = "val/acc_best"
 TEST_METRIC = "test/acc"
+# Column of the raw table (CSV): True where the run tested a few batches only, so its test/ figures are not the
+# test set's.
+PARTIAL_TEST_COLUMN = "test_partial"
 
 
 class RunsNotFoundError(FileNotFoundError):
@@ -35,6 +38,7 @@ class RunRecord:
     device: str | None = None
     precision: str | None = None
     error: str | None = None
+    partial_test: bool = False  # tested a few batches only (limit_test_batches, fast_dev_run)
 
 
 def is_run_dir(path: Path) -> bool:
@@ -84,6 +88,28 @@ def _read_overrides(run_dir: Path) -> list[str]:
         return []
 
 
+def _numbers(metrics: Any) -> dict[str, float]:
+    """The numeric entries of a summary's `metrics` (a hand-edited or foreign file may hold anything)."""
+    if not isinstance(metrics, dict):
+        return {}
+    return {str(k): float(v) for k, v in metrics.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+
+
+def _tested_a_fraction(run_dir: Path, summary: dict[str, Any] | None) -> bool:
+    """What the summary records, else (summaries written before it was recorded, runs without one) what the run's
+    `.hydra/config.yaml` says about trainer.fast_dev_run and trainer.limit_test_batches."""
+    if summary is not None and "partial_test" in summary:
+        return bool(summary["partial_test"])
+    path = run_dir / ".hydra" / "config.yaml"
+    if not path.is_file():
+        return False
+    try:
+        trainer = OmegaConf.to_container(OmegaConf.load(path).get("trainer") or {}, resolve=False)
+    except Exception:  # a half-written file of a run that is starting
+        return False
+    return isinstance(trainer, dict) and ran_a_fraction(trainer, "limit_test_batches")
+
+
 def _tensorboard_facts(run_dir: Path) -> tuple[dict[str, float], int | None, float | None]:
     """Final metrics, validated epochs and wall time from the run's TensorBoard events (runs without a summary)."""
     log_dir = run_dir / "tensorboard"
@@ -109,9 +135,9 @@ def read_run(run_dir: Path, root: Path) -> RunRecord:
     summary = read_run_summary(run_dir)
     if summary is not None:
         record.status = str(summary.get("status", "unknown"))
-        record.metrics = {k: float(v) for k, v in summary.get("metrics", {}).items()}
+        record.metrics = _numbers(summary.get("metrics"))
         record.epochs = summary.get("epochs_completed")
-        record.wall_time_s = summary.get("wall_time_s")
+        record.wall_time_s = _numbers({"t": summary.get("wall_time_s")}).get("t")
         record.device = summary.get("device")
         record.precision = summary.get("precision")
         record.error = summary.get("error")
@@ -120,6 +146,7 @@ def read_run(run_dir: Path, root: Path) -> RunRecord:
         record.metrics = {**metrics, **record.metrics}
         record.epochs = record.epochs or epochs
         record.wall_time_s = record.wall_time_s or wall_time
+    record.partial_test = _tested_a_fraction(run_dir, summary)
     return record
 
 
@@ -164,7 +191,7 @@ def run_table(records: list[RunRecord], metric: str) -> pd.DataFrame:
     rows = []
     for rank, record in enumerate(records, start=1):
         row: dict[str, Any] = {"rank": rank, "run": record.name}
-        for name in (metric, TEST_METRIC):
+        for name in dict.fromkeys((metric, DEFAULT_METRIC, TEST_METRIC)):  # the target first, each once
             row[name] = record.metrics.get(name)
         row.update(
             epochs=record.epochs,
@@ -172,6 +199,7 @@ def run_table(records: list[RunRecord], metric: str) -> pd.DataFrame:
             hardware=record.device,
             precision=record.precision,
             status=record.status,
+            **{PARTIAL_TEST_COLUMN: record.partial_test},
             overrides=" ".join(distinct[record.name]),
             error=record.error,
         )

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from facial_emotion.core.options import exit_with_error
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.sweeps.curves import plot_sweep_curves
-from facial_emotion.sweeps.report import short_floats, text_table, write_report
+from facial_emotion.sweeps.report import partial_test_note, short_floats, text_table, write_report
 from facial_emotion.sweeps.run_table import (
     RunsNotFoundError,
     configured_metric,
@@ -27,6 +27,8 @@ from facial_emotion.sweeps.run_table import (
 
 def run(cfg: DictConfig) -> None:
     """Print the table, write the CSV, Markdown and curves; one-line errors for a bad path."""
+    if OmegaConf.is_missing(cfg, "path"):
+        exit_with_error("give path=<a sweep folder, a folder of runs or one run folder>")
     expand_home(cfg)
     path = Path(cfg.path)
     try:
@@ -52,4 +54,6 @@ def run(cfg: DictConfig) -> None:
         exit_with_error(f"cannot write the report into {out}: {error}")
     print("\n".join(heading))
     print(text_table(table))
+    if note := partial_test_note(table):
+        print(note)
     print(f"Wrote {', '.join(str(p) for p in written)} and {curves} ({drawn} runs with {cfg.curve}).")

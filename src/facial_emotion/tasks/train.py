@@ -31,7 +31,7 @@ from facial_emotion.sweeps.tensorboard_hparams import log_final_hparams
 from facial_emotion.training.initial_weights import load_initial_weights
 from facial_emotion.training.resume_schedule import ResumedScheduleCheck, run_options_file, saved_schedule
 from facial_emotion.training.run_info import RunInfo
-from facial_emotion.training.run_summary import RunSummary
+from facial_emotion.training.run_summary import RunSummary, ran_a_fraction
 
 log = logging.getLogger(__name__)
 
@@ -124,12 +124,14 @@ def _fit_test_export(cfg: DictConfig, run_info: RunInfo, summary: RunSummary) ->
         # Loaded by hand, not with trainer.test(ckpt_path=...), which would also restore the checkpoint's older
         # RunInfo (wall time, epochs, resumes) into the exported model file.
         module.load_state_dict(torch.load(best, map_location="cpu", weights_only=True)["state_dict"])
+    partial_test = _ran_a_fraction(cfg, "limit_test_batches")
     if cfg.get("test"):
+        summary.partial_test = partial_test  # compare_runs marks such test figures
         with _resume_hint_on_interrupt(cfg):
             trainer.test(module, datamodule=datamodule)
         metrics.update(_metrics(trainer))
 
-    log_final_hparams(trainer.loggers, hparams, metrics, trainer.global_step)
+    log_final_hparams(trainer.loggers, hparams, metrics, trainer.global_step, partial_test=partial_test)
     if cfg.get("export") and cfg.export.get("path") and trainer.is_global_zero:
         _export(cfg, module, datamodule, metrics, run_info, best, initial_weights)
     summary.write("completed", metrics)
@@ -274,9 +276,7 @@ def _ran_a_fraction(cfg: DictConfig, limit_option: str) -> bool:
     """A smoke or debug run (fast_dev_run, `limit_option` such as limit_val_batches) that validated or tested a
     few batches only. Its validation split is not used to fit temperatures either: that would cost minutes on a
     CPU, far more than the run itself, for a model file nobody ships."""
-    trainer = cfg.get("trainer", {})
-    limit = trainer.get(limit_option)  # an int counts batches, a float is a fraction (1.0: all)
-    return bool(trainer.get("fast_dev_run")) or not (limit is None or (isinstance(limit, float) and limit >= 1.0))
+    return ran_a_fraction(cfg.get("trainer", {}), limit_option)
 
 
 def run(cfg: DictConfig) -> float | None:

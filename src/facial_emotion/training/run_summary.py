@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 import traceback
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +28,20 @@ def scalar_metrics(trainer: L.Trainer) -> dict[str, float]:
     return {k: float(v) for k, v in trainer.callback_metrics.items() if torch.is_tensor(v) and v.numel() == 1}
 
 
+def ran_a_fraction(trainer: Mapping[str, Any], limit_option: str) -> bool:
+    """Whether a run with this trainer config ran a stage on a few batches only: fast_dev_run, or `limit_option`
+    (limit_val_batches, limit_test_batches) set to a number of batches or a fraction below 1.0."""
+    limit = trainer.get(limit_option)  # an int counts batches, a float is a fraction (1.0: all)
+    return bool(trainer.get("fast_dev_run")) or not (limit is None or (isinstance(limit, float) and limit >= 1.0))
+
+
 def read_run_summary(run_dir: Path) -> dict[str, Any] | None:
-    """The run's summary, or None when it has none (or it is unreadable, e.g. being rewritten)."""
+    """The run's summary, or None when it has none (or it is unreadable, e.g. being rewritten, or not an object)."""
     try:
-        return json.loads((run_dir / SUMMARY_FILE).read_text())
+        summary = json.loads((run_dir / SUMMARY_FILE).read_text())
     except (OSError, ValueError):
         return None
+    return summary if isinstance(summary, dict) else None
 
 
 class RunSummary(L.Callback):
@@ -44,6 +53,8 @@ class RunSummary(L.Callback):
         self.device: str | None = None
         self.precision: str | None = None
         self.metrics: dict[str, float] = {}
+        # Set before testing: True when the test ran on a few batches (its test/ figures are not the test set's).
+        self.partial_test: bool | None = None
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.device = describe_device("cuda" if trainer.strategy.root_device.type == "cuda" else "cpu")
@@ -74,6 +85,8 @@ class RunSummary(L.Callback):
             "precision": self.precision,
             "metrics": dict(sorted(self.metrics.items())),
         }
+        if self.partial_test is not None:
+            summary["partial_test"] = self.partial_test
         if error is not None:
             summary["error"] = f"{type(error).__name__}: {error}".strip()
             summary["traceback"] = "".join(traceback.format_exception(error)[-8:])
