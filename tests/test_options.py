@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import pytest
+from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from facial_emotion.core.options import OptionError, flag, number, path_option
+from facial_emotion.core.options import OptionError, flag, number, path_option, require_options
+from tests.conftest import CONFIG_DIR
 
 
 @pytest.mark.parametrize(
@@ -41,3 +44,29 @@ def test_number_checks_kind_and_range() -> None:
 
 def test_path_option_takes_numbers_for_names() -> None:
     assert path_option(2024) == Path("2024") and path_option("") is None and path_option(None) is None
+
+
+@pytest.mark.parametrize(
+    ("script", "message"),
+    [
+        ("predict_image", "give path=<an image, a folder of images or an http(s) URL>"),
+        ("evaluate_faces", "give path=<a folder with a subfolder of photos per emotion>"),
+        ("plot_learning_curves", "give run_dir=<a training run's folder>"),
+        ("compare_runs", "give path=<a sweep folder, a folder of runs or one run folder>"),
+    ],
+)
+def test_a_required_option_not_given_is_one_line_naming_it(script: str, message: str, capsys) -> None:
+    """The first thing a new user types, `python scripts/predict_image.py`, was OmegaConf's traceback."""
+    with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
+        cfg = compose(script)
+    with pytest.raises(SystemExit) as stopped:
+        importlib.import_module(f"facial_emotion.tasks.{script}").run(cfg)
+    assert stopped.value.code == 2 and capsys.readouterr().err == f"error: {message}\n"
+
+
+def test_require_options_names_every_missing_option(capsys) -> None:
+    cfg = OmegaConf.create({"model_paths": "???", "output": "???", "given": "x.pkl"})
+    require_options(cfg, given="a file")  # given: nothing to say
+    with pytest.raises(SystemExit):
+        require_options(cfg, model_paths="files", output="a file", given="a file")
+    assert capsys.readouterr().err == "error: give model_paths=<files> and output=<a file>\n"

@@ -31,6 +31,14 @@ def exit_with_error(message: str) -> NoReturn:
     sys.exit(BAD_INPUT_STATUS)
 
 
+def require_options(cfg: DictConfig, **what_they_take: str) -> None:
+    """End the script in one line when a required option (`???` in its config) is not given: `error: give
+    path=<an image, a folder or a URL>` rather than OmegaConf's traceback."""
+    missing = [f"{key}=<{what}>" for key, what in what_they_take.items() if OmegaConf.is_missing(cfg, key)]
+    if missing:
+        exit_with_error("give " + " and ".join(missing))
+
+
 def flag(cfg: DictConfig, key: str) -> bool:
     """`cfg[key]` as a yes/no: true/false, yes/no, on/off, 1/0 (any case); null means no."""
     value = cfg.get(key)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from facial_emotion.core.options import exit_with_error
+from facial_emotion.core.options import exit_with_error, require_options
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.sweeps.curves import plot_sweep_curves
 from facial_emotion.sweeps.report import partial_test_note, short_floats, text_table, write_report
@@ -27,8 +27,7 @@ from facial_emotion.sweeps.run_table import (
 
 def run(cfg: DictConfig) -> None:
     """Print the table, write the CSV, Markdown and curves; one-line errors for a bad path."""
-    if OmegaConf.is_missing(cfg, "path"):
-        exit_with_error("give path=<a sweep folder, a folder of runs or one run folder>")
+    require_options(cfg, path="a sweep folder, a folder of runs or one run folder")
     expand_home(cfg)
     path = Path(cfg.path)
     try:

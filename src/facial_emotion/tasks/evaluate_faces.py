@@ -11,7 +11,7 @@ from omegaconf import DictConfig
 
 from facial_emotion.core.hardware import cpu_name
 from facial_emotion.core.model_file import ModelFile, ModelFileError
-from facial_emotion.core.options import OptionError, number, path_option, prepare_output_file
+from facial_emotion.core.options import OptionError, number, path_option, prepare_output_file, require_options
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.evaluation.face_evaluation import CROP_MODES, FaceSetResult, evaluate_face_set
 from facial_emotion.evaluation.face_results_table import update_table
@@ -27,6 +27,7 @@ def run(cfg: DictConfig) -> int:
 
     Returns the exit status: 0, or 2 with a one-line `error:` when nothing could be evaluated.
     """
+    require_options(cfg, path="a folder with a subfolder of photos per emotion")
     expand_home(cfg)
     if cfg.crop not in CROP_MODES:
         return _error(f"crop must be one of {', '.join(CROP_MODES)}, got {cfg.crop!r}")

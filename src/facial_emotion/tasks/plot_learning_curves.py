@@ -12,7 +12,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from facial_emotion.core.model_file import ModelFileError
-from facial_emotion.core.options import exit_with_error
+from facial_emotion.core.options import exit_with_error, require_options
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.evaluation.plots import plot_learning_curves
 from facial_emotion.models.loading import load_model_file
@@ -21,6 +21,7 @@ from facial_emotion.training.tensorboard_scalars import concatenate_stages, read
 
 def run(cfg: DictConfig) -> None:
     """Read the runs' TensorBoard scalars, mark the chosen epoch, write `cfg.output`."""
+    require_options(cfg, run_dir="a training run's folder")
     expand_home(cfg)
     stages = []
     for run_dir in [*cfg.earlier_run_dirs, cfg.run_dir]:

@@ -11,7 +11,7 @@ import numpy as np
 from omegaconf import DictConfig
 
 from facial_emotion.api.images import is_web_url, to_bgr
-from facial_emotion.core.options import exit_with_error, flag, path_option
+from facial_emotion.core.options import exit_with_error, flag, path_option, require_options
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.video.build import build_photo_pipeline
@@ -32,6 +32,7 @@ from facial_emotion.video.sinks import PredictionLog, describe_faces, draw_faces
 def run(cfg: DictConfig) -> None:
     """Detect, crop and classify the faces of each image (a file, a folder, or an http(s) URL); print, log and
     draw them where configured."""
+    require_options(cfg, path="an image, a folder of images or an http(s) URL")
     expand_home(cfg)
     url = str(cfg.path) if is_web_url(str(cfg.path)) else None
     shown_url = redact_credentials(url) if url else None
