@@ -27,8 +27,8 @@ from facial_emotion.sweeps.run_table import (
 
 def run(cfg: DictConfig) -> None:
     """Print the table, write the CSV, Markdown and curves; one-line errors for a bad path."""
-    require_options(cfg, path="a sweep folder, a folder of runs or one run folder")
     expand_home(cfg)
+    require_options(cfg, path="a sweep folder, a folder of runs or one run folder")
     path = Path(cfg.path)
     try:
         records = load_runs(path)

@@ -27,8 +27,8 @@ def run(cfg: DictConfig) -> int:
 
     Returns the exit status: 0, or 2 with a one-line `error:` when nothing could be evaluated.
     """
-    require_options(cfg, path="a folder with a subfolder of photos per emotion")
     expand_home(cfg)
+    require_options(cfg, path="a folder with a subfolder of photos per emotion")
     if cfg.crop not in CROP_MODES:
         return _error(f"crop must be one of {', '.join(CROP_MODES)}, got {cfg.crop!r}")
     try:

@@ -21,8 +21,8 @@ from facial_emotion.training.tensorboard_scalars import concatenate_stages, read
 
 def run(cfg: DictConfig) -> None:
     """Read the runs' TensorBoard scalars, mark the chosen epoch, write `cfg.output`."""
-    require_options(cfg, run_dir="a training run's folder")
     expand_home(cfg)
+    require_options(cfg, run_dir="a training run's folder")
     stages = []
     for run_dir in [*cfg.earlier_run_dirs, cfg.run_dir]:
         stages.append(read_epoch_scalars(Path(run_dir) / "tensorboard"))

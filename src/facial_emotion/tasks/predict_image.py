@@ -32,8 +32,8 @@ from facial_emotion.video.sinks import PredictionLog, describe_faces, draw_faces
 def run(cfg: DictConfig) -> None:
     """Detect, crop and classify the faces of each image (a file, a folder, or an http(s) URL); print, log and
     draw them where configured."""
-    require_options(cfg, path="an image, a folder of images or an http(s) URL")
     expand_home(cfg)
+    require_options(cfg, path="an image, a folder of images or an http(s) URL")
     url = str(cfg.path) if is_web_url(str(cfg.path)) else None
     shown_url = redact_credentials(url) if url else None
     try:
