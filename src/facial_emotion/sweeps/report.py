@@ -83,9 +83,7 @@ def text_table(table: pd.DataFrame) -> str:
     """Console table: numbers right-aligned, text left-aligned, two spaces between columns."""
     shown = readable_table(table)
     numeric = {c for c in table.columns if c != "run" and pd.api.types.is_numeric_dtype(table[c])}  # e.g. val/loss
-    right = {c for c in shown.columns if c in ("rank", "epochs", "wall time") or ACCURACY_COLUMNS.search(c)} | {
-        c for c in shown.columns if c in numeric
-    }
+    right = {c for c in shown.columns if c in ("rank", "epochs", "wall time", *numeric) or ACCURACY_COLUMNS.search(c)}
     widths = {c: max([len(c), *(len(v) for v in shown[c])]) for c in shown.columns}
     lines = []
     for row in [list(shown.columns), *shown.itertuples(index=False)]:

@@ -88,11 +88,16 @@ def _read_overrides(run_dir: Path) -> list[str]:
         return []
 
 
+def _number(value: Any) -> float | None:
+    """A summary's value as a float, None when it is not a number (a hand-edited or foreign file may hold anything)."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def _numbers(metrics: Any) -> dict[str, float]:
-    """The numeric entries of a summary's `metrics` (a hand-edited or foreign file may hold anything)."""
+    """The numeric entries of a summary's `metrics`."""
     if not isinstance(metrics, dict):
         return {}
-    return {str(k): float(v) for k, v in metrics.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    return {str(k): number for k, v in metrics.items() if (number := _number(v)) is not None}
 
 
 def _tested_a_fraction(run_dir: Path, summary: dict[str, Any] | None) -> bool:
@@ -137,7 +142,7 @@ def read_run(run_dir: Path, root: Path) -> RunRecord:
         record.status = str(summary.get("status", "unknown"))
         record.metrics = _numbers(summary.get("metrics"))
         record.epochs = summary.get("epochs_completed")
-        record.wall_time_s = _numbers({"t": summary.get("wall_time_s")}).get("t")
+        record.wall_time_s = _number(summary.get("wall_time_s"))
         record.device = summary.get("device")
         record.precision = summary.get("precision")
         record.error = summary.get("error")

@@ -124,7 +124,7 @@ def _fit_test_export(cfg: DictConfig, run_info: RunInfo, summary: RunSummary) ->
         # Loaded by hand, not with trainer.test(ckpt_path=...), which would also restore the checkpoint's older
         # RunInfo (wall time, epochs, resumes) into the exported model file.
         module.load_state_dict(torch.load(best, map_location="cpu", weights_only=True)["state_dict"])
-    partial_test = _ran_a_fraction(cfg, "limit_test_batches")
+    partial_test = ran_a_fraction(cfg.get("trainer", {}), "limit_test_batches")
     if cfg.get("test"):
         summary.partial_test = partial_test  # compare_runs marks such test figures
         with _resume_hint_on_interrupt(cfg):
@@ -133,7 +133,7 @@ def _fit_test_export(cfg: DictConfig, run_info: RunInfo, summary: RunSummary) ->
 
     log_final_hparams(trainer.loggers, hparams, metrics, trainer.global_step, partial_test=partial_test)
     if cfg.get("export") and cfg.export.get("path") and trainer.is_global_zero:
-        _export(cfg, module, datamodule, metrics, run_info, best, initial_weights)
+        _export(cfg, module, datamodule, metrics, run_info, best, initial_weights, partial_test)
     summary.write("completed", metrics)
     return metrics
 
@@ -225,6 +225,7 @@ def _export(
     run_info: RunInfo,
     best_checkpoint: str,
     initial_weights: dict[str, Any] | None,
+    partial_test: bool,
 ) -> None:
     teacher = getattr(module, "teacher", None)
     teachers = teacher.describe() if teacher else getattr(datamodule, "distillation_record", lambda: None)()
@@ -237,7 +238,9 @@ def _export(
         **({"distillation": distillation} if distillation else {}),
         **run_info.state_dict(),
     }
-    val = None if _ran_a_fraction(cfg, "limit_val_batches") else datamodule.val_set
+    # A smoke or debug run that validated a few batches only: fitting temperatures on the whole validation split
+    # would cost minutes on a CPU, far more than the run itself, for a model file nobody ships.
+    val = None if ran_a_fraction(cfg.get("trainer", {}), "limit_val_batches") else datamodule.val_set
     if val is None:
         log.warning(
             "export: temperatures not fitted (this run validated on a few batches only: fast_dev_run or "
@@ -245,7 +248,7 @@ def _export(
             cfg.export.path,
         )
     path = Path(cfg.export.path)
-    if _ran_a_fraction(cfg, "limit_test_batches"):
+    if partial_test:
         # Test figures of a few batches would read as the test set's: the file records none (compare_models: "-").
         metrics = {name: value for name, value in metrics.items() if not name.startswith("test/")}
         log.warning(
@@ -270,13 +273,6 @@ def _export(
 def _crop_geometry(model_path: str | None) -> CropGeometry:
     """The crop geometry of `model_path` (a distilled student cuts real faces like its teacher), else the default."""
     return load_model_file(Path(model_path)).crop_geometry if model_path else CropGeometry()
-
-
-def _ran_a_fraction(cfg: DictConfig, limit_option: str) -> bool:
-    """A smoke or debug run (fast_dev_run, `limit_option` such as limit_val_batches) that validated or tested a
-    few batches only. Its validation split is not used to fit temperatures either: that would cost minutes on a
-    CPU, far more than the run itself, for a model file nobody ships."""
-    return ran_a_fraction(cfg.get("trainer", {}), limit_option)
 
 
 def run(cfg: DictConfig) -> float | None:
