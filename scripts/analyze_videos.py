@@ -10,6 +10,7 @@ import hydra
 from omegaconf import DictConfig
 
 from facial_emotion.tasks.analyze_videos import InputError, analyze_one_video, sweep_arguments
+from facial_emotion.tasks.option_names import refuse_unknown_options
 
 try:
     sys.argv = sweep_arguments(sys.argv)
@@ -24,4 +25,5 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    refuse_unknown_options("analyze_videos")
     main()

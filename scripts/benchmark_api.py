@@ -7,6 +7,7 @@ import hydra
 from omegaconf import DictConfig
 
 from facial_emotion.tasks.benchmark_api import benchmark_api
+from facial_emotion.tasks.option_names import refuse_unknown_options
 
 
 @hydra.main(version_base="1.3", config_path="../configs", config_name="benchmark_api")
@@ -15,4 +16,5 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    refuse_unknown_options("benchmark_api")
     main()

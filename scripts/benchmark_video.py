@@ -9,6 +9,7 @@ import hydra
 from omegaconf import DictConfig
 
 from facial_emotion.tasks import benchmark_video
+from facial_emotion.tasks.option_names import refuse_unknown_options
 
 
 @hydra.main(version_base="1.3", config_path="../configs", config_name="benchmark_video")
@@ -17,4 +18,5 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    refuse_unknown_options("benchmark_video")
     main()

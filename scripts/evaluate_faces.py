@@ -10,6 +10,7 @@ import hydra
 from omegaconf import DictConfig
 
 from facial_emotion.tasks import evaluate_faces
+from facial_emotion.tasks.option_names import refuse_unknown_options
 
 
 @hydra.main(version_base="1.3", config_path="../configs", config_name="evaluate_faces")
@@ -18,4 +19,5 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    refuse_unknown_options("evaluate_faces")
     main()

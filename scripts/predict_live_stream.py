@@ -11,6 +11,7 @@ import hydra
 from omegaconf import DictConfig
 
 from facial_emotion.tasks import predict_live_stream
+from facial_emotion.tasks.option_names import refuse_unknown_options
 
 
 @hydra.main(version_base="1.3", config_path="../configs", config_name="predict_live_stream")
@@ -19,4 +20,5 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    refuse_unknown_options("predict_live_stream")
     main()

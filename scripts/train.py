@@ -4,6 +4,7 @@ import hydra
 from omegaconf import DictConfig
 
 from facial_emotion.tasks import train
+from facial_emotion.tasks.option_names import refuse_unknown_options
 
 
 @hydra.main(version_base="1.3", config_path="../configs", config_name="train")
@@ -12,4 +13,5 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
+    refuse_unknown_options("train")
     main()

@@ -39,6 +39,8 @@ def test_speed_table_keeps_one_section_per_cpu(monkeypatch: pytest.MonkeyPatch, 
     assert text.count("## AMD EPYC, ") == 1 and text.count("## Intel(R) Xeon(R) Processor, ") == 1
     amd = text.split("## AMD EPYC, ")[1]
     assert "| 4.00 |" in amd and "| 5.00 |" not in amd  # the re-run replaced its own CPU's section only
+    assert text.index("## AMD EPYC, ") < text.index("## Intel(R) Xeon(R) Processor, ")  # in its place
+    assert text.startswith("# Inference speed per CPU kind\n\n## AMD EPYC, ") and text.endswith(".\n")
 
 
 @pytest.mark.parametrize(

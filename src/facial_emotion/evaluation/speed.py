@@ -99,7 +99,12 @@ def write_speed_table(path: Path, rows: list[SpeedRow], model_name: str) -> None
         ]
     )
     existing = path.read_text() if path.is_file() else "# Inference speed per CPU kind\n\n"
-    sections = re.split(r"(?m)^(?=## )", existing)
-    kept = [part for part in sections if not part.startswith(title + "\n")]
+    sections = [part.rstrip("\n") + "\n\n" for part in re.split(r"(?m)^(?=## )", existing)]
+    mine = [i for i, part in enumerate(sections) if part.startswith(title + "\n")]
+    if mine:  # in its place, so that a re-measured CPU does not move to the end
+        sections[mine[0]] = section + "\n"
+        sections = [part for i, part in enumerate(sections) if i not in mine[1:]]
+    else:
+        sections.append(section + "\n")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(kept).rstrip("\n") + "\n\n" + section)
+    path.write_text("".join(sections).rstrip("\n") + "\n")

@@ -17,6 +17,7 @@ import hydra
 from omegaconf import DictConfig
 
 from facial_emotion.data.locate import PROJECT_ROOT, resolve_model_path
+from facial_emotion.tasks.option_names import refuse_unknown_options
 
 
 @dataclass(frozen=True)
@@ -97,5 +98,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     def run(cfg: DictConfig) -> None:
         sys.exit(task(cfg))
 
+    refuse_unknown_options(name, argv_for_hydra[1:])
     sys.argv = argv_for_hydra
     run()

@@ -1,0 +1,77 @@
+"""A misspelt option is refused in one line naming the closest options; what Hydra allows still runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from facial_emotion.tasks import cli
+from facial_emotion.tasks.option_names import unknown_option_message
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize(
+    ("config", "arguments", "expected"),
+    [
+        ("predict_image", ["pth=photos/"], "predict_image has no option pth (did you mean path=?)"),
+        ("predict_live_stream", ["max_second=5"], "no option max_second (did you mean max_seconds=?)"),
+        ("predict_live_stream", ["face_pipeline.detect_evry=3"], "(did you mean face_pipeline.detect_every=?)"),
+        ("train", ["trainer.max_epoch=3"], "trainer has no option max_epoch (did you mean trainer.max_epochs=?)"),
+        ("train", ["-m", "data.val_fracton=0.1,0.2"], "data has no option val_fracton"),
+    ],
+)
+def test_a_misspelt_option_is_named_with_the_closest_one(config: str, arguments: list[str], expected: str) -> None:
+    message = unknown_option_message(config, arguments)
+    assert message is not None and expected in message
+    assert "\n" not in message and "--help" in message
+
+
+def test_a_loose_guess_is_not_offered() -> None:
+    """`video=` is not `save_video=` (which would write over the clip): no guess, the options are listed."""
+    message = unknown_option_message("predict_live_stream", ["video=clip.mp4"])
+    assert message is not None and "did you mean" not in message
+    assert "its options: face_pipeline, source, " in message and "_target_" not in message
+
+
+@pytest.mark.parametrize(
+    ("config", "arguments"),
+    [
+        ("predict_image", ["path=photos/", "log=faces.csv"]),  # path is `???` in the file: still an option
+        ("predict_live_stream", ["face_pipeline.detect_every=3", "source=0"]),
+        ("train", ["experiment=fer_vgg_large_distill", "init_from=a.pkl", "model.distillation_weight=0.5"]),
+        ("train", ["-m", "model=vgg_small,vgg_large", "trainer.max_epoch=1"]),  # a group sweep: Hydra's to check
+        ("train", ["+extra=1", "++also=2", "~logger"]),  # adding and deleting are Hydra's
+        ("train", ["hydra.run.dir=out", "hydra/launcher=submitit_local"]),
+        ("train", ["hparams_search=nope"]),  # an unknown group option: Hydra lists the ones there are
+        ("train", ["--cfg", "job", "seed=1"]),
+        ("train", ["--help", "no_such=1"]),
+        ("train", ["broken=[1,"]),  # unparsable: Hydra says where
+    ],
+)
+def test_what_hydra_accepts_or_explains_itself_is_left_to_it(config: str, arguments: list[str]) -> None:
+    assert unknown_option_message(config, arguments) is None
+
+
+def test_a_script_refuses_an_unknown_option_in_one_line_before_loading_anything() -> None:
+    result = subprocess.run(
+        [sys.executable, "scripts/predict_live_stream.py", "video=clip.mp4", "max_seconds=1"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: predict_live_stream has no option video; its options: ")
+    assert result.stdout == ""  # no webcam, no fallback video: nothing ran
+
+
+def test_the_facial_emotion_command_refuses_it_too(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["predict_image", "pth=photos/"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.startswith("error: predict_image has no option pth (did you mean path=?)")
