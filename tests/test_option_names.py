@@ -22,6 +22,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
         ("predict_live_stream", ["face_pipeline.detect_evry=3"], "(did you mean face_pipeline.detect_every=?)"),
         ("train", ["trainer.max_epoch=3"], "trainer has no option max_epoch (did you mean trainer.max_epochs=?)"),
         ("train", ["-m", "data.val_fracton=0.1,0.2"], "data has no option val_fracton"),
+        ("train", ["-m", "model=vgg_small,vgg_large", "trainer.max_epoch=1"], "trainer has no option max_epoch"),
     ],
 )
 def test_a_misspelt_option_is_named_with_the_closest_one(config: str, arguments: list[str], expected: str) -> None:
@@ -43,9 +44,10 @@ def test_a_loose_guess_is_not_offered() -> None:
         ("predict_image", ["path=photos/", "log=faces.csv"]),  # path is `???` in the file: still an option
         ("predict_live_stream", ["face_pipeline.detect_every=3", "source=0"]),
         ("train", ["experiment=fer_vgg_large_distill", "init_from=a.pkl", "model.distillation_weight=0.5"]),
-        ("train", ["-m", "model=vgg_small,vgg_large", "trainer.max_epoch=1"]),  # a group sweep: Hydra's to check
         ("train", ["+extra=1", "++also=2", "~logger"]),  # adding and deleting are Hydra's
         ("train", ["hydra.run.dir=out", "hydra/launcher=submitit_local"]),
+        ("train", ["-m", "model=vgg_small,vgg_large", "model.net.dropout=0.1,0.3"]),
+        ("train", ["-m", "model=glob(vgg_*)", "no_such=1"]),  # a glob needs Hydra's config loader: Hydra checks
         ("train", ["hparams_search=nope"]),  # an unknown group option: Hydra lists the ones there are
         ("train", ["--cfg", "job", "seed=1"]),
         ("train", ["--help", "no_such=1"]),

@@ -41,15 +41,16 @@ def unknown_option_message(config_name: str, arguments: Sequence[str], config_di
     groups = [o for o in overrides if _is_group(o, config_dir)]
     plain = [o for o in overrides if o not in groups and not (o.is_add() or o.is_force_add() or o.is_delete())]
     plain = [o for o in plain if o.package is None and not o.key_or_group.startswith("hydra")]
-    if not plain or any(o.is_sweep_override() for o in groups):
+    if not plain:
         return None
     primary = OmegaConf.load(config_dir / f"{config_name}.yaml")
     top_level = set(primary.keys()) - {"defaults"}  # keys(), not `in`: OmegaConf's `in` is False for `???` ones
     if all(o.key_or_group in top_level for o in plain):
         return None  # every one is a top-level option of the config file itself: no composition needed
     try:
+        chosen = [_first_choice(o) for o in groups]
         with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
-            cfg = compose(config_name, overrides=[o.input_line for o in groups if o.input_line])
+            cfg = compose(config_name, overrides=chosen)
     except HydraException:
         return None  # a group option that does not exist: Hydra lists the ones that do
     for override in plain:
@@ -85,6 +86,14 @@ def _overrides(arguments: Sequence[str]) -> list[Override] | None:
         return OverridesParser.create().parse_overrides(lines)
     except HydraException:
         return None
+
+
+def _first_choice(override: Override) -> str:
+    """`model=a,b` -> `model=a`: a sweep's first job is composed with each sweep's first value, and an option missing
+    there stops the sweep at its first job."""
+    if not override.is_sweep_override():
+        return override.input_line or ""
+    return f"{override.key_or_group}={next(iter(override.sweep_string_iterator()))}"
 
 
 def _is_group(override: Override, config_dir: Path) -> bool:
