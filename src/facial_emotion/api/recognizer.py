@@ -11,6 +11,7 @@ from PIL import Image
 
 from facial_emotion.api.errors import ImageInputError
 from facial_emotion.api.images import ImageInput, is_data_uri, to_bgr
+from facial_emotion.api.option_names import unknown_option_message
 from facial_emotion.api.results import FaceResult, largest_first
 from facial_emotion.api.settings import PHOTO_CONFIG, VIDEO_CONFIG, compose_settings, override_value
 from facial_emotion.api.video_analysis import analyze_stream, open_video
@@ -36,7 +37,8 @@ class EmotionRecognizer:
             None: each config's own (photos: the model file's default; videos: `live`, the file's live view).
         backend: how the network runs: auto, torch, onnxruntime, onnxruntime-int8 (docs/speed.md); None: the
             configs' choice (auto).
-        overrides: more Hydra overrides applied to both configs, e.g. `["face_pipeline.detect_every=1"]`.
+        overrides: more Hydra overrides applied to both configs, e.g. `["face_pipeline.detect_every=1"]`; one that
+            names no option of theirs raises a ValueError naming the closest.
     """
 
     def __init__(
@@ -46,6 +48,10 @@ class EmotionRecognizer:
         backend: str | None = None,
         overrides: Sequence[str] = (),
     ) -> None:
+        for config_name in (PHOTO_CONFIG, VIDEO_CONFIG):
+            message = unknown_option_message(config_name, list(overrides))
+            if message is not None:  # Hydra's own message advises `+key=`, an option nothing would read
+                raise ValueError(f"EmotionRecognizer overrides: {message}")
         extra = [*overrides]
         if model_path is not None:
             extra.append(f"model_path={override_value(str(resolve_model_path(model_path)))}")

@@ -1,63 +1,12 @@
-"""A misspelt or unknown option is refused in one line naming the closest options, before Hydra runs the task.
-
-Hydra's own answer to `python scripts/predict_live_stream.py video=clip.mp4` is five lines ending in the advice to
-write `+video=clip.mp4`, which adds an option no task reads: the stream would open the webcam instead of the clip.
-Here: `error: predict_live_stream has no option video (its options: source, ...; --help shows them all)`, exit 2.
-"""
+"""The scripts refuse a misspelt or unknown option in one line (exit 2) before Hydra runs the task."""
 
 from __future__ import annotations
 
-import difflib
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
-from hydra import compose, initialize_config_dir
-from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import Override
-from hydra.errors import HydraException
-from omegaconf import DictConfig, OmegaConf
-
+from facial_emotion.api.option_names import unknown_option_message
 from facial_emotion.core.options import exit_with_error
-from facial_emotion.data.locate import PROJECT_ROOT
-
-CONFIG_DIR = PROJECT_ROOT / "configs"
-# Hydra's flags that take a value (`--cfg job`); after any of the others the check steps aside and Hydra answers.
-_FLAGS_WITH_VALUE = {"--cfg", "-c", "--package", "-p", "--experimental-rerun"}
-_FLAGS_ALLOWED = {"-m", "--multirun", "--resolve"}
-_LISTED = 12  # options named in the message at most; --help shows every one
-
-
-def unknown_option_message(config_name: str, arguments: Sequence[str], config_dir: Path = CONFIG_DIR) -> str | None:
-    """What is wrong with the first `key=value` in `arguments` naming no option of `config_name`'s config, or None.
-
-    Only plain overrides are checked: `+key=` (add), `++key=`, `~key`, `hydra.*` and config groups are Hydra's to
-    judge, and so is anything it cannot parse. Config groups given in `arguments` (`experiment=...`) are applied
-    first, as they can bring options of their own.
-    """
-    overrides = _overrides(arguments)
-    if overrides is None:
-        return None
-    groups = [o for o in overrides if _is_group(o, config_dir)]
-    plain = [o for o in overrides if o not in groups and not (o.is_add() or o.is_force_add() or o.is_delete())]
-    plain = [o for o in plain if o.package is None and not o.key_or_group.startswith("hydra")]
-    if not plain:
-        return None
-    primary = OmegaConf.load(config_dir / f"{config_name}.yaml")
-    top_level = set(primary.keys()) - {"defaults"}  # keys(), not `in`: OmegaConf's `in` is False for `???` ones
-    if all(o.key_or_group in top_level for o in plain):
-        return None  # every one is a top-level option of the config file itself: no composition needed
-    try:
-        chosen = [_first_choice(o) for o in groups]
-        with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
-            cfg = compose(config_name, overrides=chosen)
-    except HydraException:
-        return None  # a group option that does not exist: Hydra lists the ones that do
-    for override in plain:
-        message = _missing_key_message(cfg, config_name, override.key_or_group)
-        if message is not None:
-            return message
-    return None
 
 
 def refuse_unknown_options(config_name: str, arguments: Sequence[str] | None = None) -> None:
@@ -65,54 +14,4 @@ def refuse_unknown_options(config_name: str, arguments: Sequence[str] | None = N
     option of `config_name`'s config; otherwise return and let Hydra run."""
     message = unknown_option_message(config_name, sys.argv[1:] if arguments is None else arguments)
     if message is not None:
-        exit_with_error(message)
-
-
-def _overrides(arguments: Sequence[str]) -> list[Override] | None:
-    """The `key=value` arguments parsed as Hydra does, or None where the check should leave them to Hydra."""
-    lines: list[str] = []
-    skip_next = False
-    for argument in arguments:
-        if skip_next:
-            skip_next = False
-        elif argument in _FLAGS_WITH_VALUE:
-            skip_next = True
-        elif argument.startswith("-"):
-            if argument not in _FLAGS_ALLOWED:
-                return None  # --help, --info, --config-name ...: Hydra's
-        else:
-            lines.append(argument)
-    try:
-        return OverridesParser.create().parse_overrides(lines)
-    except HydraException:
-        return None
-
-
-def _first_choice(override: Override) -> str:
-    """`model=a,b` -> `model=a`: a sweep's first job is composed with each sweep's first value, and an option missing
-    there stops the sweep at its first job."""
-    if not override.is_sweep_override():
-        return override.input_line or ""
-    return f"{override.key_or_group}={next(iter(override.sweep_string_iterator()))}"
-
-
-def _is_group(override: Override, config_dir: Path) -> bool:
-    return (config_dir / override.key_or_group).is_dir()
-
-
-def _missing_key_message(cfg: DictConfig, config_name: str, key: str) -> str | None:
-    """None if `key` (dotted) names an option of `cfg` or a place where any key may be added; else the message."""
-    parent_key, _, leaf = key.rpartition(".")
-    parent = OmegaConf.select(cfg, parent_key) if parent_key else cfg
-    if not isinstance(parent, DictConfig):
-        return None  # a list index or a value: OmegaConf's message says what is wrong
-    names = [str(name) for name in parent]  # missing (`???`) options included
-    if leaf in names or not OmegaConf.is_struct(parent):
-        return None
-    where = f"{config_name} has no option {key}" if not parent_key else f"{parent_key} has no option {leaf}"
-    names = [name for name in names if not name.startswith("_")]  # _target_ and the like are not options
-    # A high cutoff: a loose guess misleads (video= is not save_video=, which would write over the clip).
-    close = difflib.get_close_matches(leaf, names, n=1, cutoff=0.75)
-    hint = f" (did you mean {parent_key + '.' if parent_key else ''}{close[0]}=?)" if close else ""
-    listed = ", ".join(names[:_LISTED]) + (", ..." if len(names) > _LISTED else "")
-    return f"{where}{hint}; its options: {listed} (--help shows them with their values)"
+        exit_with_error(f"{message} (--help shows them with their values)")
