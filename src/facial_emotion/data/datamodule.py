@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from facial_emotion.core.options import OptionError
 from facial_emotion.core.plain_values import plain_hyperparameters
 from facial_emotion.data.cache import load_fer_csv
 from facial_emotion.data.fer_csv import FERArrays, FERDataError
@@ -54,6 +55,18 @@ def stratified_split(labels: np.ndarray, val_fraction: float, seed: int) -> tupl
     train_mask = np.ones(len(labels), dtype=bool)
     train_mask[val_idx] = False
     return np.flatnonzero(train_mask), val_idx
+
+
+def check_split_sizes(val_fraction: float, n_train: int, n_val: int) -> None:
+    """OptionError, in one line naming `data.val_fraction`, when the split leaves validation or training empty (a
+    valid but tiny fraction rounds every class's share to no rows; Lightning would then skip validation silently
+    and the checkpoints, early stopping and export would have no val/acc to go by)."""
+    for name, rows in (("validation", n_val), ("training", n_train)):
+        if rows == 0:
+            raise OptionError(
+                f"data.val_fraction={val_fraction:g} gives {n_val} validation and {n_train} training rows of "
+                f"{n_train + n_val}: the {name} split is empty; give a fraction that leaves rows in both"
+            )
 
 
 class FERDataModule(L.LightningDataModule):
@@ -100,6 +113,7 @@ class FERDataModule(L.LightningDataModule):
         if stage in (None, "fit", "validate") and self.train_set is None:
             full = self._load(self.hparams.train_file)
             train_idx, val_idx = stratified_split(full.labels, self.hparams.val_fraction, self.hparams.split_seed)
+            check_split_sizes(self.hparams.val_fraction, len(train_idx), len(val_idx))
             targets = self._soft_targets(full)
             self.train_set = FaceTensorDataset(
                 full.images[train_idx], full.labels[train_idx], None if targets is None else targets[train_idx]

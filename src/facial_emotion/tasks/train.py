@@ -15,6 +15,7 @@ import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
+from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
@@ -29,7 +30,12 @@ from facial_emotion.export.exporter import architecture_text, export_model
 from facial_emotion.models.loading import load_model_file
 from facial_emotion.sweeps.tensorboard_hparams import log_final_hparams
 from facial_emotion.training.initial_weights import load_initial_weights
-from facial_emotion.training.resume_schedule import ResumedScheduleCheck, run_options_file, saved_schedule
+from facial_emotion.training.resume_schedule import (
+    ResumedScheduleCheck,
+    ResumeRefusedError,
+    run_options_file,
+    saved_schedule,
+)
 from facial_emotion.training.run_info import RunInfo
 from facial_emotion.training.run_summary import RunSummary, ran_a_fraction
 
@@ -79,6 +85,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
     summary = RunSummary(Path(cfg.paths.output_dir), run_info)
     try:
         return _fit_test_export(cfg, run_info, summary)
+    except ResumeRefusedError as error:  # the folder's summary is the earlier run's: keep it
+        summary.refused(error)
+        raise
     except Exception as error:  # not TrainingInterrupted, a KeyboardInterrupt: RunSummary recorded it
         summary.write("failed", error=error)
         raise
@@ -106,7 +115,7 @@ def _fit_test_export(cfg: DictConfig, run_info: RunInfo, summary: RunSummary) ->
         log.info("starting from the weights of %s", cfg.init_from)
     callbacks = [instantiate(c) for c in cfg.get("callbacks", {}).values() if c is not None] + [run_info, summary]
     if resume is not None and (schedule := saved_schedule(resume)) is not None:
-        callbacks.append(ResumedScheduleCheck(cfg.ckpt_path, schedule))
+        callbacks.insert(0, ResumedScheduleCheck(cfg.ckpt_path, schedule))  # refuses before the summary says running
     loggers = [instantiate(lg) for lg in cfg.get("logger", {}).values() if lg is not None]
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
     log.info(precision_reason(str(trainer.precision), cfg.trainer.accelerator))
@@ -164,45 +173,68 @@ def _resume_hint_on_interrupt(cfg: DictConfig) -> Iterator[None]:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, signal.default_int_handler)  # Lightning ignores Ctrl-C from then on
         last = _last_checkpoint(cfg).resolve()
-        if last.is_file():
+        if (sweeper := _sweeper()) is not None:
+            hint = _sweep_hint(sweeper)
+        elif last.is_file():
             hint = f"resume it: its command with ckpt_path={last} hydra.run.dir={Path(cfg.paths.output_dir).resolve()}"
         else:
             hint = "it stopped before its first checkpoint: start it again"
         raise TrainingInterrupted(f"training was interrupted; {hint}") from None
 
 
+def _sweeper() -> str | None:
+    """The sweeper's `_target_` when this run is one job of a multirun sweep (`-m`); None for a single run."""
+    try:
+        hydra_cfg = HydraConfig.get()
+    except ValueError:  # composed outside @hydra.main (tests)
+        return None
+    if hydra_cfg.mode != RunMode.MULTIRUN:
+        return None
+    return str(OmegaConf.select(hydra_cfg, "sweeper._target_", default=""))
+
+
+def _sweep_hint(sweeper: str) -> str:
+    """What to do after Ctrl-C in a sweep: its command again (docs/sweeps.md), not one job's resume."""
+    if "optuna" in sweeper.lower():
+        return "it was a sweep: rerun the same sweep command, which runs only the study's missing trials"
+    return (
+        "it was a sweep: rerun the same sweep command (a grid sweep runs all its jobs again, into a new "
+        "hydra.sweep.dir)"
+    )
+
+
 def checked_resume_checkpoint(cfg: DictConfig) -> dict[str, Any] | None:
-    """The checkpoint `ckpt_path` names, read safely (weights_only); None without one. ModelFileError in one line for
-    a file that is not a training checkpoint, and for a run folder that already holds a run when none is resumed
+    """The checkpoint `ckpt_path` names, read safely (weights_only); None without one. ResumeRefusedError in one line
+    for a file that is not a training checkpoint, and for a run folder that already holds a run when none is resumed
     (training there would replace its checkpoints and model file)."""
     path = cfg.get("ckpt_path")
     if not path:
         last = _last_checkpoint(cfg)
         if last.is_file():
-            raise ModelFileError(
+            raise ResumeRefusedError(
                 f"{last.parent.parent} already holds a run: resume it with ckpt_path={last}, or train elsewhere"
             )
         return None
     path = Path(str(path))
     if not path.is_file():
-        raise ModelFileError(f"ckpt_path: no checkpoint at {path}")
+        raise ResumeRefusedError(f"ckpt_path: no checkpoint at {path}")
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch.load raises many types for foreign or unsafe files
         reason = "it holds Python objects, never loaded" if "Weights only" in str(error) else type(error).__name__
-        raise ModelFileError(f"ckpt_path={path} is not a checkpoint that loads safely ({reason})") from None
+        raise ResumeRefusedError(f"ckpt_path={path} is not a checkpoint that loads safely ({reason})") from None
     if not isinstance(checkpoint, dict) or "pytorch-lightning_version" not in checkpoint:
         hint = (
             " (a model file: start from it with init_from=)"
             if isinstance(checkpoint, dict) and "format" in checkpoint
             else ""
         )
-        raise ModelFileError(f"ckpt_path={path} is not a training checkpoint{hint}")
+        raise ResumeRefusedError(f"ckpt_path={path} is not a training checkpoint{hint}")
     return checkpoint
 
 
 def check_checkpoint_network(module: L.LightningModule, checkpoint: dict[str, Any], path: str) -> None:
-    """ModelFileError, in one line, when the checkpoint's weights are not this configuration's network."""
+    """ResumeRefusedError, in one line, when the checkpoint's weights are not this configuration's network."""
     own = module.state_dict()
     theirs = checkpoint.get("state_dict", {})
     differing = [
@@ -211,7 +243,7 @@ def check_checkpoint_network(module: L.LightningModule, checkpoint: dict[str, An
         if key not in own or key not in theirs or own[key].shape != theirs[key].shape
     ]
     if differing:
-        raise ModelFileError(
+        raise ResumeRefusedError(
             f"ckpt_path={path} holds another network than this configuration ({len(differing)} tensors differ, e.g. "
             f"{sorted(differing)[0]}): resume with the run's own options ({run_options_file(path)})"
         )

@@ -18,6 +18,7 @@ import torch
 from lightning.fabric.utilities.rank_zero import rank_zero_only
 
 from facial_emotion.core.hardware import describe_device
+from facial_emotion.training.resume_schedule import ResumeRefusedError
 from facial_emotion.training.run_info import RunInfo
 
 SUMMARY_FILE = "run_summary.json"
@@ -66,8 +67,17 @@ class RunSummary(L.Callback):
         self.write("running")
 
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+        if isinstance(exception, ResumeRefusedError):
+            self.refused(exception)
+            return
         self.metrics.update(scalar_metrics(trainer))
         self.write("interrupted" if isinstance(exception, KeyboardInterrupt) else "failed", error=exception)
+
+    def refused(self, error: ResumeRefusedError) -> None:
+        """Record a refused resume as failed only where the folder holds no summary yet: in the run's own folder the
+        earlier run's summary (completed, interrupted) stays as it was."""
+        if not self.path.exists():
+            self.write("failed", error=error)
 
     def write(self, status: str, metrics: dict[str, float] | None = None, error: BaseException | None = None) -> None:
         """Record the run's state; `metrics` are merged into those seen so far."""
