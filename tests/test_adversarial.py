@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
+from PIL import Image
 
 from facial_emotion.adversarial import (
     NotPredictedAsSourceError,
@@ -19,11 +20,15 @@ from facial_emotion.adversarial import (
 )
 from facial_emotion.adversarial.face_io import load_face_image, read_face_png, save_face_png
 from facial_emotion.core.preprocessing import Preprocessing
+from facial_emotion.data.cache import load_fer_csv
+from facial_emotion.data.locate import PROJECT_ROOT
 from facial_emotion.export.exporter import export_model
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.models.vgg import VGGNet
 from facial_emotion.tasks.hack_the_cnn import run as run_hack
+from facial_emotion.tasks.robustness_report import MEASURE_DEFAULTS
 from facial_emotion.tasks.robustness_report import run as run_robustness
+from tests.conftest import write_fer_csv
 
 BUDGET = 8
 
@@ -119,8 +124,6 @@ def test_perturbation_stats() -> None:
 
 
 def test_load_face_image_converts_and_resizes(tmp_path: Path) -> None:
-    from PIL import Image
-
     path = tmp_path / "colour.png"
     Image.fromarray(np.full((60, 80, 3), 200, dtype=np.uint8)).save(path)
     face, notes = load_face_image(path)
@@ -159,9 +162,9 @@ def test_hack_of_another_model_writes_into_its_own_folder(
 
 def attack_cli_error(run, model_path: Path, data_dir: Path, capsys: pytest.CaptureFixture, override: dict) -> str:
     """Run an attack CLI (no test CSV in `data_dir`), expect exit code 2, return its one stderr line."""
-    settings = {"model_path": str(model_path), "tta": None, "device": "cpu", "source": "Happy", "target": "Sad"}
-    settings |= {"data_dir": str(data_dir), "test_file": "test_with_emotions.csv", "output_dir": str(data_dir)}
-    assert run(OmegaConf.create(settings | override)) == 2
+    settings = {"model_path": str(model_path), "data_dir": str(data_dir), "output_dir": str(data_dir)}
+    name = "hack_the_cnn" if run is run_hack else "robustness_report"
+    assert run(script_cfg(name, **(settings | override))) == 2
     error = capsys.readouterr().err.strip()
     assert error.startswith("error: ") and "\n" not in error
     return error
@@ -186,3 +189,163 @@ def test_attack_scripts_refuse_bad_input_in_one_line(
 def test_robustness_script_names_the_missing_test_file(model_path: Path, tmp_path: Path, capsys) -> None:
     error = attack_cli_error(run_robustness, model_path, tmp_path, capsys, {})
     assert error.startswith("error: FER data not found") and str(tmp_path) in error
+
+
+def script_cfg(name: str, **overrides: object) -> DictConfig:
+    """configs/<name>.yaml as the script gets it (its own options, not the Hydra defaults), with `overrides`."""
+    cfg = OmegaConf.load(PROJECT_ROOT / "configs" / f"{name}.yaml")
+    del cfg["defaults"]
+    return OmegaConf.merge(cfg, overrides)
+
+
+@pytest.fixture
+def attack_data(tmp_path: Path) -> Path:
+    """A data dir with a 21-row synthetic test_with_emotions.csv (three faces of each class)."""
+    data = tmp_path / "fer"
+    data.mkdir()
+    write_fer_csv(data / "test_with_emotions.csv", 21, seed=3)
+    return data
+
+
+def predicted_classes(predictor: EmotionPredictor, data_dir: Path) -> np.ndarray:
+    return predictor.predict_proba(load_fer_csv(data_dir / "test_with_emotions.csv").images).argmax(axis=1)
+
+
+def run_script(run, name: str, capsys: pytest.CaptureFixture, **overrides: object) -> tuple[int, str, str]:
+    status = run(script_cfg(name, **overrides))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"max_budget": 0}, "max_budget must be a whole number >= 1, got 0"),
+        ({"max_budget": "abc"}, "max_budget must be a whole number, got 'abc'"),
+        ({"steps": "abc"}, "steps must be a whole number, got 'abc'"),
+        ({"step_size": 0}, "step_size must be a number > 0"),
+        ({"min_target_confidence": "abc"}, "min_target_confidence must be a number"),
+        ({"min_target_confidence": 1}, "min_target_confidence must be a number from 0 to below 1"),
+        ({"min_source_confidence": 2}, "min_source_confidence must be a number from 0 to at most 1"),
+        ({"max_candidates": "abc"}, "max_candidates must be a whole number, got 'abc'"),
+        ({"index": "abc"}, "index must be a whole number, got 'abc'"),
+        ({"index": -1}, "index must be a whole number >= 0"),
+        ({"index": 21}, "index must be below 21, the number of test faces, got 21"),
+        ({"image": "missing.png"}, "image not found: missing.png"),
+        ({"image": "not_an_image.png"}, "cannot identify image file"),
+        ({"output_dir": "a_file"}, "output_dir: cannot make"),
+        ({"data_dir": "no_data"}, "FER data not found"),
+    ],
+)
+def test_hack_refuses_bad_options_in_one_line_before_attacking(
+    override: dict, message: str, model_path: Path, attack_data: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """Each was a traceback (max_budget=0, max_budget=abc, steps=abc, index=abc, ..., an output_dir that is a file:
+    after the attack) or a 'refused' with exit 1 (a missing image or test CSV, an index past the end)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "not_an_image.png").write_text("not an image")
+    (tmp_path / "a_file").write_text("")
+    settings = {"model_path": str(model_path), "data_dir": str(attack_data), "output_dir": str(tmp_path / "out")}
+    status, out, err = run_script(run_hack, "hack_the_cnn", capsys, **(settings | override))
+    assert status == 2, out + err
+    assert err.startswith("error: ") and err.count("\n") == 1 and message in err
+    assert "hacked" not in out
+
+
+def test_hack_of_a_test_face_not_predicted_source_names_the_source_that_fits(
+    model_path: Path, predictor: EmotionPredictor, attack_data: Path, tmp_path: Path, capsys
+) -> None:
+    """`index=123 target=Angry` on a face the model calls Fear: refused (exit 1), saying `source=Fear` attacks it."""
+    predicted = predicted_classes(predictor, attack_data)
+    names = predictor.class_names
+    source = next(name for i, name in enumerate(names) if i != predicted[0])
+    status, out, _ = run_script(
+        run_hack,
+        "hack_the_cnn",
+        capsys,
+        model_path=str(model_path),
+        data_dir=str(attack_data),
+        output_dir=str(tmp_path / "out"),
+        index=0,
+        source=source,
+        target=names[(predicted[0] + 1) % 7],
+    )
+    assert status == 1
+    assert out.splitlines()[-1].startswith("refused: test image #0") and f"source={names[predicted[0]]}" in out
+    assert not (tmp_path / "out" / model_path.stem / "hacked_image.png").exists()
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"budgets": "abc"}, "budgets must be whole numbers of grey levels >= 1"),
+        ({"budgets": [1.5]}, "budgets must be whole numbers"),
+        ({"budgets": [-1, 2]}, "budgets must be whole numbers"),
+        ({"budgets": []}, "budgets must be whole numbers"),
+        ({"batch_size": 0}, "batch_size must be a whole number >= 1, got 0"),
+        ({"steps": "abc"}, "steps must be a whole number, got 'abc'"),
+        ({"limit": 0}, "limit must be a whole number >= 1, got 0"),
+        ({"seed": "abc"}, "seed must be a whole number, got 'abc'"),
+        ({"report_name": "sub/report"}, "report_name must be a file name without a folder"),
+        ({"output_dir": "a_file"}, "output_dir: cannot make"),
+    ],
+)
+def test_robustness_refuses_bad_options_in_one_line_before_attacking(
+    override: dict, message: str, model_path: Path, attack_data: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """Each was a traceback after the test set had been predicted (minutes), or at the very end (output_dir)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a_file").write_text("")
+    settings = {"model_path": str(model_path), "data_dir": str(attack_data), "output_dir": str(tmp_path / "out")}
+    status, out, err = run_script(run_robustness, "robustness_report", capsys, **(settings | override))
+    assert status == 2, out + err
+    assert err.startswith("error: ") and err.count("\n") == 1 and message in err
+    assert out == ""
+
+
+def test_robustness_report_is_written_and_its_command_reproduces_the_run(
+    model_path: Path, predictor: EmotionPredictor, attack_data: Path, tmp_path: Path, capsys
+) -> None:
+    """The page's `Run:` line names every option that changed what was measured, not only tta and limit."""
+    counts = np.bincount(predicted_classes(predictor, attack_data), minlength=7)
+    names = predictor.class_names
+    source, target = names[int(counts.argmax())], names[(int(counts.argmax()) + 1) % 7]
+    status, out, err = run_script(
+        run_robustness,
+        "robustness_report",
+        capsys,
+        model_path=str(model_path),
+        data_dir=str(attack_data),
+        output_dir=str(tmp_path / "out"),
+        source=source,
+        target=target,
+        budgets=[8, 1],
+        limit=2,
+        seed=1,
+        steps=3,
+        tta="center",
+        report_name="small",
+    )
+    assert status == 0, err
+    folder = tmp_path / "out" / model_path.stem
+    page = (folder / "small.md").read_text()
+    command = (
+        f"python scripts/robustness_report.py model_path={model_path} source={source} target={target} "
+        "budgets=[8,1] limit=2 steps=3 tta=center seed=1 report_name=small`"
+    )
+    assert command in page
+    assert f"a random subsample (seed 1) of 2 of the {counts.max()} test faces predicted {source}" in page
+    assert [line.split("|")[1].strip() for line in page.splitlines() if line.startswith("| ") and "%" in line] == [
+        "1",
+        "8",
+    ]
+    with Image.open(folder / "small.png") as figure:
+        assert figure.format == "PNG" and figure.width > 100
+    assert f"wrote {folder / 'small.md'} and {folder / 'small.png'}" in out
+
+
+def test_the_reports_defaults_are_the_configs() -> None:
+    cfg = OmegaConf.load(PROJECT_ROOT / "configs" / "robustness_report.yaml")
+    assert {key: OmegaConf.to_object(cfg[key]) if key == "budgets" else cfg[key] for key in MEASURE_DEFAULTS} == (
+        MEASURE_DEFAULTS
+    )

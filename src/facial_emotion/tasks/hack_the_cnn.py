@@ -10,7 +10,7 @@ import numpy as np
 from omegaconf import DictConfig
 
 from facial_emotion.adversarial.face_io import load_face_image, read_face_png, save_face_png
-from facial_emotion.adversarial.linf_attack import AttackSettings
+from facial_emotion.adversarial.options import attack_settings, prepare_output_dir, probability, whole_number
 from facial_emotion.adversarial.plots import plot_attack_comparison
 from facial_emotion.adversarial.single_image import (
     AttackResult,
@@ -20,6 +20,7 @@ from facial_emotion.adversarial.single_image import (
 )
 from facial_emotion.core.labels import emotion_index
 from facial_emotion.core.model_file import output_tag
+from facial_emotion.core.options import OptionError, path_option
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.data.cache import load_fer_csv
 from facial_emotion.data.fer_csv import FERDataError
@@ -47,17 +48,22 @@ def confident_test_indices(
 
 def candidate_faces(cfg: DictConfig, predictor: EmotionPredictor, source: int) -> Iterator[tuple[str, np.ndarray]]:
     """(description, face) pairs to attack: `image=PATH`, `index=N`, or confident test faces."""
-    if cfg.image:
-        face, notes = load_face_image(cfg.image)
+    image = path_option(cfg.get("image"))
+    if image is not None:
+        face, notes = load_face_image(image)
         for note in notes:
-            print(f"note: {cfg.image}: {note} (the model sees 48x48 grayscale)")
-        yield str(cfg.image), face
+            print(f"note: {image}: {note} (the model sees 48x48 grayscale)")
+        yield str(image), face
         return
     test = load_fer_csv(require_csv(Path(cfg.data_dir), cfg.test_file))
-    if cfg.index is not None:
-        indices: Iterator[int] = iter([int(cfg.index)])
+    if cfg.get("index") is not None:
+        index = whole_number(cfg, "index", 0)
+        if index >= len(test.images):
+            raise OptionError(f"index must be below {len(test.images)}, the number of test faces, got {index}")
+        indices: Iterator[int] = iter([index])
     else:
-        indices = confident_test_indices(predictor, test.images, source, cfg.min_source_confidence, cfg.max_candidates)
+        confidence, limit = probability(cfg, "min_source_confidence"), whole_number(cfg, "max_candidates", 1)
+        indices = confident_test_indices(predictor, test.images, source, confidence, limit)
     for index in indices:
         label = predictor.class_names[int(test.labels[index])]
         yield f"test image #{index} (labelled {label})", test.images[index]
@@ -87,51 +93,60 @@ def run(cfg: DictConfig) -> int:
         source, target = emotion_index(cfg.source), emotion_index(cfg.target)
         if source == target:
             raise ValueError(f"source and target are both {cfg.source}: nothing to change")
-    except ValueError as error:  # a missing or bad model file, unknown views or emotion names
+        settings = attack_settings(cfg, "min_target_confidence")
+        max_budget = whole_number(cfg, "max_budget", 1)
+        if path_option(cfg.get("image")) is None and cfg.get("index") is None:
+            probability(cfg, "min_source_confidence")
+            whole_number(cfg, "max_candidates", 1)
+        output_dir = prepare_output_dir(Path(cfg.output_dir) / output_tag(Path(cfg.model_path)))
+    except ValueError as error:  # a missing or bad model file, unknown views or emotion names, a bad option
         print(f"error: {error}", file=sys.stderr)
         return 2
     names = predictor.class_names
-    settings = AttackSettings(steps=cfg.steps, step_size=cfg.step_size, min_confidence=cfg.min_target_confidence)
     print(
         f"model {cfg.model_path} (test-time views: {predictor.tta}, "
         f"temperature {predictor.temperature:.3f}); "
-        f"attack {names[source]} -> {names[target]}, at most {cfg.max_budget} grey levels, "
-        f"{names[target]} > {cfg.min_target_confidence:.0%}"
+        f"attack {names[source]} -> {names[target]}, at most {max_budget} grey levels, "
+        f"{names[target]} > {settings.min_confidence:.0%}"
     )
     result, description, tried = None, "", 0
     try:
         for description, face in candidate_faces(cfg, predictor, source):
             require_predicted_class(predictor, face, source)
             tried += 1
-            result = smallest_budget_attack(predictor, face, target, True, cfg.max_budget, settings)
+            result = smallest_budget_attack(predictor, face, target, True, max_budget, settings)
             if result.success:
                 break
-            print(f"{description}: not fooled within {cfg.max_budget} grey levels, trying the next one")
-    except (NotPredictedAsSourceError, FileNotFoundError, IndexError) as error:
-        print(f"refused: {error}")
+            print(f"{description}: not fooled within {max_budget} grey levels, trying the next one")
+    except NotPredictedAsSourceError as error:
+        predicted = names[int(predictor.predict_proba(face)[0].argmax())]
+        print(f"refused: {description}: {error} (source={predicted} attacks it as it is)")
         return 1
-    except (FERDataError, OSError) as error:  # a bad test CSV row, an image= that is not an image
+    except (FERDataError, OSError, OptionError) as error:  # no test CSV or a bad row, image= missing or not an image
         print(f"error: {error}", file=sys.stderr)
         return 2
     if result is None:
-        print(f"refused: no test image is predicted {names[source]} with >= {cfg.min_source_confidence:.0%}")
+        confidence = probability(cfg, "min_source_confidence")
+        print(f"refused: no test image is predicted {names[source]} with >= {confidence:.0%}")
         return 1
     if tried > 1:
         print(f"({tried} confident {names[source]} faces tried, in test-set order)")
     report(result, description, names)
-    return save_and_verify(result, predictor, target, cfg)
+    return save_and_verify(result, predictor, target, settings.min_confidence, output_dir)
 
 
-def save_and_verify(result: AttackResult, predictor: EmotionPredictor, target: int, cfg: DictConfig) -> int:
-    """Write input/hacked PNGs and the comparison figure; reload the hacked PNG and predict it again."""
-    output_dir = Path(cfg.output_dir) / output_tag(Path(cfg.model_path))
+def save_and_verify(
+    result: AttackResult, predictor: EmotionPredictor, target: int, min_confidence: float, output_dir: Path
+) -> int:
+    """Write input/hacked PNGs and the comparison figure into `output_dir`; reload the hacked PNG and predict it
+    again: 0 when it still gives `target` above `min_confidence` with the same pixels, else 2."""
     save_face_png(result.original, output_dir / "input_image.png")
     hacked_path = save_face_png(result.adversarial, output_dir / "hacked_image.png")
     plot_attack_comparison(result, predictor.class_names, output_dir / "comparison.png")
     reloaded = read_face_png(hacked_path)
     probabilities = predictor.predict_proba(reloaded)[0]
     names = predictor.class_names
-    fooled = int(probabilities.argmax()) == target and probabilities[target] > cfg.min_target_confidence
+    fooled = int(probabilities.argmax()) == target and probabilities[target] > min_confidence
     identical = np.array_equal(reloaded, result.adversarial)
     verdict = "FOOLED" if fooled else "NOT fooled"
     print(

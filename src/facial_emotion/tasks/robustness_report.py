@@ -8,15 +8,15 @@ import time
 from pathlib import Path
 
 import numpy as np
-from omegaconf import DictConfig
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from facial_emotion.adversarial.linf_attack import AttackSettings
+from facial_emotion.adversarial.options import attack_settings, budgets, prepare_output_dir, whole_number
 from facial_emotion.adversarial.plots import plot_robustness
 from facial_emotion.adversarial.robustness import format_table, robustness_table
 from facial_emotion.core.hardware import describe_device
 from facial_emotion.core.labels import emotion_index
 from facial_emotion.core.model_file import output_tag
-from facial_emotion.core.options import number
+from facial_emotion.core.options import OptionError, number
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.data.cache import load_fer_csv
 from facial_emotion.data.locate import require_csv
@@ -45,32 +45,33 @@ def run(cfg: DictConfig) -> int:
         source, target = emotion_index(cfg.source), emotion_index(cfg.target)
         if source == target:
             raise ValueError(f"source and target are both {cfg.source}: nothing to attack")
+        settings = attack_settings(cfg)
+        attack_budgets = budgets(cfg)
+        limit = number(cfg, "limit", minimum=1, integer=True)  # null: every face
+        seed = whole_number(cfg, "seed", 0)
+        report_name = str(cfg.report_name)
+        if not report_name or Path(report_name).name != report_name:
+            raise OptionError(f"report_name must be a file name without a folder, got {cfg.report_name!r}")
+        output_dir = prepare_output_dir(Path(cfg.output_dir) / output_tag(Path(cfg.model_path)))
         test = load_fer_csv(require_csv(Path(cfg.data_dir), cfg.test_file))
-        number(cfg, "limit", minimum=1, integer=True)  # null: every face
-        if not cfg.budgets:
-            raise ValueError("give at least one budget: budgets=[1,2,4]")
-    except (ValueError, FileNotFoundError) as error:  # model file, views, emotion names, test CSV
+    except (ValueError, OSError) as error:  # model file, views, emotion names, an option, test CSV, output folder
         print(f"error: {error}", file=sys.stderr)
         return 2
     names = predictor.class_names
-    indices, total = faces_predicted_as(predictor, test.images, source, cfg.limit, cfg.seed)
+    indices, total = faces_predicted_as(predictor, test.images, source, None if limit is None else int(limit), seed)
     scope = (
         f"all {total} test faces predicted {names[source]}"
         if len(indices) == total
-        else f"a random subsample (seed {cfg.seed}) of {len(indices)} of the {total} test faces "
-        f"predicted {names[source]}"
+        else f"a random subsample (seed {seed}) of {len(indices)} of the {total} test faces predicted {names[source]}"
     )
-    print(f"attacking {scope}; test-time views {predictor.tta}, {cfg.steps} steps per budget")
-    settings = AttackSettings(steps=cfg.steps, step_size=cfg.step_size, batch_size=cfg.batch_size)
-    rows = robustness_table(predictor, test.images[indices], source, target, list(cfg.budgets), settings)
+    print(f"attacking {scope}; test-time views {predictor.tta}, {settings.steps} steps per budget")
+    rows = robustness_table(predictor, test.images[indices], source, target, attack_budgets, settings)
     elapsed = time.perf_counter() - started
     table = format_table(rows, names[source], names[target])
     print(table)
-    output_dir = Path(cfg.output_dir) / output_tag(Path(cfg.model_path))
-    output_dir.mkdir(parents=True, exist_ok=True)
     title = f"{Path(cfg.model_path).name}, {predictor.tta} views, {len(indices)} {names[source]} faces"
-    figure = plot_robustness(rows, names[source], names[target], title, output_dir / f"{cfg.report_name}.png")
-    report = output_dir / f"{cfg.report_name}.md"
+    figure = plot_robustness(rows, names[source], names[target], title, output_dir / f"{report_name}.png")
+    report = output_dir / f"{report_name}.md"
     report.write_text(robustness_markdown(cfg, predictor, table, scope, elapsed, figure.name))
     print(f"{elapsed:.0f} s on {describe_device(cfg.device)}; wrote {report} and {figure}")
     return 0
@@ -82,13 +83,14 @@ def robustness_markdown(
     """The report: what was attacked, how, the table, and the hardware and time it took."""
     names = predictor.class_names
     source, target = emotion_index(cfg.source), emotion_index(cfg.target)
+    step_text = "budget/4" if cfg.get("step_size") is None else f"{cfg.step_size}"
     return "\n".join(
         [
             f"# Robustness of `{Path(cfg.model_path).name}` to L-infinity attacks",
             "",
             f"Faces: {scope} (`{cfg.test_file}`).",
             "",
-            f"Attack: iterative L-infinity PGD (sign steps of budget/4 grey levels, {cfg.steps} steps a budget) "
+            f"Attack: iterative L-infinity PGD (sign steps of {step_text} grey levels, {cfg.steps} steps a budget) "
             f"through `EmotionPredictor.probabilities` with the **{predictor.tta}** test-time views and "
             f"temperature {predictor.temperature:.3f}. Success is decided on the *quantised* image (rounded to "
             f"integers, clipped to 0..255 and to the budget) by `predict_proba`, i.e. exactly what a saved PNG "
@@ -109,11 +111,42 @@ def robustness_markdown(
     )
 
 
+# The options that change what a report measures, at configs/robustness_report.yaml's values (tests check they match):
+# a report's command names every one a run changed, so the command reproduces it.
+MEASURE_DEFAULTS = {
+    "source": "Happy",
+    "target": "Sad",
+    "budgets": [1, 2, 4, 8],
+    "limit": None,
+    "steps": 20,
+    "step_size": None,
+    "tta": None,
+    "test_file": "test_with_emotions.csv",
+}
+SHIPPED_MODEL = "my_own_model.pkl"
+
+
 def command_overrides(cfg: DictConfig) -> str:
-    """The overrides that reproduce this run's scope (tta and limit)."""
-    parts = [
-        f" tta={cfg.tta}" if cfg.tta else "",
-        f" limit={cfg.limit}" if cfg.limit is not None else "",
-        f" report_name={cfg.report_name}" if cfg.report_name != "robustness" else "",
-    ]
-    return "".join(parts)
+    """The overrides that reproduce this run: each option of MEASURE_DEFAULTS that differs from its default, the seed
+    of a subsample, a model file other than the shipped one, and the report name."""
+    parts = []
+    if Path(cfg.model_path).name != SHIPPED_MODEL:
+        parts.append(f"model_path={cfg.model_path}")
+    for key, default in MEASURE_DEFAULTS.items():
+        value = OmegaConf.to_object(cfg[key]) if isinstance(cfg.get(key), ListConfig) else cfg.get(key)
+        if value != default:
+            parts.append(f"{key}={_override_text(value)}")
+    if cfg.get("limit") is not None and cfg.get("seed", 0) != 0:
+        parts.append(f"seed={cfg.seed}")
+    if cfg.report_name != "robustness":
+        parts.append(f"report_name={cfg.report_name}")
+    return "".join(f" {part}" for part in parts)
+
+
+def _override_text(value: object) -> str:
+    """A value as it is typed on the command line: `[1,2]`, `null`."""
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "[" + ",".join(str(item) for item in value) + "]"
+    return str(value)
