@@ -80,3 +80,24 @@ def test_compare_models_writes_nothing_when_output_is_null(tmp_path: Path) -> No
         )
     compare_models.run(cfg)
     assert list(tmp_path.iterdir()) == [tmp_path / "a.pkl"]
+
+
+@pytest.mark.parametrize(
+    ("repeats", "message"),
+    [("0", "repeats must be a whole number >= 1, got 0"), ("abc", "repeats must be a whole number, got 'abc'")],
+)
+def test_compare_models_refuses_a_repeat_count_that_times_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], repeats: str, message: str
+) -> None:
+    """repeats=0 wrote "nan" ms/face into the page; repeats=abc was a traceback."""
+    export_model(VGGNet(widths=[8, 16], convs_per_stage=1), Preprocessing(crop_size=40), tmp_path / "a.pkl")
+    page = tmp_path / "models.md"
+    with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
+        cfg = compose(
+            "compare_models",
+            [f"model_paths=[{tmp_path / 'a.pkl'}]", "batches=[1]", f"repeats={repeats}", f"output={page}"],
+        )
+    with pytest.raises(SystemExit) as stop:
+        compare_models.run(cfg)
+    assert stop.value.code == 2 and capsys.readouterr().err.strip() == f"error: {message}"
+    assert not page.exists()

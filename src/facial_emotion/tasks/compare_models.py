@@ -10,7 +10,7 @@ from omegaconf import DictConfig
 
 from facial_emotion.core.hardware import describe_device
 from facial_emotion.core.model_file import ModelFileError
-from facial_emotion.core.options import exit_with_error
+from facial_emotion.core.options import exit_with_error, number
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.evaluation.model_comparison import compare_model, markdown_table
 from facial_emotion.inference.predictor import checked_device
@@ -23,6 +23,10 @@ def run(cfg: DictConfig) -> None:
         checked_device(cfg.device)
         if not cfg.batches or not all(isinstance(size, int) and size >= 1 for size in cfg.batches):
             raise ValueError(f"batches must be whole numbers >= 1, got {list(cfg.batches or [])}")
+        repeats = number(cfg, "repeats", minimum=1, integer=True)  # 0 timed calls wrote "nan" ms/face
+        if repeats is None:
+            raise ValueError("repeats must be a whole number >= 1, got None")
+        cfg.repeats = repeats
     except ValueError as error:
         exit_with_error(str(error))
     hardware = f"{describe_device(cfg.device)}; torch {torch.__version__}"
