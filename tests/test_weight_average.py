@@ -44,6 +44,10 @@ def test_mixture_weights_sum_to_one_and_refuse_what_is_not_a_mixture() -> None:
         ([0.5, 0.5], 3, "one weight per file"),
         ([1.0, -0.5], 2, ">= 0"),
         ([0.0, 0.0], 2, "positive sum"),
+        (["a", "b"], 2, r"must be numbers, got \['a', 'b'\]"),  # weights=[a,b]: a ValueError traceback
+        ([float("nan"), 1.0], 2, "must be numbers"),
+        (0.5, 2, "must be a list of one number per file"),  # weights=0.5: a TypeError traceback
+        ("0.5,0.5", 2, "must be a list"),
     ]:
         with pytest.raises(WeightAverageError, match=message):
             mixture_weights(weights, count)
@@ -104,6 +108,9 @@ def test_script_writes_a_recalibrated_average_and_one_line_errors(tmp_path: Path
         (average(f"model_paths=[{first},{tmp_path / 'missing.pkl'}]", f"output={tmp_path / 'x.pkl'}"), "not found"),
         (average(f"model_paths=[{first}]", f"output={tmp_path / 'x.pkl'}"), "at least two"),
         (average(f"model_paths=[{first},{second}]"), "output="),
+        (average(f"model_paths=[{first},{second}]", "weights=0.5", f"output={tmp_path / 'x.pkl'}"), "a list"),
+        (average(f"model_paths=[{first},{second}]", "weights=[a,b]", f"output={tmp_path / 'x.pkl'}"), "numbers"),
+        (average(f"model_paths={first}", f"output={tmp_path / 'x.pkl'}"), "model_paths=[A.pkl,B.pkl,...]"),
     ]
     for refused, reason in refusals:
         assert refused.returncode == 2 and refused.stderr.strip().count("\n") == 0, refused.stderr

@@ -10,6 +10,7 @@ own fine-tunes.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -41,12 +42,21 @@ def mixture_weights(weights: Sequence[float] | None, count: int) -> list[float]:
         raise WeightAverageError(f"averaging needs at least two model files, got {count}")
     if weights is None:
         return [1.0 / count] * count
+    if isinstance(weights, (str, bytes)) or not isinstance(weights, Sequence):
+        raise WeightAverageError(f"weights must be a list of one number per file, e.g. [0.5,0.5], got {weights!r}")
+    if not all(_is_number(weight) for weight in weights):
+        raise WeightAverageError(f"weights must be numbers, got {list(weights)}")
     weights = [float(weight) for weight in weights]
     if len(weights) != count:
         raise WeightAverageError(f"{len(weights)} weights for {count} model files: give one weight per file")
     if any(weight < 0 for weight in weights) or sum(weights) <= 0:
         raise WeightAverageError(f"weights must be >= 0 with a positive sum, got {weights}")
     return [weight / sum(weights) for weight in weights]
+
+
+def _is_number(value: object) -> bool:
+    """A finite int or float (not a bool, not text: `weights=[a,b]` arrives as strings)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def average_state_dicts(

@@ -14,7 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from facial_emotion.core.model_file import ModelFileError, write_model_payload
 from facial_emotion.core.user_paths import expand_home
-from facial_emotion.export.weight_average import WeightAverageError, average_model_files
+from facial_emotion.export.weight_average import WeightAverageError, average_model_files, mixture_weights
 from facial_emotion.models.loading import load_model_file
 from facial_emotion.tasks import calibrate
 
@@ -30,7 +30,9 @@ def averaging_command(cfg: DictConfig) -> str:
 def run(cfg: DictConfig) -> int:
     """Average, write, recalibrate; the process exit code (2 with a one-line error for bad input)."""
     expand_home(cfg)
-    if any(OmegaConf.is_missing(cfg, key) or not cfg[key] for key in ("model_paths", "output")):
+    if any(OmegaConf.is_missing(cfg, key) or not cfg[key] for key in ("model_paths", "output")) or not (
+        OmegaConf.is_list(cfg.model_paths)
+    ):
         print("error: give model_paths=[A.pkl,B.pkl,...] and output=OUT.pkl", file=sys.stderr)
         return 2
     output = Path(cfg.output)
@@ -38,7 +40,9 @@ def run(cfg: DictConfig) -> int:
         print(f"error: output {output} is one of the model files; write the average to a new file", file=sys.stderr)
         return 2
     try:
-        weights = None if cfg.weights is None else list(cfg.weights)
+        # Checked before averaging_command reads them: weights=0.5 (not a list) was a traceback there.
+        weights = OmegaConf.to_container(cfg.weights) if OmegaConf.is_list(cfg.weights) else cfg.weights
+        mixture_weights(weights, len(cfg.model_paths))
         payload = average_model_files([Path(path) for path in cfg.model_paths], weights, averaging_command(cfg))
         write_model_payload(output, payload)
         load_model_file(output)  # the averaged state dict builds the network, before anything else is spent
