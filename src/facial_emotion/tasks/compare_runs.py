@@ -11,7 +11,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from facial_emotion.core.options import exit_with_error, require_options
+from facial_emotion.core.options import OptionError, exit_with_error, flag, require_options
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.sweeps.curves import plot_sweep_curves
 from facial_emotion.sweeps.report import partial_test_note, short_floats, text_table, write_report
@@ -29,6 +29,10 @@ def run(cfg: DictConfig) -> None:
     """Print the table, write the CSV, Markdown and curves; one-line errors for a bad path."""
     expand_home(cfg)
     require_options(cfg, path="a sweep folder, a folder of runs or one run folder")
+    try:
+        minimize = flag(cfg, "minimize")  # minimize=no is text: as a truth value it sorted the runs worst first
+    except OptionError as error:
+        exit_with_error(str(error))
     path = Path(cfg.path)
     try:
         records = load_runs(path)
@@ -38,7 +42,7 @@ def run(cfg: DictConfig) -> None:
     known = sorted({name for record in records for name in record.metrics})
     if cfg.metric and known and metric not in known:  # runs that recorded nothing yet have no names to check
         exit_with_error(f"no run recorded metric={metric}; they recorded {', '.join(known)}")
-    records = sort_runs(records, metric, maximize=not cfg.minimize)
+    records = sort_runs(records, metric, maximize=not minimize)
     table = run_table(records, metric)
     common, _ = split_overrides(records)
     heading = [f"{len(records)} runs in {path}, best {metric} first."]
