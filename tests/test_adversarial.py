@@ -349,3 +349,31 @@ def test_the_reports_defaults_are_the_configs() -> None:
     assert {key: OmegaConf.to_object(cfg[key]) if key == "budgets" else cfg[key] for key in MEASURE_DEFAULTS} == (
         MEASURE_DEFAULTS
     )
+
+
+def test_hack_that_does_not_fool_says_so_and_writes_nothing(
+    model_path: Path, predictor: EmotionPredictor, faces: np.ndarray, tmp_path: Path, capsys
+) -> None:
+    """It printed 'trying the next one' with no next one, wrote the failed attack over the example and exited 2
+    (bad input's status)."""
+    save_face_png(faces[0], tmp_path / "face.png")
+    ranked = np.argsort(predictor.predict_proba(faces[:1])[0])[::-1]
+    names = predictor.class_names
+    status, out, err = run_script(
+        run_hack,
+        "hack_the_cnn",
+        capsys,
+        model_path=str(model_path),
+        output_dir=str(tmp_path / "out"),
+        image=str(tmp_path / "face.png"),
+        source=names[ranked[0]],
+        target=names[ranked[-1]],
+        max_budget=1,
+        steps=1,
+        min_target_confidence=0.99,
+    )
+    assert status == 1, err
+    assert "trying the next one" not in out
+    assert out.splitlines()[-1].startswith(f"not fooled: {names[ranked[-1]]} is not on top with more than 99% for ")
+    assert "(max_budget=2 may do it); nothing written" in out
+    assert not list((tmp_path / "out").rglob("*.png"))

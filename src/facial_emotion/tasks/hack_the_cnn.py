@@ -85,7 +85,8 @@ def report(result: AttackResult, description: str, class_names: list[str]) -> No
 
 
 def run(cfg: DictConfig) -> int:
-    """Attack, save the PNGs and the comparison, verify from the saved PNG; 0 on success."""
+    """Attack, save the PNGs and the comparison, verify from the saved PNG: 0 when fooled, 1 when the face is not
+    predicted `source` or not fooled within `max_budget` (nothing written), 2 on bad input."""
     expand_home(cfg)
     try:
         backend = differentiable_backend(cfg.get("backend", "torch"))
@@ -110,6 +111,7 @@ def run(cfg: DictConfig) -> int:
         f"{names[target]} > {settings.min_confidence:.0%}"
     )
     result, description, tried = None, "", 0
+    searching = path_option(cfg.get("image")) is None and cfg.get("index") is None
     try:
         for description, face in candidate_faces(cfg, predictor, source):
             require_predicted_class(predictor, face, source)
@@ -117,7 +119,8 @@ def run(cfg: DictConfig) -> int:
             result = smallest_budget_attack(predictor, face, target, True, max_budget, settings)
             if result.success:
                 break
-            print(f"{description}: not fooled within {max_budget} grey levels, trying the next one")
+            if searching:
+                print(f"{description}: not fooled within {max_budget} grey levels, trying the next one")
     except NotPredictedAsSourceError as error:
         predicted = names[int(predictor.predict_proba(face)[0].argmax())]
         print(f"refused: {description}: {error} (source={predicted} attacks it as it is)")
@@ -132,6 +135,13 @@ def run(cfg: DictConfig) -> int:
     if tried > 1:
         print(f"({tried} confident {names[source]} faces tried, in test-set order)")
     report(result, description, names)
+    if not result.success:  # the committed example in output_dir stays as it is
+        which = f"any of the {tried} faces tried" if tried > 1 else description
+        print(
+            f"not fooled: {names[target]} is not on top with more than {settings.min_confidence:.0%} for {which} "
+            f"within {max_budget} grey levels (max_budget={2 * max_budget} may do it); nothing written"
+        )
+        return 1
     return save_and_verify(result, predictor, target, settings.min_confidence, output_dir)
 
 
