@@ -79,3 +79,24 @@ def test_script_defaults_to_the_runs_own_model_file_and_folder(tmp_path: Path) -
     assert result.returncode == 0, result.stderr[-2000:]
     assert "the kept epoch is not marked" in result.stderr
     assert (run / "learning_curves.png").read_bytes()[:4] == b"\x89PNG"  # not the shipped results/model figure
+
+
+def test_one_earlier_run_without_brackets_and_an_output_matplotlib_cannot_write(tmp_path: Path) -> None:
+    """earlier_run_dirs=<run> was read letter by letter ("no TensorBoard scalars under /tensorboard"); output=x.txt
+    was matplotlib's traceback after the curves were read."""
+    first = _write_run(tmp_path / "stage1", [0.5, 0.6, 0.65])
+    second = _write_run(tmp_path / "stage2", [0.7, 0.71])
+
+    def plot(*overrides: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "scripts/plot_learning_curves.py", f"run_dir={second}", *overrides]
+        return subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+
+    bare, listed = tmp_path / "bare.png", tmp_path / "listed.png"
+    for earlier, output in ((f"earlier_run_dirs={first}", bare), (f"earlier_run_dirs=[{first}]", listed)):
+        result = plot(earlier, f"output={output}")
+        assert result.returncode == 0, result.stderr[-2000:]
+    assert bare.read_bytes() == listed.read_bytes()  # the same two stages
+    text = tmp_path / "curves.txt"
+    refused = plot(f"output={text}")
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert refused.stderr.strip().startswith(f"error: output={text}: matplotlib writes ") and not text.exists()

@@ -8,11 +8,13 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
-from omegaconf import DictConfig
+from matplotlib.backend_bases import FigureCanvasBase
+from omegaconf import DictConfig, OmegaConf
 
 from facial_emotion.core.model_file import ModelFileError
-from facial_emotion.core.options import exit_with_error, require_options
+from facial_emotion.core.options import exit_with_error, prepare_output_file, require_options
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.evaluation.plots import plot_learning_curves
 from facial_emotion.models.loading import load_model_file
@@ -23,8 +25,9 @@ def run(cfg: DictConfig) -> None:
     """Read the runs' TensorBoard scalars, mark the chosen epoch, write `cfg.output`."""
     expand_home(cfg)
     require_options(cfg, run_dir="a training run's folder")
+    check_output(cfg)
     stages = []
-    for run_dir in [*cfg.earlier_run_dirs, cfg.run_dir]:
+    for run_dir in [*earlier_runs(cfg.earlier_run_dirs), cfg.run_dir]:
         stages.append(read_epoch_scalars(Path(run_dir) / "tensorboard"))
         if not stages[-1]:
             exit_with_error(f"no TensorBoard scalars under {Path(run_dir) / 'tensorboard'}")
@@ -42,3 +45,26 @@ def run(cfg: DictConfig) -> None:
     best_epoch = int(match.group(1)) + (stage_starts[-1] if stage_starts else 0) if match else None
     plot_learning_curves(scalars, best_epoch, Path(cfg.output), stage_starts, cfg.note)
     print(f"Wrote {cfg.output}")
+
+
+def earlier_runs(value: Any) -> list[str]:
+    """`earlier_run_dirs` as a list: one folder given without brackets (`earlier_run_dirs=<run>`) is that folder,
+    not its characters, each read as a run folder ("no TensorBoard scalars under /tensorboard")."""
+    if value is None or value == "":
+        return []
+    if OmegaConf.is_list(value) or isinstance(value, (list, tuple)):
+        return [str(item) for item in value]
+    return [str(value)]
+
+
+def check_output(cfg: DictConfig) -> None:
+    """One line, exit 2, before any work, for an `output` matplotlib cannot write (x.txt was a traceback after the
+    curves were read) or whose folder cannot be made."""
+    output = Path(str(cfg.output))
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if output.suffix.lower().lstrip(".") not in formats:
+        exit_with_error(f"output={cfg.output}: matplotlib writes {', '.join(sorted(formats))}; give e.g. curves.png")
+    try:
+        prepare_output_file(output, f"output={cfg.output}")
+    except OSError as error:
+        exit_with_error(str(error))
