@@ -51,3 +51,18 @@ def test_notes_given_or_none_are_taken_as_given(tmp_path: Path) -> None:
     names = {"my_own_model.pkl": "iterations.md"}
     assert write_architecture.notes_file(shipped, None, SHIPPED_DIR, names) is None
     assert write_architecture.notes_file(tmp_path / "x.pkl", "n.md", SHIPPED_DIR, names) == Path("n.md")
+
+
+def test_a_notes_file_that_cannot_be_read_is_one_line_and_nothing_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = tmp_path / "copy.pkl"
+    shutil.copy(SHIPPED_DIR / "pre_trained_model.pkl", model)
+    with pytest.raises(SystemExit) as exit_info:
+        write_architecture.run(_config(f"model_path={model}", f"notes={tmp_path / 'missing.md'}"))
+    assert exit_info.value.code == 2
+    assert (
+        capsys.readouterr().err
+        == f"error: notes={tmp_path / 'missing.md'}: cannot be read (No such file or directory)\n"
+    )
+    assert not (tmp_path / "copy_architecture.txt").exists()

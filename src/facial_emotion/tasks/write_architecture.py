@@ -31,9 +31,12 @@ def run(cfg: DictConfig) -> None:
     notes = notes_file(model_path, cfg.notes, Path(cfg.shipped_dir), cfg.shipped_notes)
     try:
         model = load_model_file(model_path)
-        notes_text = notes.read_text() if notes else ""
-    except (ModelFileError, OSError) as error:
+    except ModelFileError as error:
         exit_with_error(str(error))
+    try:
+        notes_text = notes.read_text() if notes else ""
+    except OSError as error:
+        exit_with_error(f"notes={notes}: cannot be read ({error.strerror or type(error).__name__})")
     output = model_path.with_name(model_path.stem + "_architecture.txt")
     output.write_text(architecture_text(model, notes_text))
     print(f"Wrote {output}" + (f" (notes: {notes})" if notes else ""))
