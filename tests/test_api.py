@@ -510,3 +510,21 @@ def test_importing_the_package_does_not_load_the_api() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (-1, r"^camera -1: a camera index is 0 or more"),
+        (True, r"^expected a video path, a stream URL or a camera index, got bool"),
+        (None, r"got NoneType"),
+        (b"clip.mp4", r"got bytes"),
+    ],
+    ids=["negative-camera", "bool", "none", "bytes"],
+)
+def test_a_source_that_is_no_video_or_camera_raises_before_opening(
+    recognizer: EmotionRecognizer, source: object, message: str
+) -> None:
+    # unchecked, cv2.VideoCapture(-1) ends the whole process (SIGSEGV) on a machine without a camera
+    with pytest.raises(VideoInputError, match=message):
+        recognizer.analyze_video(source, progress=False)
