@@ -243,3 +243,36 @@ def test_ctrl_c_in_a_sweep_says_to_rerun_the_sweep(tmp_path: Path, fer_dir: Path
     assert read_run_summary(tmp_path / "sweep" / "0")["status"] == "interrupted"
     assert not (tmp_path / "sweep" / "1").exists(), "the sweep went on after Ctrl-C"
     assert "runs only the study's missing trials" in _sweep_hint("hydra_plugins.x.ResumableOptunaSweeper")
+
+
+def _record(run_dir: Path) -> dict[str, bytes]:
+    """The run folder's option and logger files (not checkpoints, not its log), by relative path."""
+    files = [*run_dir.glob(".hydra/*"), *run_dir.glob("*/hparams.yaml"), *run_dir.glob("*/events.out.tfevents.*")]
+    return {str(path.relative_to(run_dir)): path.read_bytes() for path in files}
+
+
+def test_a_refused_resume_through_the_script_keeps_the_runs_options_and_logs(tmp_path: Path, fer_dir: Path) -> None:
+    """Hydra writes .hydra/overrides.yaml before train.py can refuse: the run's own options must survive the
+    refusal, since the refusal message points to them (and compare_runs reads them)."""
+    run_dir = tmp_path / "run"
+    options = [
+        f"paths.cache_dir={tmp_path / 'cache'}",
+        "model.net.widths=[8,16]",
+        "data.batch_size=16",
+        "trainer.precision=32-true",
+        "test=false",
+        "logger=[tensorboard,csv]",
+    ]
+    command = [sys.executable, "scripts/train.py", *options, f"paths.data_dir={fer_dir}", f"hydra.run.dir={run_dir}"]
+    first = subprocess.run([*command, "trainer.max_epochs=1"], cwd=PROJECT_ROOT, capture_output=True, timeout=120)
+    assert first.returncode == 0, first.stderr[-2000:]
+    before = _record(run_dir)
+    assert b"trainer.max_epochs=1" in before[".hydra/overrides.yaml"]
+    last = run_dir / "checkpoints" / "last.ckpt"
+    for refused, message in [
+        (["trainer.max_epochs=2", f"ckpt_path={last}"], "its learning-rate schedule spans"),  # at fit start
+        (["trainer.max_epochs=1"], "already holds a run"),  # before anything is built
+    ]:
+        result = subprocess.run([*command, *refused], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 2 and message in result.stderr.strip().splitlines()[-1], result.stderr[-2000:]
+        assert _record(run_dir) == before, f"the refused command ({message}) rewrote the run's record"

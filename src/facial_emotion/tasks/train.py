@@ -37,6 +37,7 @@ from facial_emotion.training.resume_schedule import (
     saved_schedule,
 )
 from facial_emotion.training.run_info import RunInfo
+from facial_emotion.training.run_record import restore_run_record
 from facial_emotion.training.run_summary import RunSummary, ran_a_fraction
 
 log = logging.getLogger(__name__)
@@ -85,8 +86,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
     summary = RunSummary(Path(cfg.paths.output_dir), run_info)
     try:
         return _fit_test_export(cfg, run_info, summary)
-    except ResumeRefusedError as error:  # the folder's summary is the earlier run's: keep it
+    except ResumeRefusedError as error:  # the folder's summary and options are the earlier run's: keep them
         summary.refused(error)
+        restore_run_record(cfg.paths.output_dir)
         raise
     except Exception as error:  # not TrainingInterrupted, a KeyboardInterrupt: RunSummary recorded it
         summary.write("failed", error=error)
