@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +27,7 @@ from facial_emotion.api import (
     FaceResult,
     ImageInputError,
     VideoInputError,
+    images,
     plot_timeline,
     to_dataframe,
 )
@@ -229,6 +232,42 @@ def test_bad_urls_bytes_and_data_uris_raise_input_errors_naming_them(
             image, message = image.replace(key, value), message.replace(key, value)
     with pytest.raises(ImageInputError, match=message):
         recognizer.analyze_batch([image])
+
+
+class TricklingHandler(SimpleHTTPRequestHandler):
+    """Answers 200 with a JPEG's first bytes, one every 0.1 s: a server that never stalls long enough to time out."""
+
+    def do_GET(self) -> None:
+        data = HAPPY_PHOTO.read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Type", "image/jpeg")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        with contextlib.suppress(OSError):  # the client gave up
+            for byte in data[:100]:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(0.1)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_download_that_trickles_stops_at_the_time_limit(
+    recognizer: EmotionRecognizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(images, "DOWNLOAD_TIMEOUT_S", 1)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), TricklingHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/slow.jpg"
+    started = time.monotonic()
+    try:
+        with pytest.raises(ImageInputError, match=f"^{url}: the download took over 1 s$"):
+            recognizer.analyze(url)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert time.monotonic() - started < 3  # 10 s for the whole body, unlimited for a slower server
 
 
 def test_boxes_are_in_image_pixels(recognizer: EmotionRecognizer, happy: list[FaceResult]) -> None:

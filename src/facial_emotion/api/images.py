@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -93,7 +94,8 @@ def is_web_url(text: str) -> bool:
 
 
 def download(url: str) -> bytes:
-    """The body at an http(s) URL, at most MAX_DOWNLOAD_BYTES; an `ImageInputError` naming the URL otherwise."""
+    """The body at an http(s) URL, at most MAX_DOWNLOAD_BYTES within DOWNLOAD_TIMEOUT_S (plus the wait for one more
+    piece); an `ImageInputError` naming the URL otherwise."""
     shown = redact_credentials(url)
     headers = {"User-Agent": "facial-emotion"}
     parts = urllib.parse.urlsplit(url)
@@ -102,16 +104,25 @@ def download(url: str) -> bytes:
         headers["Authorization"] = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
         url = urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
     request = urllib.request.Request(url, headers=headers)
+    deadline = time.monotonic() + DOWNLOAD_TIMEOUT_S
+    chunks, size = [], 0
     try:
         with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response:
-            data = response.read(MAX_DOWNLOAD_BYTES + 1)
+            # read1: what has arrived, so a server that trickles bytes is stopped at the deadline, not at the end
+            while size <= MAX_DOWNLOAD_BYTES and (chunk := response.read1(2**16)):
+                chunks.append(chunk)
+                size += len(chunk)
+                if time.monotonic() > deadline:
+                    raise ImageInputError(f"{shown}: the download took over {DOWNLOAD_TIMEOUT_S} s")
+    except ImageInputError:
+        raise
     except urllib.error.HTTPError as error:
         raise ImageInputError(f"{shown}: the server answered {error.code} {error.reason}") from None
     except (urllib.error.URLError, OSError, ValueError) as error:  # refused, timed out, no such host, bad URL
         raise ImageInputError(f"{shown}: cannot download ({getattr(error, 'reason', error)})") from None
-    if len(data) > MAX_DOWNLOAD_BYTES:
+    if size > MAX_DOWNLOAD_BYTES:
         raise ImageInputError(f"{shown}: more than {MAX_DOWNLOAD_BYTES // 2**20} MB, not a photo")
-    return data
+    return b"".join(chunks)
 
 
 def data_uri_bytes(uri: str, name: str) -> bytes:
