@@ -11,7 +11,7 @@ import pandas as pd
 from facial_emotion.core.calibration import expected_calibration_error
 from facial_emotion.evaluation.face_sets import FaceSet
 from facial_emotion.evaluation.metrics import confusion_matrix, per_class_accuracy
-from facial_emotion.video.image_files import read_bgr
+from facial_emotion.video.image_files import read_bgr_or_reason
 from facial_emotion.video.photo_pipeline import PhotoPipeline
 
 CROP_MODES = ("detect", "given")
@@ -79,7 +79,7 @@ def evaluate_face_set(
     items = progress(face_set.images) if progress else face_set.images
     for path, label in items:
         row = {"file": str(path.relative_to(face_set.root)), "label": names[label]}
-        image = read_bgr(path)
+        image, _ = read_bgr_or_reason(path)  # a file that cannot be opened counts as unreadable
         if image is None:
             rows.append({**row, "outcome": "unreadable", "emotion": ""})
             continue

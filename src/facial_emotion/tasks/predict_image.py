@@ -22,7 +22,7 @@ from facial_emotion.video.image_files import (
     annotated_copy_path,
     describe_skipped,
     find_images,
-    read_bgr,
+    read_bgr_or_reason,
     write_image,
 )
 from facial_emotion.video.photo_pipeline import PhotoPipeline
@@ -55,7 +55,10 @@ def run(cfg: DictConfig) -> None:
             print(describe_skipped(skipped, root))
         if not paths:
             exit_with_error(f"no images ({IMAGE_KINDS}) under {cfg.path}")
-        read = sum(report_photo(options, pipeline, log, str(path.relative_to(root)), read_bgr(path)) for path in paths)
+        read = 0
+        for path in paths:
+            image, reason = read_bgr_or_reason(path)
+            read += report_photo(options, pipeline, log, str(path.relative_to(root)), image, reason=reason)
         if read == 0:  # nothing was classified: a script must not take that run for a success
             if log is not None:
                 log.close()
@@ -98,11 +101,12 @@ def report_photo(
     name: str,
     image: np.ndarray | None,
     copy_name: str | None = None,
+    reason: str = "",
 ) -> bool:
-    """One photo: a line per face (or `unreadable image`), its log rows, its annotated copy under `copy_name`
-    (default: `name`). Whether the photo could be read."""
+    """One photo: a line per face (or `unreadable image`, with the `reason` where there is one), its log rows, its
+    annotated copy under `copy_name` (default: `name`). Whether the photo could be read."""
     if image is None:
-        print(f"{name} : unreadable image")
+        print(f"{name} : unreadable image" + (f" ({reason})" if reason else ""))
         if log is not None:
             log.write_faces(name, [])
         return False

@@ -19,10 +19,16 @@ _GREY_OR_UNWRITABLE = (".pgm", ".jfif")
 
 
 def split_files(folder: Path) -> tuple[list[Path], list[Path]]:
-    """The images under `folder` (recursive, sorted) and the other files there that are not hidden (.DS_Store)."""
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    """The images under `folder` (recursive, sorted) and the other files there that are not hidden (.DS_Store).
+
+    A link whose target is gone counts as a file, so that a photo that cannot be read is reported, not dropped."""
+    files = sorted(p for p in folder.rglob("*") if _file_or_broken_link(p) and not p.name.startswith("."))
     images = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
     return images, [p for p in files if p.suffix.lower() not in IMAGE_SUFFIXES]
+
+
+def _file_or_broken_link(path: Path) -> bool:
+    return path.is_file() or (path.is_symlink() and not path.exists())
 
 
 def find_images(path: str | Path) -> tuple[list[Path], list[Path]]:
@@ -50,6 +56,15 @@ def read_bgr(path: Path) -> np.ndarray | None:
     """The image as a BGR uint8 array, or None when it cannot be decoded."""
     data = np.fromfile(str(path), dtype=np.uint8) if path.stat().st_size else np.zeros(0, np.uint8)
     return cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+
+
+def read_bgr_or_reason(path: Path) -> tuple[np.ndarray | None, str]:
+    """`read_bgr(path)`, or None and why the file could not be read (`Permission denied`, `No such file or
+    directory` for a link whose target is gone); the reason is "" for a file read but not decoded."""
+    try:
+        return read_bgr(path), ""
+    except OSError as error:
+        return None, error.strerror or str(error)
 
 
 def annotated_copy_path(path: Path) -> Path:

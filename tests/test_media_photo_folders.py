@@ -1,0 +1,70 @@
+"""Folders of photos as users have them: files that cannot be opened (a link whose target is gone, a file without
+read permission) are reported and counted, never dropped, and never stop the run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hydra import compose, initialize_config_dir
+
+from facial_emotion.data.locate import PROJECT_ROOT
+from facial_emotion.tasks.evaluate_faces import run as run_evaluate_faces
+from facial_emotion.tasks.predict_image import run as run_predict_image
+from facial_emotion.video.image_files import find_images, read_bgr_or_reason
+from tests.conftest import CONFIG_DIR
+
+HAPPY = PROJECT_ROOT.parent / "shared" / "faces" / "nimstim" / "Happy"
+pytestmark = pytest.mark.skipif(not HAPPY.is_dir(), reason=f"real face photos not found in {HAPPY}")
+AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0  # root reads a file whatever its permissions
+
+
+def photos_with_unopenable_files(folder: Path) -> Path:
+    """`folder/Happy`: a real photo, a link to a photo that is gone and (not as root) a photo nobody may read."""
+    happy = folder / "Happy"
+    happy.mkdir(parents=True)
+    shutil.copy(sorted(HAPPY.iterdir())[0], happy / "face.jpg")
+    (happy / "gone.jpg").symlink_to(folder / "deleted.jpg")
+    if not AS_ROOT:
+        shutil.copy(sorted(HAPPY.iterdir())[1], happy / "locked.jpg")
+        (happy / "locked.jpg").chmod(0)
+    return happy
+
+
+def test_a_broken_link_is_listed_and_read_as_unreadable_with_the_reason(tmp_path: Path) -> None:
+    happy = photos_with_unopenable_files(tmp_path)
+    images, others = find_images(happy)
+    assert happy / "gone.jpg" in images and others == []
+    assert read_bgr_or_reason(happy / "gone.jpg") == (None, "No such file or directory")
+    image, reason = read_bgr_or_reason(happy / "face.jpg")
+    assert image is not None and image.ndim == 3 and reason == ""
+
+
+def test_predict_image_reports_files_it_cannot_open_and_goes_on(tmp_path: Path, capsys) -> None:
+    happy = photos_with_unopenable_files(tmp_path)
+    log = tmp_path / "faces.csv"
+    with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
+        cfg = compose(config_name="predict_image", overrides=[f"path={happy}", "tta=center", f"log={log}"])
+    run_predict_image(cfg)
+    lines = capsys.readouterr().out.splitlines()
+    assert "gone.jpg : unreadable image (No such file or directory)" in lines
+    assert any(line.startswith("face.jpg : Happy , ") for line in lines)
+    rows = pd.read_csv(log, keep_default_na=False)
+    assert rows["file"].tolist() == sorted(path.name for path in happy.iterdir())
+    assert rows.set_index("file").loc["gone.jpg", "emotion"] == ""
+    if not AS_ROOT:
+        assert "locked.jpg : unreadable image (Permission denied)" in lines
+
+
+def test_evaluate_faces_counts_files_it_cannot_open_as_unreadable(tmp_path: Path, capsys) -> None:
+    photos_with_unopenable_files(tmp_path)
+    with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
+        cfg = compose(config_name="evaluate_faces", overrides=[f"path={tmp_path}", "tta=center"])
+    assert run_evaluate_faces(cfg) == 0
+    out = capsys.readouterr().out
+    unreadable = ["Happy/gone.jpg"] + ([] if AS_ROOT else ["Happy/locked.jpg"])
+    assert f"Unreadable images (not counted): {len(unreadable)}: {', '.join(unreadable)}" in out
+    assert "Accuracy exact: 100.00% (1 images" in out
