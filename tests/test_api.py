@@ -490,6 +490,19 @@ def test_odd_shapes_and_strings_get_answers_not_tracebacks(recognizer: EmotionRe
         recognizer.analyze_batch(str(HAPPY_PHOTO))
 
 
+def test_analyze_batch_refuses_one_image_array_instead_of_reading_its_rows(
+    recognizer: EmotionRecognizer, happy: list
+) -> None:
+    frame = cv2.imread(str(HAPPY_PHOTO))
+    for one in (frame, cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)):  # was one empty result per row of pixels
+        with pytest.raises(ImageInputError, match=rf"got one array of shape \({one.shape[0]}, .*use analyze\(\)"):
+            recognizer.analyze_batch(one)
+    with pytest.raises(ImageInputError, match="^analyze_batch takes a list of images, got NoneType$"):
+        recognizer.analyze_batch(None)
+    stacked = recognizer.analyze_batch(np.stack([frame, frame]))  # (N, H, W, C) is a batch
+    assert len(stacked) == 2 and all(faces[0].label == happy[0].label for faces in stacked)
+
+
 def test_save_video_onto_the_video_itself_is_refused(recognizer: EmotionRecognizer, clip: Path, tmp_path: Path) -> None:
     copy = tmp_path / "clip.mp4"
     copy.write_bytes(clip.read_bytes())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
 from PIL import Image
@@ -92,6 +93,13 @@ class EmotionRecognizer:
         if isinstance(images, str | Path | bytes | Image.Image):  # a string would be read a character at a time
             kind = type(images).__name__
             raise ImageInputError(f"analyze_batch takes a list of images, got one {kind}: use analyze()")
+        if isinstance(images, np.ndarray) and images.ndim < 4:  # its rows would be read as (W, C) grey images
+            raise ImageInputError(
+                f"analyze_batch takes a list of images or an (N, H, W, C) array, got one array of shape"
+                f" {images.shape}: use analyze()"
+            )
+        if not isinstance(images, Iterable):
+            raise ImageInputError(f"analyze_batch takes a list of images, got {type(images).__name__}")
         frames = [to_bgr(image, name=_describe(image, index)) for index, image in enumerate(images)]
         faces = self._photos.process_batch(frames, whole_image_if_no_face)
         return [largest_first(image_faces, self.class_names) for image_faces in faces]
