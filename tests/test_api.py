@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -35,7 +36,7 @@ from facial_emotion.api.settings import CONFIG_DIR, compose_settings
 from facial_emotion.core.early_exit import parse_early_exit
 from facial_emotion.data.locate import PROJECT_ROOT
 from facial_emotion.video.frame_source import FrameSource
-from tests.app_support import piped_webm
+from tests.app_support import piped_webm, png_stating_size
 from tests.conftest import unused_port
 
 SHARED = PROJECT_ROOT.parent / "shared"
@@ -439,6 +440,17 @@ def test_bad_image_files_raise_input_errors_naming_them(
         recognizer.analyze(path)
     assert str(path) in str(raised.value) and "\n" not in str(raised.value)
     assert isinstance(raised.value, ValueError)
+
+
+def test_an_image_over_the_decoders_pixel_limit_raises_an_input_error(
+    recognizer: EmotionRecognizer, tmp_path: Path
+) -> None:
+    bomb = png_stating_size(60000, 60000)  # 3.6 billion pixels by its header: OpenCV asserts, cv2.error
+    path = tmp_path / "bomb.png"
+    path.write_bytes(bomb)
+    for image, name in ((bomb, "image 0"), (path, str(path))):
+        with pytest.raises(ImageInputError, match=f"^{re.escape(name)}: the image states more pixels than any photo"):
+            recognizer.analyze(image)
 
 
 @pytest.mark.parametrize(

@@ -141,7 +141,10 @@ def data_uri_bytes(uri: str, name: str) -> bytes:
 
 def decode_image_bytes(data: bytes, name: str) -> np.ndarray:
     """An encoded image (JPEG, PNG, WebP, ...) as BGR uint8; an `ImageInputError` naming it otherwise."""
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
+    try:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
+    except cv2.error:
+        raise _undecodable(data, name) from None
     if image is None:
         raise ImageInputError(f"{name}: not a readable image (unknown format, corrupt or empty)")
     return image
@@ -166,9 +169,18 @@ def read_image_file(path: Path) -> np.ndarray:
         image = read_bgr(path)
     except OSError as error:
         raise ImageInputError(f"cannot read {path}: {error.strerror or error}") from None
+    except cv2.error:
+        raise _undecodable(path.read_bytes(), str(path)) from None
     if image is None:
         raise ImageInputError(f"not a readable image (unknown format, corrupt or empty): {path}")
     return image
+
+
+def _undecodable(data: bytes, name: str) -> ImageInputError:
+    """The error for an image OpenCV's decoder raised on: over its pixel limit (2**30) by the header, else corrupt."""
+    size = encoded_image_size(data, name)  # raises itself for a header over Pillow's decompression-bomb limit
+    stated = f" ({size[0]}x{size[1]} pixels)" if size is not None else ""
+    return ImageInputError(f"{name}: OpenCV cannot decode the image{stated}: too large or corrupt")
 
 
 def check_frame(frame: np.ndarray, name: str = "frame") -> np.ndarray:
