@@ -556,6 +556,9 @@ def test_bad_options_raise_value_errors(recognizer: EmotionRecognizer, clip: Pat
     for every in (-1, "1", float("nan")):
         with pytest.raises(ValueError, match="every must be a number of seconds >= 0"):
             recognizer.analyze_video(clip, every=every)
+    for max_seconds in (-1, "1", float("nan"), True):  # "1" was a TypeError mid-run, -1 and nan ran silently
+        with pytest.raises(ValueError, match="max_seconds must be None or a number of seconds >= 0"):
+            recognizer.analyze_video(clip, max_seconds=max_seconds)
     with pytest.raises(OSError, match="cannot write a video"):
         recognizer.analyze_video(clip, progress=False, save_video=tmp_path / "out.unknown-extension")
     with pytest.raises(ValueError, match="backend must be one of .*'no-such-backend'"):

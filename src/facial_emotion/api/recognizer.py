@@ -134,6 +134,10 @@ class EmotionRecognizer:
         """
         if isinstance(every, bool) or not isinstance(every, int | float) or not every >= 0:
             raise ValueError(f"every must be a number of seconds >= 0, got {every!r}")
+        if max_seconds is not None and (
+            isinstance(max_seconds, bool) or not isinstance(max_seconds, int | float) or not max_seconds >= 0
+        ):
+            raise ValueError(f"max_seconds must be None or a number of seconds >= 0, got {max_seconds!r}")
         return analyze_stream(self._video, open_video(source), every, progress, save_video, max_seconds)
 
     def stream(self) -> EmotionPipeline:
