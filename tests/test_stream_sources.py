@@ -149,3 +149,20 @@ def test_the_live_stream_script_reads_an_ip_camera(camera_url: str) -> None:
     lines = result.stdout.splitlines()
     assert lines[0].startswith("Reading video stream ...")
     assert [line[:9] for line in lines if EMOTION_LINE.match(line)][:2] == ["00:00:00s", "00:00:01s"]
+
+
+@pytest.mark.parametrize(
+    "arguments", [["predict_live_stream.py", "source=-1", "show=false"], ["preprocess.py", "video=-1"]]
+)
+def test_a_negative_camera_index_is_a_one_line_error_not_a_crash(arguments: list[str], tmp_path: Path) -> None:
+    script, *overrides = arguments
+    result = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "scripts" / script), *overrides, f"hydra.run.dir={tmp_path}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2, result  # OpenCV's VideoCapture(-1) ended the interpreter (-11) without a camera
+    assert result.stderr.strip() == "error: camera -1: a camera index is 0 or more (0: the first camera)"
+    assert "falling back" not in result.stdout

@@ -15,12 +15,14 @@ from facial_emotion.video.streaming import feed_sinks
 
 
 def open_source(cfg: DictConfig) -> FrameSource:
-    """The configured source; a camera that cannot be opened falls back to the configured video."""
+    """The configured source; a camera that cannot be opened falls back to the configured video (not a negative
+    camera index, a mistake)."""
     realtime = flag(cfg, "realtime")
     try:
         return FrameSource(cfg.source, realtime=realtime)
     except VideoSourceError as error:
-        if not isinstance(parse_source(cfg.source), int):
+        camera = parse_source(cfg.source)
+        if not isinstance(camera, int) or camera < 0:
             raise
         print(f"{error}: falling back to {cfg.fallback_video}")
         return FrameSource(cfg.fallback_video, realtime=realtime)

@@ -130,6 +130,8 @@ class FrameSource:
 
     @staticmethod
     def _open_camera(index: int) -> tuple[cv2.VideoCapture, np.ndarray]:
+        if index < 0:  # OpenCV's VideoCapture(-1) crashes the interpreter (segmentation fault) without a camera
+            raise VideoSourceError(f"camera {index}: a camera index is 0 or more (0: the first camera)")
         opened = _open_and_read_one(index)
         if opened is None:
             raise VideoSourceError(f"camera {index} could not be opened (no camera, or it is in use)")
