@@ -1,0 +1,30 @@
+"""`scripts/serve.py` as a user starts it: a bad port or limit is one `error:` line before the model loads."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from facial_emotion.data.locate import PROJECT_ROOT
+
+
+def serve_script(*overrides: str) -> subprocess.CompletedProcess:
+    script = [sys.executable, "scripts/serve.py", *overrides]
+    return subprocess.run(script, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("port=abc", "error: port must be a whole number, got 'abc'"),
+        ("port=99999", "error: port must be a whole number from 1 to 65535, got 99999"),
+        ("app.max_upload_mb=-1", "error: app.max_upload_mb: input should be greater than 0, got -1"),
+    ],
+    ids=["text-port", "port-out-of-range", "negative-limit"],
+)
+def test_a_bad_port_or_limit_is_one_line_and_exit_2(override: str, message: str) -> None:
+    result = serve_script(override)  # were a traceback after loading the model (port) or five lines (limit)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == message and result.stdout == ""
