@@ -565,6 +565,11 @@ def test_bad_options_raise_value_errors(recognizer: EmotionRecognizer, clip: Pat
         EmotionRecognizer(backend="no-such-backend")
     with pytest.raises(ValueError, match="model file not found: .*missing.pkl"):
         EmotionRecognizer(model_path=tmp_path / "missing.pkl")
+    with pytest.raises(ValueError, match=r"^EmotionRecognizer overrides: .*one string \(write \['detect_every=1'\]\)$"):
+        EmotionRecognizer(overrides="detect_every=1")  # was parsed letter by letter: "Error parsing override 'd'"
+    malformed = "^EmotionRecognizer overrides: Error parsing override 'face_pipeline.detect_every'$"
+    with pytest.raises(ValueError, match=malformed):
+        EmotionRecognizer(overrides=["face_pipeline.detect_every"])  # was Hydra's own, not a ValueError, 3 lines
 
 
 def test_importing_the_package_does_not_load_the_api() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from hydra.errors import OverrideParseException
 from omegaconf import DictConfig
 from PIL import Image
 
@@ -49,6 +50,10 @@ class EmotionRecognizer:
         backend: str | None = None,
         overrides: Sequence[str] = (),
     ) -> None:
+        if isinstance(overrides, str):  # it would be read a character at a time
+            raise ValueError(
+                f"EmotionRecognizer overrides: a list of key=value strings, got one string (write [{overrides!r}])"
+            )
         for config_name in (PHOTO_CONFIG, VIDEO_CONFIG):
             message = unknown_option_message(config_name, list(overrides))
             if message is not None:  # Hydra's own message advises `+key=`, an option nothing would read
@@ -58,8 +63,11 @@ class EmotionRecognizer:
             extra.append(f"model_path={override_value(str(resolve_model_path(model_path)))}")
         if views is not None:
             extra.append(f"tta={views}")
-        self.photo_settings = compose_settings(PHOTO_CONFIG, extra)
-        self.video_settings = compose_settings(VIDEO_CONFIG, extra)
+        try:
+            self.photo_settings = compose_settings(PHOTO_CONFIG, extra)
+            self.video_settings = compose_settings(VIDEO_CONFIG, extra)
+        except OverrideParseException as error:  # e.g. "face_pipeline.detect_every" without "=value"
+            raise ValueError(f"EmotionRecognizer overrides: {str(error).splitlines()[0]}") from None
         photo_predictor = _load_predictor(self.photo_settings, backend)
         video_predictor = photo_predictor
         same_network = self.video_settings.model_path == self.photo_settings.model_path
