@@ -490,6 +490,21 @@ def test_pil_images_are_read_as_their_files_are(recognizer: EmotionRecognizer, h
     assert recognizer.analyze(deep)[0].label == happy[0].label
 
 
+def test_pil_images_of_8_bit_values_in_32_bit_integers_are_not_read_as_black(
+    recognizer: EmotionRecognizer, happy: list
+) -> None:
+    grey = cv2.cvtColor(cv2.imread(str(HAPPY_PHOTO)), cv2.COLOR_BGR2GRAY)
+    expected = recognizer.analyze(grey)
+    for image in (Image.open(HAPPY_PHOTO).convert("I"), Image.fromarray(grey.astype(np.int32))):
+        assert image.mode == "I"
+        assert_same_faces(recognizer.analyze(image), expected)  # was [] (every value >> 8: a black image)
+    assert expected[0].label == happy[0].label
+    closed = Image.open(HAPPY_PHOTO)
+    closed.close()
+    with pytest.raises(ImageInputError, match=r"^image 0: the PIL image cannot be decoded \(Operation on closed"):
+        recognizer.analyze(closed)
+
+
 def test_odd_shapes_and_strings_get_answers_not_tracebacks(recognizer: EmotionRecognizer) -> None:
     strip = np.full((1, 2000, 3), 128, np.uint8)  # shrunk for the detector, it would round to 0 pixels tall
     assert recognizer.analyze(strip) == [] and recognizer.analyze(strip.transpose(1, 0, 2).copy()) == []

@@ -52,19 +52,25 @@ def to_bgr(image: Any, name: str = "image") -> np.ndarray:
 
 def pil_to_bgr(image: Image.Image, name: str = "image") -> np.ndarray:
     """A PIL image as OpenCV reads the same file: turned upright by its EXIF orientation (phones store photos
-    sideways with a tag), 16-bit greys reduced to their high byte; an `ImageInputError` naming it otherwise."""
+    sideways with a tag), 16-bit greys reduced to their high byte; an `ImageInputError` naming it otherwise.
+
+    Mode "I" (32-bit integers) holds 16-bit greys as some readers give them, or 8-bit ones as
+    `convert("I")` and `Image.fromarray` of int32 pixels make them: values all within 0..255 are taken as 8-bit (as
+    16-bit greys they would be black)."""
     try:
         image = ImageOps.exif_transpose(image)
         if image.mode in _SIXTEEN_BIT_GREY_MODES:
-            grey = np.clip(np.asarray(image, dtype=np.int64), 0, 65535) >> 8
+            grey = np.clip(np.asarray(image, dtype=np.int64), 0, 65535)
+            if image.mode != "I" or grey.max(initial=0) > 255:
+                grey >>= 8
             return cv2.cvtColor(grey.astype(np.uint8), cv2.COLOR_GRAY2BGR)
         rgb = np.asarray(image.convert("RGB"))
-    except OSError as error:  # a lazily opened, truncated file fails only now
+    except (OSError, ValueError) as error:  # a lazily opened, truncated file fails only now; a closed image
         raise ImageInputError(f"{name}: the PIL image cannot be decoded ({error})") from None
     return np.ascontiguousarray(rgb[:, :, ::-1])
 
 
-# Pillow's modes for 16-bit grey pixels ("I" is how it opens a 16-bit PNG, in 32-bit integers).
+# Pillow's modes for 16-bit grey pixels ("I": 32-bit integers, which may hold 16-bit or 8-bit greys).
 _SIXTEEN_BIT_GREY_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 
 
