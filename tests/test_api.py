@@ -515,6 +515,13 @@ def test_odd_shapes_and_strings_get_answers_not_tracebacks(recognizer: EmotionRe
         recognizer.analyze(payload)
     with pytest.raises(ImageInputError, match="analyze_batch takes a list of images, got one str"):
         recognizer.analyze_batch(str(HAPPY_PHOTO))
+    with pytest.raises(ImageInputError, match=r"^image 0: the path is empty$"):  # was "not a file: ."
+        recognizer.analyze("")
+    uri = HAPPY_PHOTO.as_uri()  # was "image file not found: file:/..." for a file that is there
+    with pytest.raises(ImageInputError, match=rf"^{uri}: not a URL analyze reads .*give a file by its path$"):
+        recognizer.analyze(uri)
+    with pytest.raises(ImageInputError, match=r"^ftp://\*\*\*@host/x.jpg: not a URL analyze reads"):
+        recognizer.analyze("ftp://user:secret@host/x.jpg")
 
 
 def test_analyze_batch_refuses_one_image_array_instead_of_reading_its_rows(

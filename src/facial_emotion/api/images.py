@@ -37,6 +37,11 @@ def to_bgr(image: Any, name: str = "image") -> np.ndarray:
         return decode_image_bytes(data_uri_bytes(image, name), name)
     if isinstance(image, str) and is_web_url(image):
         return decode_image_bytes(download(image), redact_credentials(image))
+    if isinstance(image, str) and url_scheme(image):  # file://, ftp://, rtsp://: not a path either
+        shown = redact_credentials(image)
+        raise ImageInputError(f"{shown}: not a URL analyze reads (http://, https:// or data:); give a file by its path")
+    if isinstance(image, str) and not image.strip():
+        raise ImageInputError(f"{name}: the path is empty")
     if isinstance(image, bytes | bytearray | memoryview):
         return decode_image_bytes(bytes(image), name)
     if isinstance(image, str | Path):

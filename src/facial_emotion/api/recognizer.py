@@ -181,6 +181,6 @@ def _describe(image: object, index: int) -> str:
     """How an error names an input: its path or URL (without credentials), else its place in the batch."""
     if isinstance(image, str) and is_data_uri(image):
         return f"data URI {index}"
-    if isinstance(image, str):
+    if isinstance(image, str) and image.strip():
         return redact_credentials(image)
     return str(image) if isinstance(image, Path) else f"image {index}"
