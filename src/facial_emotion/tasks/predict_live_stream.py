@@ -46,6 +46,18 @@ def open_sinks(cfg: DictConfig, source: FrameSource, class_names: list[str]) -> 
     return sinks
 
 
+def pipeline_config(pipeline_cfg: DictConfig, source: FrameSource) -> DictConfig:
+    """The face pipeline's settings for `source`: a file read as fast as it decodes (`realtime=false`) detects
+    inline, every `detect_every`-th frame, as `analyze_video` does. On the detector's own thread a detection would
+    take the time of many frames where no face is tracked (nothing to classify), so a face that comes back into view
+    went unseen for seconds, and the lines and the log depended on the CPU's speed."""
+    if source.is_live or source.realtime:
+        return pipeline_cfg
+    inline = pipeline_cfg.copy()
+    inline.async_detection = False
+    return inline
+
+
 def run(cfg: DictConfig) -> None:
     """Run the pipeline over the stream until it ends, `max_seconds` pass, or the window is closed."""
     expand_home(cfg)
@@ -55,7 +67,7 @@ def run(cfg: DictConfig) -> None:
         predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, backend=cfg.backend, early_exit=cfg.get("early_exit"))
     except (VideoSourceError, FileNotFoundError, ValueError) as error:
         exit_with_error(str(error))
-    pipeline = build_pipeline(cfg.face_pipeline, predictor)
+    pipeline = build_pipeline(pipeline_config(cfg.face_pipeline, source), predictor)
     try:
         sinks = open_sinks(cfg, source, predictor.class_names)
     except (OSError, ValueError) as error:
