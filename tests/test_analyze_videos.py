@@ -64,7 +64,7 @@ def assert_runs(summary: pd.DataFrame, clips: list[Path]) -> None:
 
 
 def test_videos_folder_or_glob_becomes_a_sweep_over_files(tmp_path: Path) -> None:
-    for name in ("b.mp4", "a,1.mp4", "notes.txt", "sub/c.MOV"):
+    for name in ("b.mp4", "a,1.mp4", "notes.txt", "sub/c.MOV", "._b.mp4", "sub/.c.mov"):  # hidden: macOS metadata
         (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_bytes(b"x")
     folder = sweep_arguments(["analyze_videos.py", f"videos={tmp_path}", "every=2"])

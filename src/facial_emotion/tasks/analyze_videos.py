@@ -35,10 +35,15 @@ __all__ = ["InputError", "SummaryCallback", "analyze_one_video", "sweep_argument
 
 
 def find_videos(pattern: str) -> list[Path]:
-    """Every video file under a folder (recursive), or the files a glob matches; sorted."""
+    """Every video file under a folder (recursive; not hidden ones: macOS's `._clip.mp4` are not videos), or the files
+    a glob matches; sorted."""
     path = Path(pattern).expanduser()
     if path.is_dir():
-        found = [p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES]
+        found = [
+            p
+            for p in path.rglob("*")
+            if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES and not p.name.startswith(".")
+        ]
     else:
         found = [Path(p) for p in glob.glob(str(path), recursive=True) if Path(p).is_file()]
     if not found:
