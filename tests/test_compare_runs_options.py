@@ -1,4 +1,5 @@
-"""compare_runs.py reads its yes/no option as one: `minimize=no` is text, which as a truth value sorted worst first."""
+"""compare_runs.py reads its options as meant: `minimize=no` is text, which as a truth value sorted worst first;
+a misspelt `curve=` drew an empty figure."""
 
 from __future__ import annotations
 
@@ -19,7 +20,11 @@ def _runs(root: Path) -> Path:
         run = root / name
         (run / ".hydra").mkdir(parents=True)
         (run / ".hydra" / "overrides.yaml").write_text(f"- optimizer.lr={accuracy}\n")
-        summary = {"status": "completed", "epochs_completed": 1, "metrics": {"val/acc_best": accuracy}}
+        summary = {
+            "status": "completed",
+            "epochs_completed": 1,
+            "metrics": {"val/acc": accuracy, "val/acc_best": accuracy},
+        }
         (run / SUMMARY_FILE).write_text(json.dumps(summary))
     return root
 
@@ -44,4 +49,14 @@ def test_minimize_that_is_not_a_yes_or_no_is_one_line(tmp_path: Path, capsys: py
         _compare(f"path={_runs(tmp_path / 'sweep')}", "minimize=maybe", f"out={tmp_path / 'out'}")
     assert stop.value.code == 2
     assert capsys.readouterr().err.strip() == "error: minimize must be true or false, got 'maybe'"
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_curve_no_run_logged_is_one_line_naming_those_they_did(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stop:
+        _compare(f"path={_runs(tmp_path / 'sweep')}", "curve=val/accc", f"out={tmp_path / 'out'}")
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.strip() == "error: no run logged curve=val/accc; they logged val/acc, val/acc_best"
     assert not (tmp_path / "out").exists()

@@ -17,6 +17,7 @@ from facial_emotion.training.tensorboard_scalars import read_epoch_scalars  # no
 
 # Runs drawn in colour with a legend entry; the rest are thin grey lines.
 HIGHLIGHTED = 10
+DEFAULT_CURVE = "val/acc"
 
 
 def read_curve(run_dir: Path, tag: str = "val/acc") -> list[tuple[int, float]]:

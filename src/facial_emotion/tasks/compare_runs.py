@@ -13,7 +13,7 @@ from omegaconf import DictConfig
 
 from facial_emotion.core.options import OptionError, exit_with_error, flag, require_options
 from facial_emotion.core.user_paths import expand_home
-from facial_emotion.sweeps.curves import plot_sweep_curves
+from facial_emotion.sweeps.curves import DEFAULT_CURVE, plot_sweep_curves, read_curve
 from facial_emotion.sweeps.report import partial_test_note, short_floats, text_table, write_report
 from facial_emotion.sweeps.run_table import (
     RunsNotFoundError,
@@ -42,6 +42,9 @@ def run(cfg: DictConfig) -> None:
     known = sorted({name for record in records for name in record.metrics})
     if cfg.metric and known and metric not in known:  # runs that recorded nothing yet have no names to check
         exit_with_error(f"no run recorded metric={metric}; they recorded {', '.join(known)}")
+    curve = cfg.curve or DEFAULT_CURVE  # runs that have not validated yet have no val/acc: only a named one is checked
+    if cfg.curve and known and curve not in known and not any(read_curve(record.path, curve) for record in records):
+        exit_with_error(f"no run logged curve={curve}; they logged {', '.join(known)}")
     records = sort_runs(records, metric, maximize=not minimize)
     table = run_table(records, metric)
     common, _ = split_overrides(records)
@@ -52,11 +55,11 @@ def run(cfg: DictConfig) -> None:
     try:
         written = write_report(table, heading, out)
         curves = out / "sweep_curves.png"
-        drawn = plot_sweep_curves(records, curves, tag=cfg.curve, metric=metric)
+        drawn = plot_sweep_curves(records, curves, tag=curve, metric=metric)
     except OSError as error:
         exit_with_error(f"cannot write the report into {out}: {error}")
     print("\n".join(heading))
     print(text_table(table))
     if note := partial_test_note(table):
         print(note)
-    print(f"Wrote {', '.join(str(p) for p in written)} and {curves} ({drawn} runs with {cfg.curve}).")
+    print(f"Wrote {', '.join(str(p) for p in written)} and {curves} ({drawn} runs with {curve}).")
