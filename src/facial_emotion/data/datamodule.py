@@ -57,16 +57,30 @@ def stratified_split(labels: np.ndarray, val_fraction: float, seed: int) -> tupl
     return np.flatnonzero(train_mask), val_idx
 
 
+# Under this many validation faces val/acc moves in steps of more than a point: a warning, not an error (tiny
+# debug data is legitimate).
+FEW_VALIDATION_FACES = 100
+
+
 def check_split_sizes(val_fraction: float, n_train: int, n_val: int) -> None:
     """OptionError, in one line naming `data.val_fraction`, when the split leaves validation or training empty (a
     valid but tiny fraction rounds every class's share to no rows; Lightning would then skip validation silently
-    and the checkpoints, early stopping and export would have no val/acc to go by)."""
+    and the checkpoints, early stopping and export would have no val/acc to go by); a warning when validation is so
+    small that its accuracy is mostly chance."""
     for name, rows in (("validation", n_val), ("training", n_train)):
         if rows == 0:
             raise OptionError(
                 f"data.val_fraction={val_fraction:g} gives {n_val} validation and {n_train} training rows of "
                 f"{n_train + n_val}: the {name} split is empty; give a fraction that leaves rows in both"
             )
+    if n_val < FEW_VALIDATION_FACES:
+        log.warning(
+            "data.val_fraction=%g gives only %d validation faces: val/acc moves in steps of %.3g points, so the best "
+            "checkpoint, early stopping and the fitted temperatures follow chance",
+            val_fraction,
+            n_val,
+            100 / n_val,
+        )
 
 
 class FERDataModule(L.LightningDataModule):
