@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import logging
 import os
 import re
+import socket
 import time
+import urllib.request
 from pathlib import Path
 
 import cv2
@@ -16,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from facial_emotion.api import EmotionRecognizer
 from facial_emotion.app.live import HEADER
+from facial_emotion.app.load_client import serving
 from facial_emotion.app.server import create_app, display_name
 from facial_emotion.app.sessions import SessionStore
 from facial_emotion.app.settings import AppSettings
@@ -302,3 +306,25 @@ def test_display_name_drops_paths_and_odd_characters() -> None:
     assert display_name("../../etc/passwd") == "passwd"
     assert display_name("C:\\Users\\me\\clip<1>.mp4") == "clip_1_.mp4"
     assert display_name("") == "upload"
+
+
+def test_an_upload_the_client_cuts_off_leaves_no_file_and_no_traceback(
+    settings: AppSettings, recognizer: EmotionRecognizer, caplog: pytest.LogCaptureFixture
+) -> None:
+    uvicorn_log = logging.getLogger("uvicorn.error")  # uvicorn's loggers do not propagate to the root's
+    uvicorn_log.addHandler(caplog.handler)
+    try:
+        with serving(create_app(settings, recognizer)) as url:
+            port = int(url.rsplit(":", 1)[1])
+            for route in ("/api/videos", "/api/photos"):  # a visitor closing the tab half way through an upload
+                with socket.create_connection(("127.0.0.1", port)) as client:
+                    head = f"POST {route}?name=clip.mp4 HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n"
+                    client.sendall(head.encode() + CLIP.read_bytes()[:50_000])
+                    time.sleep(0.5)  # the server has the first part
+            time.sleep(0.5)
+            with urllib.request.urlopen(f"{url}/api/info", timeout=10) as response:  # still serving
+                assert response.status == 200
+            assert not [p for p in settings.work_dir.rglob("*") if p.is_file()]  # the part was kept for 30 min
+    finally:
+        uvicorn_log.removeHandler(caplog.handler)
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]  # "Exception in ASGI app"

@@ -16,6 +16,7 @@ import numpy as np
 from fastapi import FastAPI, HTTPException, Request, Response, WebSocket
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.requests import ClientDisconnect
 
 from facial_emotion.api import EmotionRecognizer, InputError
 from facial_emotion.api.images import encoded_image_size
@@ -171,19 +172,24 @@ def decode_photo(body: bytes, name: str, max_side: int) -> np.ndarray:
 
 
 async def read_body(request: Request, limit: int, name: str) -> bytes:
-    """The request body, refused with 413 as soon as it is known to be over `limit` bytes."""
+    """The request body, refused with 413 as soon as it is known to be over `limit` bytes; 400 when the client
+    disconnects before its end."""
     check_declared_length(request, limit, name)
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise HTTPException(413, f"{display_name(name)}: over the {limit // 2**20} MB upload limit")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise HTTPException(413, f"{display_name(name)}: over the {limit // 2**20} MB upload limit")
+            chunks.append(chunk)
+    except ClientDisconnect:  # the visitor left mid-upload: nobody reads the answer, but no traceback in the log
+        raise HTTPException(400, f"{display_name(name)}: the upload was cut off") from None
     return b"".join(chunks)
 
 
 async def save_body(request: Request, target: Path, limit: int, name: str) -> None:
-    """Stream the request body into `target`; 413 (and nothing kept) once it passes `limit` bytes."""
+    """Stream the request body into `target`; 413 (and nothing kept) once it passes `limit` bytes, 400 (nothing
+    kept) when the client disconnects before the body's end."""
     check_declared_length(request, limit, name)
     size = 0
     try:
@@ -193,8 +199,10 @@ async def save_body(request: Request, target: Path, limit: int, name: str) -> No
                 if size > limit:
                     raise HTTPException(413, f"{display_name(name)}: over the {limit // 2**20} MB upload limit")
                 out.write(chunk)
-    except HTTPException:
+    except BaseException as error:  # over the limit, the visitor left mid-upload, the disk is full: nothing kept
         target.unlink(missing_ok=True)
+        if isinstance(error, ClientDisconnect):
+            raise HTTPException(400, f"{display_name(name)}: the upload was cut off") from None
         raise
     if size == 0:
         target.unlink(missing_ok=True)
