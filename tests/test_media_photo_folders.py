@@ -68,3 +68,18 @@ def test_evaluate_faces_counts_files_it_cannot_open_as_unreadable(tmp_path: Path
     unreadable = ["Happy/gone.jpg"] + ([] if AS_ROOT else ["Happy/locked.jpg"])
     assert f"Unreadable images (not counted): {len(unreadable)}: {', '.join(unreadable)}" in out
     assert "Accuracy exact: 100.00% (1 images" in out
+
+
+def test_photos_behind_a_link_to_a_folder_are_found_once_and_a_loop_ends(tmp_path: Path, capsys) -> None:
+    elsewhere, photos = tmp_path / "elsewhere", tmp_path / "photos"
+    elsewhere.mkdir()
+    photos.mkdir()
+    shutil.copy(sorted(HAPPY.iterdir())[0], elsewhere / "face.jpg")
+    (photos / "2024").symlink_to(elsewhere)  # a year's photos kept on another disk
+    (elsewhere / "up").symlink_to(photos)  # ... with a link back: photos/2024/up/2024/up/...
+    assert find_images(photos) == ([photos / "2024" / "face.jpg"], [])
+    with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
+        cfg = compose(config_name="predict_image", overrides=[f"path={photos}", "tta=center"])
+    run_predict_image(cfg)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("2024/face.jpg : Happy , ")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -21,10 +23,23 @@ _GREY_OR_UNWRITABLE = (".pgm", ".jfif")
 def split_files(folder: Path) -> tuple[list[Path], list[Path]]:
     """The images under `folder` (recursive, sorted) and the other files there that are not hidden (.DS_Store).
 
-    A link whose target is gone counts as a file, so that a photo that cannot be read is reported, not dropped."""
-    files = sorted(p for p in folder.rglob("*") if _file_or_broken_link(p) and not p.name.startswith("."))
+    Links to folders are followed (each folder once, so a link to a folder above ends no search); a link whose target
+    is gone counts as a file, so that a photo that cannot be read is reported, not dropped."""
+    files = sorted(p for p in _walk(folder) if _file_or_broken_link(p) and not p.name.startswith("."))
     images = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
     return images, [p for p in files if p.suffix.lower() not in IMAGE_SUFFIXES]
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    """Every entry under `folder` that is not a folder, through links to folders, each real folder once."""
+    seen: set[str] = set()
+    for root, folders, names in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:
+            folders.clear()
+            continue
+        seen.add(real)
+        yield from (Path(root) / name for name in names)
 
 
 def _file_or_broken_link(path: Path) -> bool:
