@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -382,6 +383,19 @@ def test_video_rows_every_frame_with_columns_and_probabilities(every_frame: tupl
     assert (df["label"] == emotions.idxmax(axis=1)).all()
     np.testing.assert_allclose(df["probability"], emotions.max(axis=1))
     assert (df["w"] > 100).all() and (df["x"] >= 0).all()
+
+
+def test_videos_analysed_from_two_threads_at_once_get_their_own_tables(
+    recognizer: EmotionRecognizer, every_frame: tuple, clip: Path
+) -> None:
+    expected, _ = every_frame
+    with ThreadPoolExecutor(max_workers=2) as threads:
+        runs = [threads.submit(recognizer.analyze_video, clip, every=0, progress=False) for _ in range(2)]
+        tables = [run.result(timeout=300) for run in runs]
+    for table in tables:  # sharing one tracker at the same time, each got the other's frames' tracks
+        assert len(table) == len(expected)
+        np.testing.assert_allclose(table[["x", "y", "w", "h"]], expected[["x", "y", "w", "h"]], atol=1e-3)
+        np.testing.assert_allclose(table[recognizer.class_names], expected[recognizer.class_names], atol=1e-4)
 
 
 @pytest.mark.slow

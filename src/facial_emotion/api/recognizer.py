@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -77,6 +78,7 @@ class EmotionRecognizer:
         # A file's table must not depend on how fast the CPU is: detections land on the frame they were run on.
         # Live streams (`stream()`) keep the config's detector thread, so no frame waits for MTCNN.
         self._video = build_pipeline(synchronous(self.video_settings.face_pipeline), video_predictor)
+        self._video_lock = threading.Lock()  # one tracking pipeline: analyze_video calls take turns
 
     @property
     def class_names(self) -> list[str]:
@@ -139,6 +141,7 @@ class EmotionRecognizer:
         `progress(frames done, frames in the file)`; `save_video` writes the annotated video (.mp4);
         `max_seconds` stops after that much video (a camera runs until then or Ctrl-C).
         Raises `VideoInputError` (a `ValueError`) for a missing, empty or undecodable file or a closed camera.
+        Calls from several threads run one after another (one recognizer per thread runs videos in parallel).
         """
         if isinstance(every, bool) or not isinstance(every, int | float) or not every >= 0:
             raise ValueError(f"every must be a number of seconds >= 0, got {every!r}")
@@ -146,7 +149,8 @@ class EmotionRecognizer:
             isinstance(max_seconds, bool) or not isinstance(max_seconds, int | float) or not max_seconds >= 0
         ):
             raise ValueError(f"max_seconds must be None or a number of seconds >= 0, got {max_seconds!r}")
-        return analyze_stream(self._video, open_video(source), every, progress, save_video, max_seconds)
+        with self._video_lock:  # from several threads, one after another: interleaved, their tracks would mix
+            return analyze_stream(self._video, open_video(source), every, progress, save_video, max_seconds)
 
     def stream(self) -> EmotionPipeline:
         """A fresh tracking pipeline for one stream of frames (a webcam, one client of the app): its own tracker
