@@ -83,3 +83,19 @@ def test_photos_behind_a_link_to_a_folder_are_found_once_and_a_loop_ends(tmp_pat
     run_predict_image(cfg)
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 1 and lines[0].startswith("2024/face.jpg : Happy , ")
+
+
+def test_annotated_copies_inside_the_photo_folder_are_not_read_again(tmp_path: Path, capsys) -> None:
+    photos, log = tmp_path / "photos", tmp_path / "faces.csv"
+    photos.mkdir()
+    shutil.copy(sorted(HAPPY.iterdir())[0], photos / "face.jpg")
+    overrides = [f"path={photos}", f"save_dir={photos / 'annotated'}", "tta=center", f"log={log}"]
+    for run in range(3):  # the same command again, as a user reruns it
+        with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
+            run_predict_image(compose(config_name="predict_image", overrides=overrides))
+        lines = capsys.readouterr().out.splitlines()
+        faces = [line for line in lines if " : " in line]
+        assert len(faces) == 1 and faces[0].startswith("face.jpg : Happy , "), lines
+        assert pd.read_csv(log)["file"].tolist() == ["face.jpg"]
+        assert ("Left out 1 image(s) under save_dir=" in lines[0]) is (run > 0)
+    assert sorted(p.relative_to(photos).as_posix() for p in photos.rglob("*.jpg")) == ["annotated/face.jpg", "face.jpg"]

@@ -40,6 +40,7 @@ def run(cfg: DictConfig) -> None:
         whole_image_if_no_face = flag(cfg, "whole_image_if_no_face")
         paths, skipped = ([], []) if url else find_images(cfg.path)
         check_copies_keep_photos(cfg, paths)
+        paths, copies = leave_out_copies(cfg, paths)
         photo = to_bgr(url, shown_url) if url else None  # a bad URL fails before the model loads
         predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, backend=cfg.backend, early_exit=cfg.get("early_exit"))
         log = PredictionLog(cfg.log, predictor.class_names, key="file", record_empty=True) if cfg.log else None
@@ -53,6 +54,8 @@ def run(cfg: DictConfig) -> None:
         root = photo_root(cfg.path)
         if skipped:
             print(describe_skipped(skipped, root))
+        if copies:
+            print(f"Left out {len(copies)} image(s) under save_dir={cfg.save_dir} (where the annotated copies go)")
         if not paths:
             exit_with_error(f"no images ({IMAGE_KINDS}) under {cfg.path}")
         read = 0
@@ -92,6 +95,20 @@ def check_copies_keep_photos(cfg: DictConfig, paths: list[Path]) -> None:
             raise ValueError(
                 f"save_dir={cfg.save_dir} would write the annotated copies over the photos: choose another folder"
             )
+
+
+def leave_out_copies(cfg: DictConfig, paths: list[Path]) -> tuple[list[Path], list[Path]]:
+    """The photos without the files under `save_dir` where it is a folder inside the photo folder (`path=photos
+    save_dir=photos/annotated`: run again, the annotated copies would be taken for photos, and copies of copies
+    written); and the files left out."""
+    save_dir = path_option(cfg.save_dir)
+    if save_dir is None or not paths:
+        return paths, []
+    root, target = photo_root(cfg.path).resolve(), save_dir.resolve()
+    if target == root or not target.is_relative_to(root):
+        return paths, []
+    copies = {path for path in paths if path.resolve().is_relative_to(target)}
+    return [path for path in paths if path not in copies], sorted(copies)
 
 
 def report_photo(
