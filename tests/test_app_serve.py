@@ -28,3 +28,18 @@ def test_a_bad_port_or_limit_is_one_line_and_exit_2(override: str, message: str)
     result = serve_script(override)  # were a traceback after loading the model (port) or five lines (limit)
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip() == message and result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("clients=abc", "error: clients must be a whole number, got 'abc'"),  # was a TypeError traceback
+        ("width=-5", "error: width must be a whole number >= 1, got -5"),  # was OpenCV's assertion traceback
+    ],
+    ids=["text-clients", "negative-width"],
+)
+def test_benchmark_app_refuses_a_bad_option_in_one_line(override: str, message: str) -> None:
+    script = [sys.executable, "scripts/benchmark_app.py", override]
+    result = subprocess.run(script, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == message and result.stdout == ""

@@ -11,7 +11,7 @@ from omegaconf import DictConfig
 
 from facial_emotion.app.load_client import encode_frames, run_clients, serving
 from facial_emotion.core.hardware import describe_device
-from facial_emotion.core.options import exit_with_error
+from facial_emotion.core.options import OptionError, exit_with_error, number
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.tasks.serve import build_app
 
@@ -20,8 +20,9 @@ def run(cfg: DictConfig) -> None:
     """Serve (unless `url` is given), drive `clients` WebSockets for `seconds`, print the figures."""
     expand_home(cfg)
     try:
+        read_numbers(cfg)
         frames = encode_frames(str(cfg.video), cfg.width, cfg.height, cfg.jpeg_quality)
-    except ValueError as error:
+    except ValueError as error:  # OptionError is one
         exit_with_error(str(error))
     print(f"Hardware: {describe_device('cpu')}; torch threads {torch.get_num_threads()}")
     print(f"{cfg.clients} client(s) x {cfg.seconds} s, {cfg.width}x{cfg.height} JPEG frames offered at {cfg.fps} fps")
@@ -42,3 +43,20 @@ def run(cfg: DictConfig) -> None:
     if first and last:
         ratio = np.percentile(last, 95) / np.percentile(first, 95)
         print(f"p95 round trip, last {window:g} s / first {window:g} s: {ratio:.2f}")
+
+
+def read_numbers(cfg: DictConfig) -> None:
+    """The numeric options read strictly and put back as numbers; an OptionError naming the first bad one."""
+    for key in ("clients", "width", "height"):
+        cfg[key] = _given(number(cfg, key, minimum=1, integer=True), key)
+    for key in ("fps", "seconds"):
+        cfg[key] = _given(number(cfg, key, above=0), key)
+    cfg.jpeg_quality = _given(number(cfg, "jpeg_quality", minimum=0, integer=True), "jpeg_quality")
+    if cfg.jpeg_quality > 100:
+        raise OptionError(f"jpeg_quality must be a whole number from 0 to 100, got {cfg.jpeg_quality}")
+
+
+def _given(value: float | None, key: str) -> float:
+    if value is None:
+        raise OptionError(f"{key} needs a value (not null)")
+    return value
