@@ -244,3 +244,17 @@ def test_given_crop_pads_the_image_before_its_centre_square(tmp_path: Path) -> N
     border = cv2.copyMakeBorder(gray, 36, 36, 29, 29, cv2.BORDER_REPLICATE)[26:227, 0:201]
     expected = predictor.predict_proba(cv2.resize(border, (48, 48), interpolation=cv2.INTER_AREA))[0]
     np.testing.assert_allclose(padded.probabilities, expected, atol=1e-6)
+
+
+@requires_faces
+def test_class_folders_are_matched_in_any_case(tmp_path: Path, capsys) -> None:
+    log = tmp_path / "faces.csv"
+    for folder, label in (("happy", "Happy"), ("ANGRY", "Angry")):  # FER2013's image folders on Kaggle: happy/
+        (tmp_path / "set" / folder).mkdir(parents=True)
+        shutil.copy(sorted((NIMSTIM / label).iterdir())[0], tmp_path / "set" / folder / "face.jpg")
+    status, out, _ = evaluate(capsys, f"path={tmp_path / 'set'}", "tta=center", f"log={log}")
+    assert status == 0 and "Accuracy exact: 100.00% (2 images" in out and "Skipped folders" not in out
+    assert pd.read_csv(log)[["file", "label"]].values.tolist() == [
+        ["ANGRY/face.jpg", "Angry"],
+        ["happy/face.jpg", "Happy"],
+    ]

@@ -31,7 +31,8 @@ class FaceSet:
 
 
 def find_face_set(root: str | Path) -> FaceSet:
-    """Images (recursively) under each folder named exactly as a FER2013 class; other folders are skipped."""
+    """Images (recursively) under each folder named as a FER2013 class, in any case (`happy/`, as FER2013's image
+    folders on Kaggle have them); other folders are skipped."""
     root = Path(str(root)).expanduser()  # str: Hydra reads `path=2024` as a number
     if root.is_file():
         raise FaceSetError(f"{root} is a file: give the folder that holds the class folders (Angry/, Happy/, ...)")
@@ -39,15 +40,16 @@ def find_face_set(root: str | Path) -> FaceSet:
         raise FaceSetError(f"no such folder: {root}")
     folders = sorted(p for p in root.iterdir() if p.is_dir())
     images, skipped, others = [], [], []
+    classes = {name.lower(): index for index, name in enumerate(EMOTIONS)}
     for folder in folders:
-        if folder.name not in EMOTIONS:
+        if folder.name.lower() not in classes:
             skipped.append(folder.name)
             continue
-        label = EMOTIONS.index(folder.name)
+        label = classes[folder.name.lower()]
         found, not_images = split_files(folder)
         images += [(path, label) for path in found]
         others += not_images
-    if not any(folder.name in EMOTIONS for folder in folders):
+    if len(skipped) == len(folders):
         raise FaceSetError(f"{root} has no class folders (expected some of {', '.join(EMOTIONS)})")
     if not images:
         raise FaceSetError(f"{root}: the class folders hold no images ({IMAGE_KINDS})")
