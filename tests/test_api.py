@@ -323,7 +323,8 @@ def test_an_image_without_a_face_gives_an_empty_list(recognizer: EmotionRecogniz
     assert recognizer.analyze(np.zeros((8, 8, 3), np.uint8)) == []  # smaller than any face the detector finds
     assert recognizer.analyze(np.zeros((2, 2000, 3), np.uint8)) == []  # a sliver (0 px tall once downscaled)
     assert recognizer.top_emotion(noise) == (None, None)
-    assert to_dataframe([]).empty
+    empty = to_dataframe([])
+    assert empty.empty and list(empty.columns) == list(to_dataframe(recognizer.analyze(HAPPY_PHOTO)).columns)
 
 
 def test_whole_image_if_no_face_classifies_the_photo_and_says_so(recognizer: EmotionRecognizer, happy: list) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from facial_emotion.core.labels import EMOTIONS
 from facial_emotion.video.pipeline import FaceEmotion
 
 
@@ -74,8 +75,8 @@ class FaceResult:
 
 def to_dataframe(faces: Sequence[FaceResult]) -> pd.DataFrame:
     """One row per face: `face` (0 = largest), x, y, w, h, label, probability, one column per class."""
-    if not faces:
-        return pd.DataFrame(columns=["face", "x", "y", "w", "h", "label", "probability"])
+    if not faces:  # the same columns, so code that selects one ("Happy") works on a photo without a face
+        return pd.DataFrame(columns=["face", "x", "y", "w", "h", "label", "probability", *EMOTIONS])
     frame = pd.DataFrame([face.to_row() for face in faces])
     frame.insert(0, "face", range(len(faces)))
     return frame
