@@ -433,6 +433,20 @@ def test_plot_timeline_writes_a_png(every_frame: tuple, tmp_path: Path) -> None:
     assert cv2.imread(str(empty)) is not None
 
 
+def test_plot_timeline_returns_the_file_it_wrote_and_refuses_a_folder(every_frame: tuple, tmp_path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    df, _ = every_frame
+    written = plot_timeline(df, tmp_path / "timeline")  # matplotlib appends .png: was returned without it
+    assert written == tmp_path / "timeline.png" and written.read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(OSError, match=f"cannot write a plot to {re.escape(str(tmp_path))}: it is a folder"):
+        plot_timeline(df, tmp_path)  # was written beside it, as <folder>.png
+    assert not tmp_path.with_name(tmp_path.name + ".png").exists()
+    with pytest.raises(ValueError, match="Format 'xyz' is not supported"):
+        plot_timeline(df, tmp_path / "timeline.xyz")
+    assert plt.get_fignums() == []  # no figure left open by the failed save
+
+
 @pytest.mark.parametrize(
     ("content", "name", "message"),
     [

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from facial_emotion.core.options import prepare_output_file
 from facial_emotion.video.pipeline import FrameResult
 
 BASE_COLUMNS = ["time", "frame", "face_id", "x", "y", "w", "h", "label", "probability"]
@@ -64,10 +65,15 @@ class TimelineRecorder:
 
 
 def plot_timeline(df: pd.DataFrame, path: str | Path, title: str | None = None) -> Path:
-    """A PNG with one panel per face and one line per emotion over time; returns `path`.
+    """A PNG with one panel per face and one line per emotion over time; returns the file written: `path`, with
+    `.png` appended when it has no suffix (matplotlib's rule). A folder is an OSError, before any plotting.
 
     `df` is what `EmotionRecognizer.analyze_video` returns (columns time, face_id, then one per class).
     """
+    path = Path(path).expanduser()
+    prepare_output_file(path, f"cannot write a plot to {path}")
+    if not path.suffix:
+        path = path.with_name(f"{path.name}.png")
     import matplotlib
 
     matplotlib.use("Agg")  # files only; never a window
@@ -93,8 +99,8 @@ def plot_timeline(df: pd.DataFrame, path: str | Path, title: str | None = None) 
     if title:
         figure.suptitle(title)
     figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    try:
+        figure.savefig(path, dpi=100)
+    finally:  # an unknown suffix (.xyz) raises: the figure is not left open in pyplot
+        plt.close(figure)
     return path
