@@ -45,3 +45,25 @@ def test_a_face_coming_back_into_view_is_found_on_the_frame_it_returns(tmp_path:
     # Detections run every 3rd frame (frame 90 is one of them), at most every 9th while the face stays put.
     assert set(range(30)) <= frames and not frames & set(range(39, 90))
     assert set(range(90, 120)) <= frames
+
+
+def test_a_file_played_in_real_time_gives_a_video_as_long_as_the_file(tmp_path: Path, capsys) -> None:
+    """At 300 frames/s no CPU keeps up: frames are skipped, the last ones too, and the annotated video holds the frame
+    before each gap, to the file's end."""
+    video, annotated = tmp_path / "fast.avi", tmp_path / "annotated.mp4"
+    capture = cv2.VideoCapture(str(SOURCE))
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 300, (480, 480))
+    for _ in range(60):
+        writer.write(capture.read()[1])
+    writer.release()
+    capture.release()
+    with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
+        overrides = [f"source={video}", "realtime=true", "show=false", f"save_video={annotated}"]
+        predict_live_stream.run(compose(config_name="predict_live_stream", overrides=overrides))
+    assert "00:00:00s : " in capsys.readouterr().out
+    written = cv2.VideoCapture(str(annotated))
+    frames = 0
+    while written.read()[0]:
+        frames += 1
+    assert (frames, written.get(cv2.CAP_PROP_FPS)) == (60, 300)
+    written.release()

@@ -75,6 +75,11 @@ def run(cfg: DictConfig) -> None:
     print(f"Reading video stream ... ({source.description})")
     try:
         feed_sinks(pipeline.run(source), sinks, max_seconds)
+        if not source.is_live:  # frames skipped at the end of a file played in real time: the video still lasts
+            end = source.frames_passed / source.fps
+            for sink in sinks:
+                if isinstance(sink, AnnotatedVideoWriter):
+                    sink.hold_until(end if max_seconds is None else min(end, max_seconds))
     except KeyboardInterrupt:
         print("Stopped.")
     except OSError as error:  # the annotated video or the log could not be written (a full disk)

@@ -94,6 +94,7 @@ class FrameSource:
         self.is_stream = isinstance(self.source, str)  # a URL
         self._reader: LatestFrameReader | None = None
         self.warning: str | None = None
+        self.frames_passed = 0  # a file's frames read or, played in real time, skipped so far
         if self.is_camera:
             self._capture, first_frame = self._open_camera(self.source)
         elif self.is_stream:
@@ -196,6 +197,7 @@ class FrameSource:
                         return
                     else:
                         self._position_ms = self._capture.get(cv2.CAP_PROP_POS_MSEC)
+                    self.frames_passed = index
                     continue
                 if lag < 0:
                     time.sleep(-lag)
@@ -206,6 +208,7 @@ class FrameSource:
                     self._check_complete(index)
                     return
                 self._position_ms = self._capture.get(cv2.CAP_PROP_POS_MSEC)
+            self.frames_passed = index + 1
             yield timestamp, self._resized(frame)
             index += 1
 

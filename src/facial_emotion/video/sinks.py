@@ -143,6 +143,15 @@ class AnnotatedVideoWriter:
         self.frames_written += 1
         self._last = canvas
 
+    def hold_until(self, seconds: float) -> None:
+        """Hold the last frame up to stream time `seconds`: a file played in real time whose last frames were
+        skipped (the CPU behind) still gives a video as long as the file."""
+        if self._writer is None:
+            return
+        for _ in range(int(seconds * self.fps + 0.5) - self.frames_written):
+            self._writer.write(self._last)
+            self.frames_written += 1
+
     def close(self) -> None:
         if self._writer is not None:
             self._writer.release()
