@@ -21,8 +21,9 @@ def serve_script(*overrides: str) -> subprocess.CompletedProcess:
         ("port=abc", "error: port must be a whole number, got 'abc'"),
         ("port=99999", "error: port must be a whole number from 1 to 65535, got 99999"),
         ("app.max_upload_mb=-1", "error: app.max_upload_mb: input should be greater than 0, got -1"),
+        ("app.max_upload_mb=inf", "error: app.max_upload_mb: input should be a finite number, got inf"),  # was 500s
     ],
-    ids=["text-port", "port-out-of-range", "negative-limit"],
+    ids=["text-port", "port-out-of-range", "negative-limit", "infinite-limit"],
 )
 def test_a_bad_port_or_limit_is_one_line_and_exit_2(override: str, message: str) -> None:
     result = serve_script(override)  # were a traceback after loading the model (port) or five lines (limit)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class AppSettings(BaseModel):
-    """What the server accepts and where it keeps uploads; every limit is checked before work is done."""
+    """What the server accepts and where it keeps uploads; every limit is checked before work is done. A limit is a
+    finite number: `inf` would fail each request that reads it (500), not lift the limit."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
 
     max_upload_mb: float = Field(200.0, gt=0, description="largest video or photo upload")
     max_video_minutes: float = Field(10.0, gt=0, description="longest video accepted for analysis")
