@@ -8,6 +8,8 @@ import sys
 import pytest
 
 from facial_emotion.data.locate import PROJECT_ROOT
+from facial_emotion.tasks.benchmark_app import live_socket_url
+from tests.conftest import unused_port
 
 
 def serve_script(*overrides: str) -> subprocess.CompletedProcess:
@@ -44,3 +46,15 @@ def test_benchmark_app_refuses_a_bad_option_in_one_line(override: str, message: 
     result = subprocess.run(script, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip() == message and result.stdout == ""
+
+
+def test_benchmark_app_takes_the_apps_address_or_its_socket_and_names_one_that_does_not_answer() -> None:
+    assert live_socket_url("http://127.0.0.1:8000/") == "ws://127.0.0.1:8000/ws/live"
+    assert live_socket_url("https://host") == "wss://host/ws/live"
+    assert live_socket_url("ws://127.0.0.1:8000/ws/live") == "ws://127.0.0.1:8000/ws/live"  # was .../ws/live/ws/live
+    closed = f"http://127.0.0.1:{unused_port()}"
+    script = [sys.executable, "scripts/benchmark_app.py", f"url={closed}", "seconds=1"]
+    result = subprocess.run(script, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2  # was a ConnectionRefusedError traceback
+    socket_url = closed.replace("http", "ws") + "/ws/live"
+    assert result.stderr.strip().splitlines()[-1].startswith(f"error: {socket_url}: cannot connect (")

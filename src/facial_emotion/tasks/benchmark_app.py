@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 
 import numpy as np
 import torch
 from omegaconf import DictConfig
+from websockets.exceptions import WebSocketException
 
 from facial_emotion.app.load_client import encode_frames, run_clients, serving
 from facial_emotion.core.hardware import describe_device
@@ -28,8 +30,11 @@ def run(cfg: DictConfig) -> None:
     print(f"{cfg.clients} client(s) x {cfg.seconds} s, {cfg.width}x{cfg.height} JPEG frames offered at {cfg.fps} fps")
     server = contextlib.nullcontext(str(cfg.url)) if cfg.url else serving(build_app(cfg))
     with server as base:
-        url = base.replace("http", "ws", 1).rstrip("/") + "/ws/live"
-        stats = asyncio.run(run_clients(url, frames, cfg.clients, cfg.fps, cfg.seconds))
+        url = live_socket_url(base)
+        try:
+            stats = asyncio.run(run_clients(url, frames, cfg.clients, cfg.fps, cfg.seconds))
+        except (OSError, WebSocketException) as error:  # refused, no such host, not the app's socket
+            exit_with_error(f"{url}: cannot connect ({error})")
     trips = np.array([rtt for s in stats for _, rtt in s.round_trips]) * 1000
     errors = sum(len(s.errors) for s in stats)
     if not len(trips):
@@ -60,3 +65,9 @@ def _given(value: float | None, key: str) -> float:
     if value is None:
         raise OptionError(f"{key} needs a value (not null)")
     return value
+
+
+def live_socket_url(base: str) -> str:
+    """The live WebSocket's URL from the app's address (http://host:port), or the socket's own (ws://.../ws/live)."""
+    url = re.sub(r"^http", "ws", base.strip().rstrip("/"))
+    return url if url.endswith("/ws/live") else f"{url}/ws/live"
