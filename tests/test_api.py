@@ -28,6 +28,7 @@ from facial_emotion.api import (
     EmotionRecognizer,
     FaceResult,
     ImageInputError,
+    ModelFileError,
     VideoInputError,
     images,
     plot_timeline,
@@ -614,8 +615,9 @@ def test_bad_options_raise_value_errors(recognizer: EmotionRecognizer, clip: Pat
         recognizer.analyze_video(clip, progress=False, save_video=tmp_path / "out.unknown-extension")
     with pytest.raises(ValueError, match="backend must be one of .*'no-such-backend'"):
         EmotionRecognizer(backend="no-such-backend")
-    with pytest.raises(ValueError, match="model file not found: .*missing.pkl"):
+    with pytest.raises(ModelFileError, match="model file not found: .*missing.pkl"):  # as docs/api.md names it
         EmotionRecognizer(model_path=tmp_path / "missing.pkl")
+    assert issubclass(ModelFileError, ValueError)
     with pytest.raises(ValueError, match=r"^EmotionRecognizer overrides: .*one string \(write \['detect_every=1'\]\)$"):
         EmotionRecognizer(overrides="detect_every=1")  # was parsed letter by letter: "Error parsing override 'd'"
     malformed = "^EmotionRecognizer overrides: Error parsing override 'face_pipeline.detect_every'$"
