@@ -328,3 +328,20 @@ def test_an_upload_the_client_cuts_off_leaves_no_file_and_no_traceback(
     finally:
         uvicorn_log.removeHandler(caplog.handler)
     assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]  # "Exception in ASGI app"
+
+
+def test_stopping_the_server_stops_a_running_analysis_at_its_next_frame(
+    settings: AppSettings, recognizer: EmotionRecognizer, tmp_path: Path
+) -> None:
+    long_clip = short_clip(tmp_path / "long.mp4", frames=150)
+    with TestClient(create_app(settings, recognizer)) as client:
+        started = client.post("/api/videos", params={"name": "long.mp4"}, content=long_clip.read_bytes()).json()
+        job = client.app.state.jobs.get(client.app.state.store.find(client.cookies["fe_session"]), started["job_id"])
+        deadline = time.monotonic() + 60
+        while job.frames_done < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert job.status == "running"
+    stopped = time.monotonic()  # the app has shut down (Ctrl-C): the analysis must not run on to its end
+    while job.status == "running" and time.monotonic() < stopped + 30:
+        time.sleep(0.05)
+    assert job.status == "cancelled" and job.frames_done < 150  # was "done" after every frame (or "failed")

@@ -97,6 +97,12 @@ class VideoJobs:
         return len(jobs)
 
     def close(self) -> None:
+        """The server stops: queued jobs never start and a running one stops at its next frame (the process waits
+        for it before exiting: a long video's analysis would hold Ctrl-C for minutes)."""
+        with self._lock:
+            jobs = list(self._jobs.values())
+        for job in jobs:
+            job.cancelled.set()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     def _run(self, job: VideoJob) -> None:
