@@ -400,6 +400,13 @@ def test_videos_analysed_from_two_threads_at_once_get_their_own_tables(
         np.testing.assert_allclose(table[recognizer.class_names], expected[recognizer.class_names], atol=1e-4)
 
 
+def test_numpy_numbers_are_taken_for_every_and_max_seconds(recognizer: EmotionRecognizer, clip: Path) -> None:
+    expected = recognizer.analyze_video(clip, every=0.5, progress=False, max_seconds=1)
+    for every, max_seconds in ((np.float32(0.5), np.int64(1)), (np.float64(0.5), np.float32(1.0))):
+        table = recognizer.analyze_video(clip, every=every, progress=False, max_seconds=max_seconds)  # were refused
+        assert list(table["frame"]) == list(expected["frame"]) == [0, 13]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("every", "frames"), [(1.0, [0, 25]), (0.5, [0, 13, 25])])
 def test_video_rows_per_every_seconds(

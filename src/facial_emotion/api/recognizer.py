@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from numbers import Real
 from pathlib import Path
 
 import numpy as np
@@ -143,12 +144,13 @@ class EmotionRecognizer:
         Raises `VideoInputError` (a `ValueError`) for a missing, empty or undecodable file or a closed camera.
         Calls from several threads run one after another (one recognizer per thread runs videos in parallel).
         """
-        if isinstance(every, bool) or not isinstance(every, int | float) or not every >= 0:
+        if isinstance(every, bool) or not isinstance(every, Real) or not every >= 0:  # Real: numpy's numbers too
             raise ValueError(f"every must be a number of seconds >= 0, got {every!r}")
         if max_seconds is not None and (
-            isinstance(max_seconds, bool) or not isinstance(max_seconds, int | float) or not max_seconds >= 0
+            isinstance(max_seconds, bool) or not isinstance(max_seconds, Real) or not max_seconds >= 0
         ):
             raise ValueError(f"max_seconds must be None or a number of seconds >= 0, got {max_seconds!r}")
+        every, max_seconds = float(every), None if max_seconds is None else float(max_seconds)
         with self._video_lock:  # from several threads, one after another: interleaved, their tracks would mix
             return analyze_stream(self._video, open_video(source), every, progress, save_video, max_seconds)
 
