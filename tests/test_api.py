@@ -607,8 +607,9 @@ def test_bad_videos_raise_input_errors_naming_them(
 
 
 def test_a_camera_that_does_not_open_raises(recognizer: EmotionRecognizer) -> None:
-    with pytest.raises(VideoInputError, match="camera 99 could not be opened"):
-        recognizer.analyze_video(99, progress=False)
+    for index in (99, np.int64(99)):  # a numpy integer is a camera index too
+        with pytest.raises(VideoInputError, match="^camera 99 could not be opened"):
+            recognizer.analyze_video(index, progress=False)
 
 
 def test_bad_options_raise_value_errors(recognizer: EmotionRecognizer, clip: Path, tmp_path: Path) -> None:
@@ -648,11 +649,12 @@ def test_importing_the_package_does_not_load_the_api() -> None:
     ("source", "message"),
     [
         (-1, r"^camera -1: a camera index is 0 or more"),
+        (np.int64(-1), r"^camera -1: a camera index is 0 or more"),
         (True, r"^expected a video path, a stream URL or a camera index, got bool"),
         (None, r"got NoneType"),
         (b"clip.mp4", r"got bytes"),
     ],
-    ids=["negative-camera", "bool", "none", "bytes"],
+    ids=["negative-camera", "numpy-negative-camera", "bool", "none", "bytes"],
 )
 def test_a_source_that_is_no_video_or_camera_raises_before_opening(
     recognizer: EmotionRecognizer, source: object, message: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from numbers import Integral
 from pathlib import Path
 
 import pandas as pd
@@ -18,10 +19,12 @@ from facial_emotion.video.streaming import feed_sinks
 
 def open_video(source: str | Path | int) -> FrameSource:
     """A file read as fast as it decodes, or a camera; a `VideoInputError` naming it when it cannot be used."""
-    if isinstance(source, bool) or not isinstance(source, str | Path | int):
+    if isinstance(source, bool) or not isinstance(source, str | Path | Integral):
         raise VideoInputError(f"expected a video path, a stream URL or a camera index, got {type(source).__name__}")
-    if isinstance(source, int) and source < 0:  # OpenCV's VideoCapture(-1) crashes the interpreter without a camera
-        raise VideoInputError(f"camera {source}: a camera index is 0 or more (0: the first camera)")
+    if isinstance(source, Integral):  # numpy's integers too
+        source = int(source)
+        if source < 0:  # OpenCV's VideoCapture(-1) crashes the interpreter without a camera
+            raise VideoInputError(f"camera {source}: a camera index is 0 or more (0: the first camera)")
     try:
         return FrameSource(str(source) if isinstance(source, Path) else source, realtime=False)
     except VideoSourceError as error:
