@@ -572,6 +572,8 @@ def test_analyze_batch_refuses_one_image_array_instead_of_reading_its_rows(
         recognizer.analyze_batch(None)
     stacked = recognizer.analyze_batch(np.stack([frame, frame]))  # (N, H, W, C) is a batch
     assert len(stacked) == 2 and all(faces[0].label == happy[0].label for faces in stacked)
+    for paths in (np.array([str(HAPPY_PHOTO)] * 2), pd.Series([str(HAPPY_PHOTO)] * 2, dtype=object).to_numpy()):
+        assert [faces[0].label for faces in recognizer.analyze_batch(paths)] == [happy[0].label] * 2  # paths' arrays
 
 
 def test_save_video_onto_the_video_itself_is_refused(recognizer: EmotionRecognizer, clip: Path, tmp_path: Path) -> None:

@@ -104,7 +104,8 @@ class EmotionRecognizer:
         if isinstance(images, str | Path | bytes | Image.Image):  # a string would be read a character at a time
             kind = type(images).__name__
             raise ImageInputError(f"analyze_batch takes a list of images, got one {kind}: use analyze()")
-        if isinstance(images, np.ndarray) and images.ndim < 4:  # its rows would be read as (W, C) grey images
+        # One image's pixels (not an array of paths): its rows would be read as (W, C) grey images.
+        if isinstance(images, np.ndarray) and images.ndim < 4 and images.dtype.kind not in "OUS":
             raise ImageInputError(
                 f"analyze_batch takes a list of images or an (N, H, W, C) array, got one array of shape"
                 f" {images.shape}: use analyze()"
