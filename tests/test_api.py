@@ -542,7 +542,7 @@ def test_pil_images_of_8_bit_values_in_32_bit_integers_are_not_read_as_black(
         recognizer.analyze(closed)
 
 
-def test_odd_shapes_and_strings_get_answers_not_tracebacks(recognizer: EmotionRecognizer) -> None:
+def test_odd_shapes_and_strings_get_answers_not_tracebacks(recognizer: EmotionRecognizer, tmp_path: Path) -> None:
     strip = np.full((1, 2000, 3), 128, np.uint8)  # shrunk for the detector, it would round to 0 pixels tall
     assert recognizer.analyze(strip) == [] and recognizer.analyze(strip.transpose(1, 0, 2).copy()) == []
     (whole,) = recognizer.analyze(strip, whole_image_if_no_face=True)
@@ -559,6 +559,9 @@ def test_odd_shapes_and_strings_get_answers_not_tracebacks(recognizer: EmotionRe
         recognizer.analyze(uri)
     with pytest.raises(ImageInputError, match=r"^ftp://\*\*\*@host/x.jpg: not a URL analyze reads"):
         recognizer.analyze("ftp://user:secret@host/x.jpg")
+    (tmp_path / "a:" / "b").mkdir(parents=True)
+    (tmp_path / "a:" / "b" / "face.jpg").write_bytes(HAPPY_PHOTO.read_bytes())
+    assert recognizer.analyze(f"{tmp_path}/a://b/face.jpg")[0].label == "Happy"  # a path holding "://", not a URL
 
 
 def test_analyze_batch_refuses_one_image_array_instead_of_reading_its_rows(

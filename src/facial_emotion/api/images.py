@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import re
 import time
 import urllib.error
 import urllib.parse
@@ -37,7 +38,7 @@ def to_bgr(image: Any, name: str = "image") -> np.ndarray:
         return decode_image_bytes(data_uri_bytes(image, name), name)
     if isinstance(image, str) and is_web_url(image):
         return decode_image_bytes(download(image), redact_credentials(image))
-    if isinstance(image, str) and url_scheme(image):  # file://, ftp://, rtsp://: not a path either
+    if isinstance(image, str) and re.fullmatch(r"[a-z][a-z0-9+.-]*", url_scheme(image)):  # file://, ftp://, rtsp://
         shown = redact_credentials(image)
         raise ImageInputError(f"{shown}: not a URL analyze reads (http://, https:// or data:); give a file by its path")
     if isinstance(image, str) and not image.strip():
