@@ -345,3 +345,15 @@ def test_stopping_the_server_stops_a_running_analysis_at_its_next_frame(
     while job.status == "running" and time.monotonic() < stopped + 30:
         time.sleep(0.05)
     assert job.status == "cancelled" and job.frames_done < 150  # was "done" after every frame (or "failed")
+
+
+def test_an_ffmpeg_failure_fails_the_job_without_showing_the_servers_paths(
+    client: TestClient, settings: AppSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", "/bin/false")  # an ffmpeg that fails, as a broken install's does
+    clip = short_clip(tmp_path / "clip.mp4", frames=10)
+    started = client.post("/api/videos", params={"name": "my clip.mp4"}, content=clip.read_bytes()).json()
+    job = wait_for_job(client, started["job_id"])
+    assert job["status"] == "failed"
+    # was "my clip.mp4: Command '['/bin/false', '-y', ..., '<work dir>/<id>.raw.mp4', ...]' returned non-zero ..."
+    assert job["error"] == "my clip.mp4: the annotated video could not be encoded as H.264 (ffmpeg exit status 1)"

@@ -127,7 +127,11 @@ class VideoJobs:
             job.status = "done"
         except JobCancelledError:
             job.status = "cancelled"
-        except (InputError, OSError, subprocess.CalledProcessError) as error:
+        except subprocess.SubprocessError as error:  # ffmpeg failed or ran past its time: say so, not its command line
+            why = f"exit status {error.returncode}" if isinstance(error, subprocess.CalledProcessError) else "timed out"
+            job.error = f"{job.name}: the annotated video could not be encoded as H.264 (ffmpeg {why})"
+            job.status = "failed"
+        except (InputError, OSError) as error:
             job.error = f"{job.name}: {str(error).splitlines()[0] if str(error) else type(error).__name__}"
             job.status = "failed"
         finally:
