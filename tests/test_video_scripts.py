@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 
+from facial_emotion.adversarial.face_io import read_face_png, save_face_png
 from facial_emotion.data.locate import PROJECT_ROOT
 from facial_emotion.tasks import benchmark_video, predict_live_stream, preprocess
 from facial_emotion.tasks.analyze_videos import analyze_one_video
@@ -153,13 +156,31 @@ def compose_script(name: str, *overrides: str):
 
 
 def test_preprocess_leaves_only_this_videos_faces(tmp_path: Path, capsys) -> None:
+    old = np.full((48, 48), 7, np.uint8)
     for index in range(20):  # an earlier run on a longer video
-        (tmp_path / f"image{index}.png").write_bytes(b"old")
+        save_face_png(old, tmp_path / f"image{index}.png")
     (tmp_path / "notes.txt").write_text("the user's own file")
     run_preprocess(compose_script("preprocess", f"video={SHORT_VIDEO}", f"output_dir={tmp_path}"))
     assert "Removed 20 face images of an earlier run" in capsys.readouterr().out
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"image{i}.png" for i in range(5)] + ["notes.txt"]
-    assert all(p.read_bytes() != b"old" for p in tmp_path.glob("image*.png"))
+    assert all(not np.array_equal(read_face_png(p), old) for p in tmp_path.glob("image*.png"))
+
+
+def test_preprocess_never_deletes_or_overwrites_a_users_own_image1_png(tmp_path: Path, capsys) -> None:
+    save_face_png(np.full((48, 48), 7, np.uint8), tmp_path / "image0.png")  # an earlier run's face
+    photo = cv2.imencode(".png", np.full((300, 200, 3), 90, np.uint8))[1].tobytes()
+    (tmp_path / "image1.png").write_bytes(photo)  # the user's own, as apps name pasted images
+    with pytest.raises(SystemExit) as stopped:
+        run_preprocess(compose_script("preprocess", f"video={SHORT_VIDEO}", f"output_dir={tmp_path}"))
+    error = capsys.readouterr().err.strip()
+    assert stopped.value.code == 2 and error == (
+        f"error: output_dir={tmp_path} holds image1.png, not a 48x48 face of an earlier run (this run would write "
+        "over it): choose another folder"
+    )
+    assert (tmp_path / "image1.png").read_bytes() == photo and sorted(p.name for p in tmp_path.iterdir()) == [
+        "image0.png",
+        "image1.png",
+    ]
 
 
 @pytest.mark.parametrize(

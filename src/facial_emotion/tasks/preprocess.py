@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from omegaconf import DictConfig
+from PIL import Image
 
 from facial_emotion.adversarial.face_io import save_face_png
 from facial_emotion.core.model_file import ModelFileError
@@ -29,7 +30,7 @@ def run(cfg: DictConfig) -> None:
             raise OptionError(f"output_dir must be a folder, got {cfg.output_dir!r}")
         source = FrameSource(cfg.video)
         geometry = load_model_file(cfg.model_path).crop_geometry
-        replaced = remove_earlier_faces(output_dir)
+        replaced = remove_earlier_faces(output_dir, geometry.size)
     except (VideoSourceError, ModelFileError, OptionError, OSError) as error:
         exit_with_error(str(error))
     print(f"Reading {source.description}; faces go to {output_dir}")
@@ -48,10 +49,29 @@ def run(cfg: DictConfig) -> None:
     print(f"{saved} images written to {output_dir}" + (f"; no face in seconds {missing}" if missing else ""))
 
 
-def remove_earlier_faces(output_dir: Path) -> int:
+def remove_earlier_faces(output_dir: Path, size: int = 48) -> int:
     """Delete the `image<N>.png` files an earlier run wrote into `output_dir` (the folder then holds this video's
-    faces only, not a mix of two videos'); how many. Other files are left alone."""
-    earlier = [path for path in output_dir.glob("image*.png") if FACE_FILE.fullmatch(path.name)]
+    faces only, not a mix of two videos'); how many. Other files are left alone.
+
+    Raises OptionError, before anything is deleted, when an `image<N>.png` there is not a `size` x `size` grey face
+    as this script writes (a user's own `image1.png`, which this run would delete or write over).
+    """
+    earlier = sorted(path for path in output_dir.glob("image*.png") if FACE_FILE.fullmatch(path.name))
+    foreign = [path for path in earlier if not is_face_crop(path, size)]
+    if foreign:
+        raise OptionError(
+            f"output_dir={output_dir} holds {foreign[0].name}, not a {size}x{size} face of an earlier run (this run "
+            "would write over it): choose another folder"
+        )
     for path in earlier:
         path.unlink()
     return len(earlier)
+
+
+def is_face_crop(path: Path, size: int) -> bool:
+    """Whether `path` is a `size` x `size` 8-bit grey PNG, as `save_face_png` writes them (read from its header)."""
+    try:
+        with Image.open(path) as image:
+            return image.format == "PNG" and image.mode == "L" and image.size == (size, size)
+    except (OSError, ValueError):  # not an image at all (PIL's UnidentifiedImageError is an OSError)
+        return False
