@@ -192,6 +192,12 @@ def test_preprocess_never_deletes_or_overwrites_a_users_own_image1_png(tmp_path:
         ("predict_live_stream", ["realtime=maybe"], "realtime must be true or false"),
         ("predict_live_stream", ["save_video={folder}"], "cannot write a video to .*: it is a folder"),
         ("predict_live_stream", ["save_video=/proc/x.mp4"], "cannot write a video to /proc/x.mp4: "),
+        (
+            "predict_live_stream",
+            ["log={folder}/faces.csv"],
+            "^error: cannot write the log .*/faces.csv: Is a directory$",
+        ),
+        ("predict_live_stream", ["log=/proc/x.csv"], "^error: cannot write the log /proc/x.csv: No such file"),
         ("benchmark_video", ["width=0"], "width must be a whole number >= 1"),
         ("benchmark_video", ["max_frames=5"], "max_frames must be a whole number > 10"),
     ],
@@ -201,6 +207,8 @@ def test_bad_options_are_one_line_errors_before_any_work(
 ) -> None:
     (tmp_path / "file").write_text("a file")
     (tmp_path / "folder").mkdir()
+    if "log={folder}/faces.csv" in overrides:  # a folder where the log should be
+        (tmp_path / "folder" / "faces.csv").mkdir()
     filled = [o.format(file=tmp_path / "file", folder=tmp_path / "folder") for o in overrides]
     video_option = "source" if script == "predict_live_stream" else "video"
     cfg = compose_script(script, f"{video_option}={SHORT_VIDEO}", *filled)
@@ -213,7 +221,7 @@ def test_bad_options_are_one_line_errors_before_any_work(
         assert stopped.value.code == 2
         error = capsys.readouterr().err
     assert re.search(message, error) and "\n" not in error.strip(), error
-    assert not list((tmp_path / "folder").iterdir())  # nothing written
+    assert [p.name for p in (tmp_path / "folder").rglob("*")] in ([], ["faces.csv"])  # nothing written
 
 
 def test_analyze_videos_records_a_bad_option_as_that_videos_error(tmp_path: Path) -> None:

@@ -194,7 +194,10 @@ class PredictionLog:
         self.class_names = list(class_names)
         self.key = key
         self.record_empty = record_empty
-        self._handle: TextIO = self.path.open("w", newline="")
+        try:
+            self._handle: TextIO = self.path.open("w", newline="")
+        except OSError as error:  # a folder of that name, no permission, a place like /proc
+            raise OSError(f"cannot write the log {self.path}: {error.strerror or error}") from None
         self._csv = None
         if self.path.suffix == ".csv":
             self._csv = csv.writer(self._handle)
