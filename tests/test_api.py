@@ -630,6 +630,14 @@ def test_bad_options_raise_value_errors(recognizer: EmotionRecognizer, clip: Pat
         EmotionRecognizer(backend="no-such-backend")
     with pytest.raises(ModelFileError, match="model file not found: .*missing.pkl"):  # as docs/api.md names it
         EmotionRecognizer(model_path=tmp_path / "missing.pkl")
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "a.pkl").touch()
+    with pytest.raises(ModelFileError, match=r"runs is a folder, not a model file \(it holds a.pkl\)$"):
+        EmotionRecognizer(model_path=tmp_path / "runs")  # was 'model file not found' for a folder that exists
+    with pytest.raises(TypeError, match=r"^model_path must be a file path \(str or Path\), got int$"):
+        EmotionRecognizer(model_path=5)  # was os.fspath's 'expected str, bytes or os.PathLike object'
+    with pytest.raises(ValueError, match="^views must be one of .*, got 'bogus'$"):
+        EmotionRecognizer(views="bogus")  # the predictor's message named its own option, tta
     assert issubclass(ModelFileError, ValueError)
     with pytest.raises(ValueError, match=r"^EmotionRecognizer overrides: .*one string \(write \['detect_every=1'\]\)$"):
         EmotionRecognizer(overrides="detect_every=1")  # was parsed letter by letter: "Error parsing override 'd'"

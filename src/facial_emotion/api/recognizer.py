@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from numbers import Real
+from os import PathLike
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from facial_emotion.api.option_names import unknown_option_message
 from facial_emotion.api.results import FaceResult, largest_first
 from facial_emotion.api.settings import PHOTO_CONFIG, VIDEO_CONFIG, compose_settings, override_value
 from facial_emotion.api.video_analysis import analyze_stream, open_video
+from facial_emotion.core.preprocessing import LIVE_VIEW, TTA_MODES
 from facial_emotion.data.locate import resolve_model_path
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.video.build import build_photo_pipeline, build_pipeline
@@ -60,6 +62,10 @@ class EmotionRecognizer:
             message = unknown_option_message(config_name, list(overrides))
             if message is not None:  # Hydra's own message advises `+key=`, an option nothing would read
                 raise ValueError(f"EmotionRecognizer overrides: {message}")
+        if model_path is not None and not isinstance(model_path, str | PathLike):
+            raise TypeError(f"model_path must be a file path (str or Path), got {type(model_path).__name__}")
+        if views is not None and views not in (*TTA_MODES, LIVE_VIEW):
+            raise ValueError(f"views must be one of {(*TTA_MODES, LIVE_VIEW)}, got {views!r}")
         extra = [*overrides]
         if model_path is not None:
             extra.append(f"model_path={override_value(str(resolve_model_path(model_path)))}")

@@ -90,6 +90,10 @@ def write_model_payload(path: Path, payload: dict[str, Any]) -> None:
 def read_model_payload(path: Path) -> dict[str, Any]:
     """The dict of a model file, loaded safely (`weights_only=True`); `ModelFileError` with the reason otherwise."""
     path = Path(path)
+    if path.is_dir():
+        inside = sorted(p.name for p in path.glob("*.pkl"))[:4]
+        hint = f" (it holds {', '.join(inside)})" if inside else " (it holds no .pkl file)"
+        raise ModelFileError(f"{path} is a folder, not a model file{hint}")
     if not path.is_file():
         raise ModelFileError(f"model file not found: {path}")
     try:
