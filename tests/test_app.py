@@ -18,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from facial_emotion.api import EmotionRecognizer
+from facial_emotion.app import video_jobs
 from facial_emotion.app.live import HEADER
 from facial_emotion.app.load_client import serving
 from facial_emotion.app.server import create_app, display_name
@@ -357,3 +358,23 @@ def test_an_ffmpeg_failure_fails_the_job_without_showing_the_servers_paths(
     assert job["status"] == "failed"
     # was "my clip.mp4: Command '['/bin/false', '-y', ..., '<work dir>/<id>.raw.mp4', ...]' returned non-zero ..."
     assert job["error"] == "my clip.mp4: the annotated video could not be encoded as H.264 (ffmpeg exit status 1)"
+
+
+def test_an_unexpected_error_fails_the_job_instead_of_leaving_it_running(
+    client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """imageio-ffmpeg raises RuntimeError when it finds no ffmpeg at all: the job stayed "running" and the page
+    polled it forever."""
+
+    def no_ffmpeg() -> str:
+        raise RuntimeError("No ffmpeg exe could be found. Install ffmpeg on your system, or set IMAGEIO_FFMPEG_EXE.")
+
+    monkeypatch.setattr(video_jobs.imageio_ffmpeg, "get_ffmpeg_exe", no_ffmpeg)
+    clip = short_clip(tmp_path / "clip.mp4", frames=10)
+    started = client.post("/api/videos", params={"name": "my clip.mp4"}, content=clip.read_bytes()).json()
+    with caplog.at_level(logging.ERROR, logger="facial_emotion.app.video_jobs"):
+        job = wait_for_job(client, started["job_id"])
+    assert job["status"] == "failed"
+    assert job["error"] == "my clip.mp4: the analysis failed (RuntimeError); the server's log has the details"
+    assert "No ffmpeg exe could be found" in caplog.text  # the details, for whoever runs the server
+    assert client.get("/api/info").status_code == 200  # and it keeps serving

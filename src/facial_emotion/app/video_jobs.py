@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import subprocess
 import threading
@@ -15,6 +16,8 @@ import pandas as pd
 
 from facial_emotion.api import EmotionRecognizer, InputError
 from facial_emotion.app.sessions import Session
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -133,6 +136,10 @@ class VideoJobs:
             job.status = "failed"
         except (InputError, OSError) as error:
             job.error = f"{job.name}: {str(error).splitlines()[0] if str(error) else type(error).__name__}"
+            job.status = "failed"
+        except Exception as error:  # anything else (no ffmpeg at all, a bug) must still end the job the page polls
+            log.exception("video job %s (%s) failed", job.job_id, job.name)
+            job.error = f"{job.name}: the analysis failed ({type(error).__name__}); the server's log has the details"
             job.status = "failed"
         finally:
             raw.unlink(missing_ok=True)
