@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -99,3 +102,17 @@ def test_annotated_copies_inside_the_photo_folder_are_not_read_again(tmp_path: P
         assert pd.read_csv(log)["file"].tolist() == ["face.jpg"]
         assert ("Left out 1 image(s) under save_dir=" in lines[0]) is (run > 0)
     assert sorted(p.relative_to(photos).as_posix() for p in photos.rglob("*.jpg")) == ["annotated/face.jpg", "face.jpg"]
+
+
+def test_ctrl_c_stops_a_folder_with_one_line_and_keeps_the_log(tmp_path: Path) -> None:
+    log = tmp_path / "faces.csv"
+    script = [sys.executable, str(PROJECT_ROOT / "scripts" / "predict_image.py"), f"path={HAPPY}", f"log={log}"]
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with subprocess.Popen(script, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment) as run:
+        first = run.stdout.readline()  # the first photo is done
+        run.send_signal(signal.SIGINT)
+        out, err = run.communicate(timeout=60)
+    names = [line.split(" : ")[0] for line in [first, *out.splitlines()]]  # a line per face
+    done, total = len(dict.fromkeys(names)), len(list(HAPPY.iterdir()))
+    assert run.returncode == 130 and err == f"Stopped after {done} of {total} images; {log} holds their rows\n"
+    assert done < total and pd.read_csv(log)["file"].tolist() == names

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,16 +62,50 @@ def run(cfg: DictConfig) -> None:
             print(f"Left out {len(copies)} image(s) under save_dir={cfg.save_dir} (where the annotated copies go)")
         if not paths:
             exit_with_error(f"no images ({IMAGE_KINDS}) under {cfg.path}")
-        read = 0
-        for path in paths:
-            image, reason = read_bgr_or_reason(path)
-            read += report_photo(options, pipeline, log, str(path.relative_to(root)), image, reason=reason)
+        read = done = 0
+        with stop_requests() as stop:
+            for path in paths:
+                if stop:
+                    break
+                image, reason = read_bgr_or_reason(path)
+                read += report_photo(options, pipeline, log, str(path.relative_to(root)), image, reason=reason)
+                done += 1
+        if stop:  # Ctrl-C: the photos done keep their lines, rows and copies
+            if log is not None:
+                log.close()
+            kept = f"; {cfg.log} holds their rows" if log is not None else ""
+            print(f"Stopped after {done} of {len(paths)} images{kept}", file=sys.stderr)
+            sys.exit(130)
         if read == 0:  # nothing was classified: a script must not take that run for a success
             if log is not None:
                 log.close()
             exit_with_error(f"none of the {len(paths)} images under {cfg.path} could be read")
     if log is not None:
         log.close()
+
+
+@contextmanager
+def stop_requests() -> Iterator[list[bool]]:
+    """A list that Ctrl-C appends to while the block runs: a folder stops after the photo being read, its line, row
+    and copy written, instead of a traceback part way through it. A second Ctrl-C interrupts at once. Outside the
+    main thread (no signals there) the list stays empty."""
+    requested: list[bool] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield requested
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is None:  # a handler set outside Python: give it back as Python's own
+        previous = signal.default_int_handler
+
+    def request_stop(signum: int, frame: object) -> None:
+        requested.append(True)
+        signal.signal(signal.SIGINT, previous)
+
+    signal.signal(signal.SIGINT, request_stop)
+    try:
+        yield requested
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @dataclass(frozen=True)
