@@ -378,3 +378,13 @@ def test_an_unexpected_error_fails_the_job_instead_of_leaving_it_running(
     assert job["error"] == "my clip.mp4: the analysis failed (RuntimeError); the server's log has the details"
     assert "No ffmpeg exe could be found" in caplog.text  # the details, for whoever runs the server
     assert client.get("/api/info").status_code == 200  # and it keeps serving
+
+
+def test_a_bad_query_value_is_a_422_with_one_line_the_page_can_show(client: TestClient) -> None:
+    """FastAPI's own detail is a list of dicts, which the page showed as "[object Object]"."""
+    answer = client.post("/api/photos", params={"name": "a.jpg", "whole_image": "maybe"}, content=PHOTO.read_bytes())
+    assert answer.status_code == 422
+    assert answer.json() == {
+        "detail": "whole_image: Input should be a valid boolean, unable to interpret input (got 'maybe')"
+    }
+    assert client.post("/api/photos", params={"name": "a.jpg"}, content=PHOTO.read_bytes()).status_code == 200

@@ -14,6 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 from fastapi import FastAPI, HTTPException, Request, Response, WebSocket
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.requests import ClientDisconnect
@@ -48,6 +49,12 @@ def create_app(settings: AppSettings, recognizer: EmotionRecognizer) -> FastAPI:
     # No /docs or /redoc: FastAPI's pages load their scripts from a CDN, and nothing here leaves the machine.
     app = FastAPI(title="Facial emotion", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.exception_handler(RequestValidationError)
+    async def one_line_validation_error(_: Request, error: RequestValidationError) -> JSONResponse:
+        # FastAPI's detail is a list of dicts: the page would show "[object Object]"
+        return JSONResponse({"detail": validation_message(error)}, status_code=422)
+
     app.state.settings, app.state.store, app.state.jobs = settings, store, jobs
 
     def session_of(request: Request, response: Response) -> Session:
@@ -246,3 +253,13 @@ async def _expire_sessions(store: SessionStore, jobs: VideoJobs, every_seconds: 
         await asyncio.sleep(every_seconds)
         for session_id in store.expire():
             jobs.forget(session_id)
+
+
+def validation_message(error: RequestValidationError) -> str:
+    """FastAPI's validation errors as one line: `whole_image: Input should be a valid boolean, ... (got 'maybe')`."""
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item.get("loc", ())[1:]) or "request"
+        got = f" (got {item['input']!r})" if isinstance(item.get("input"), str | int | float) else ""
+        parts.append(f"{where}: {item.get('msg', 'invalid')}{got}")
+    return "; ".join(parts) or "invalid request"
