@@ -88,12 +88,12 @@ def run(cfg: DictConfig) -> None:
 def stop_requests() -> Iterator[list[bool]]:
     """A list that Ctrl-C appends to while the block runs: a folder stops after the photo being read, its line, row
     and copy written, instead of a traceback part way through it. A second Ctrl-C interrupts at once. Outside the
-    main thread (no signals there) the list stays empty."""
+    main thread (no signals there) or where Ctrl-C is ignored (`nohup`) the list stays empty."""
     requested: list[bool] = []
-    if threading.current_thread() is not threading.main_thread():
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or previous == signal.SIG_IGN:
         yield requested
         return
-    previous = signal.getsignal(signal.SIGINT)
     if previous is None:  # a handler set outside Python: give it back as Python's own
         previous = signal.default_int_handler
 
