@@ -67,9 +67,13 @@ def test_videos_folder_or_glob_becomes_a_sweep_over_files(tmp_path: Path) -> Non
     for name in ("b.mp4", "a,1.mp4", "notes.txt", "sub/c.MOV", "._b.mp4", "sub/.c.mov"):  # hidden: macOS metadata
         (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_bytes(b"x")
+    (tmp_path.parent / f"{tmp_path.name}_2024").mkdir()
+    (tmp_path.parent / f"{tmp_path.name}_2024" / "d.mkv").write_bytes(b"x")
+    (tmp_path / "2024").symlink_to(tmp_path.parent / f"{tmp_path.name}_2024")  # a year's clips on another disk
+    (tmp_path / "sub" / "up").symlink_to(tmp_path)  # a link back up: searched once
     folder = sweep_arguments(["analyze_videos.py", f"videos={tmp_path}", "every=2"])
-    assert folder == ["analyze_videos.py", "--multirun", "every=2", f"video='{tmp_path}/a,1.mp4','{tmp_path}/b.mp4',"
-                      f"'{tmp_path}/sub/c.MOV'"]  # fmt: skip
+    assert folder == ["analyze_videos.py", "--multirun", "every=2", f"video='{tmp_path}/2024/d.mkv',"
+                      f"'{tmp_path}/a,1.mp4','{tmp_path}/b.mp4','{tmp_path}/sub/c.MOV'"]  # fmt: skip
     pattern = sweep_arguments(["analyze_videos.py", "-m", f"videos={tmp_path}/b*.mp4"])
     assert pattern == ["analyze_videos.py", "-m", f"video='{tmp_path}/b.mp4'"]
     unchanged = ["analyze_videos.py", "-m", "video=a.mp4,b.mp4"]

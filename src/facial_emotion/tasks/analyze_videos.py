@@ -24,6 +24,7 @@ from facial_emotion.api.settings import override_value
 from facial_emotion.core.model_file import ModelFileError
 from facial_emotion.core.options import flag, number
 from facial_emotion.core.user_paths import expand_home
+from facial_emotion.video.image_files import walk_files
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
 CSV_FILE, TIMELINE_FILE, RECORD_FILE, VIDEO_FILE = "emotions.csv", "timeline.png", "analysis.json", "annotated.mp4"
@@ -35,13 +36,13 @@ __all__ = ["InputError", "SummaryCallback", "analyze_one_video", "sweep_argument
 
 
 def find_videos(pattern: str) -> list[Path]:
-    """Every video file under a folder (recursive; not hidden ones: macOS's `._clip.mp4` are not videos), or the files
-    a glob matches; sorted."""
+    """Every video file under a folder (recursive, through links to folders; not hidden ones: macOS's `._clip.mp4`
+    are not videos), or the files a glob matches; sorted."""
     path = Path(pattern).expanduser()
     if path.is_dir():
         found = [
             p
-            for p in path.rglob("*")
+            for p in walk_files(path)
             if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES and not p.name.startswith(".")
         ]
     else:

@@ -25,13 +25,14 @@ def split_files(folder: Path) -> tuple[list[Path], list[Path]]:
 
     Links to folders are followed (each folder once, so a link to a folder above ends no search); a link whose target
     is gone counts as a file, so that a photo that cannot be read is reported, not dropped."""
-    files = sorted(p for p in _walk(folder) if _file_or_broken_link(p) and not p.name.startswith("."))
+    files = sorted(p for p in walk_files(folder) if _file_or_broken_link(p) and not p.name.startswith("."))
     images = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
     return images, [p for p in files if p.suffix.lower() not in IMAGE_SUFFIXES]
 
 
-def _walk(folder: Path) -> Iterator[Path]:
-    """Every entry under `folder` that is not a folder, through links to folders, each real folder once."""
+def walk_files(folder: Path) -> Iterator[Path]:
+    """Every entry under `folder` that is not a folder (links, broken ones too, and special files included), through
+    links to folders, each real folder once."""
     seen: set[str] = set()
     for root, folders, names in os.walk(folder, followlinks=True):
         real = os.path.realpath(root)
