@@ -2,7 +2,8 @@
 
 Both run on the same clip in the same process, in turns (each goes first every other round), after one
 warm-up pass each: the live stream as `predict_live_stream.py realtime=false show=false` runs it (its config,
-its pipeline, its console sink), the API with its DataFrame recorder and progress bar.
+its pipeline with detection inline, as that command has run a file read as fast as it decodes since 2026-12-07,
+its console sink), the API with its DataFrame recorder and progress bar.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import torch
 from omegaconf import DictConfig
 
 from facial_emotion.api import EmotionRecognizer, InputError
+from facial_emotion.api.recognizer import synchronous
 from facial_emotion.api.settings import VIDEO_CONFIG, compose_settings
 from facial_emotion.api.video_analysis import open_video
 from facial_emotion.core.hardware import describe_device
@@ -44,7 +46,7 @@ def benchmark_api(cfg: DictConfig) -> None:
     torch.set_num_threads(threads)
     live = compose_settings(VIDEO_CONFIG)
     predictor = EmotionPredictor(live.model_path, tta=live.tta, backend=live.backend)  # as the script loads it
-    live_pipeline = build_pipeline(live.face_pipeline, predictor)
+    live_pipeline = build_pipeline(synchronous(live.face_pipeline), predictor)  # realtime=false detects inline
     recognizer = EmotionRecognizer()
 
     def live_stream() -> None:
