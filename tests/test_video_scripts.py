@@ -18,6 +18,7 @@ from facial_emotion.data.locate import PROJECT_ROOT
 from facial_emotion.tasks import benchmark_video, predict_live_stream, preprocess
 from facial_emotion.tasks.analyze_videos import analyze_one_video
 from facial_emotion.video.display import why_no_window
+from facial_emotion.video.sinks import check_video_target
 from tests.conftest import CONFIG_DIR
 
 SHARED_VIDEOS = PROJECT_ROOT.parent / "shared" / "videos"
@@ -230,3 +231,18 @@ def test_analyze_videos_records_a_bad_option_as_that_videos_error(tmp_path: Path
     record = analyze_one_video(cfg)
     assert "every must be a number >= 0" in record["error"]
     assert json.loads((tmp_path / "analysis.json").read_text())["error"] == record["error"]
+
+
+@pytest.mark.parametrize("suffix", [".webm", ".gif", ""])
+def test_a_video_suffix_opencv_cannot_write_is_one_line_without_ffmpegs_own(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], suffix: str
+) -> None:
+    """FFmpeg printed its reasons ("Only VP8 or VP9 ... are supported for WebM", an OpenCV assertion) above the
+    error line."""
+    target = tmp_path / f"out{suffix}"
+    with pytest.raises(OSError, match=rf"^cannot write a video to .*out{suffix} \(OpenCV has no writer for .*\.mkv\)$"):
+        check_video_target(target)
+    assert capfd.readouterr().err == ""
+    assert not target.exists()
+    check_video_target(tmp_path / "out.mp4")  # a container it writes: no error, nothing left behind
+    assert list(tmp_path.iterdir()) == []

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Sequence
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
@@ -167,13 +170,30 @@ def check_video_target(path: Path) -> None:
             pass
     except OSError as error:
         raise OSError(f"cannot write a video to {path}: {error.strerror or error}") from None
-    probe = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (16, 16))
-    opened = probe.isOpened()
-    probe.release()
+    with _quiet_stderr():  # FFmpeg prints its reasons for refusing a container: the OSError says it in one line
+        probe = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (16, 16))
+        opened = probe.isOpened()
+        probe.release()
     if not existed:
         path.unlink(missing_ok=True)
     if not opened:
-        raise OSError(f"cannot write a video to {path} (OpenCV has no writer for {path.suffix!r})")
+        raise OSError(
+            f"cannot write a video to {path} (OpenCV has no writer for {path.suffix!r}; .mp4, .avi, .mov or .mkv)"
+        )
+
+
+@contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence file descriptor 2 (where FFmpeg and OpenCV's C++ code write) for the duration."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 class PredictionLog:
