@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from facial_emotion.core.model_file import ModelFile, ModelFileError, model_file_from_payload, read_model_payload
+from facial_emotion.core.options import OptionError
 from facial_emotion.models.registry import build_model
 
 
@@ -18,3 +22,22 @@ def load_model_file(path: Path) -> ModelFile:
         raise ModelFileError(f"{path}: the weights do not fit the recorded architecture ({error})") from None
     net.eval()
     return model_file_from_payload(payload, net)
+
+
+def model_path_option(value: Any, key: str = "model_path") -> Path:
+    """A command's model-file option as a Path: `model_path=5` arrives as a number (a file named 5); null, a list
+    or a group is an `OptionError` naming the option (it was a TypeError traceback)."""
+    if isinstance(value, DictConfig | ListConfig | dict | list | tuple) or value is None or value == "":
+        shown = OmegaConf.to_container(value) if isinstance(value, DictConfig | ListConfig) else value
+        raise OptionError(f"{key} takes one model file, got {shown!r}")
+    return Path(str(value))
+
+
+def model_paths_option(value: Any, key: str = "model_paths") -> list[Path]:
+    """A command's list of model files: one path given without brackets (`model_paths=a.pkl`) is a list of that
+    one, not of its characters (each was read as a model file named 'a', '.', 'p', ...)."""
+    if isinstance(value, ListConfig | list | tuple):
+        if not value:
+            raise OptionError(f"{key} is empty: give 'model_paths=[a.pkl,b.pkl]'")
+        return [model_path_option(item, key) for item in value]
+    return [model_path_option(value, key)]

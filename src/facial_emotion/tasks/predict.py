@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from facial_emotion.core.hardware import describe_device
 from facial_emotion.core.model_file import ModelFileError, output_tag, update_model_metrics
-from facial_emotion.core.options import flag
+from facial_emotion.core.options import OptionError, flag
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.data.fer_csv import FERDataError
 from facial_emotion.evaluation.plots import plot_confusion_matrix, plot_reliability
@@ -20,6 +22,9 @@ from facial_emotion.evaluation.test_report import (
     format_report_markdown,
 )
 from facial_emotion.inference.predictor import EmotionPredictor
+from facial_emotion.models.loading import model_path_option
+
+OUTPUT_FOLDERS = ("plots_dir", "report_dir")
 
 
 def plot_prefix(model_path: Path) -> str:
@@ -33,20 +38,64 @@ def views_per_face(predictor: EmotionPredictor, report: TestReport) -> float:
     return predictor.views_computed / max(1, len(report.labels))
 
 
+def read_path_options(cfg: DictConfig) -> None:
+    """Each path option as text before any work: `test_file=5` or `plots_dir=5` arrive as numbers (a TypeError
+    traceback), `model_path=[a,b]` as a list; one of those is an `OptionError` naming the option."""
+    cfg.model_path = str(model_path_option(cfg.model_path))
+    for key in ("data_dir", "test_file", *OUTPUT_FOLDERS):
+        value = cfg.get(key)
+        if OmegaConf.is_list(value) or OmegaConf.is_dict(value):
+            raise OptionError(f"{key} takes one path, got {OmegaConf.to_container(value)!r}")
+        if value is not None and not isinstance(value, str):
+            cfg[key] = str(value)
+
+
+def make_output_folder(cfg: DictConfig, key: str) -> None:
+    """Make the folder `cfg[key]` names (plots_dir, report_dir) before the evaluation: a file in its way or a folder
+    that cannot be written is an `OptionError` now, not a traceback after the minute the evaluation takes."""
+    if not cfg.get(key):
+        return
+    folder = Path(cfg[key])
+    if folder.exists() and not folder.is_dir():
+        raise OptionError(f"{key}={cfg[key]}: it is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OptionError(f"{key}={cfg[key]}: cannot make the folder ({error.strerror or error})") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OptionError(f"{key}={cfg[key]}: the folder is not writable")
+
+
+def check_model_file_writable(model_path: Path) -> None:
+    """`record_metrics=true` rewrites the model file (a temporary file beside it, then renamed): say before the
+    evaluation when that cannot be done."""
+    if not os.access(model_path.parent, os.W_OK | os.X_OK) or not os.access(model_path, os.W_OK):
+        raise OptionError(f"record_metrics=true: {model_path} cannot be rewritten here (no permission)")
+
+
+def write_whole(path: Path, write: Callable[[Path], None]) -> None:
+    """Call `write` on a temporary file beside `path`, then rename it to `path`: an interrupted run (Ctrl-C, a full
+    disk) leaves the earlier file whole, never half a report or half a PNG."""
+    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+    try:
+        write(partial)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 def write_markdown_report(report: TestReport, predictor: EmotionPredictor, cfg: DictConfig) -> Path:
     """Write `<report_dir>/<prefix>test_report.md` (same prefix as the plots); return its path."""
     model_path = Path(cfg.model_path)
     path = Path(cfg.report_dir) / f"{plot_prefix(model_path)}test_report.md"
-    path.parent.mkdir(parents=True, exist_ok=True)
     hardware = (
         f"{describe_device(cfg.get('device', 'cpu'))}; {predictor.backend} {predictor.precision}, "
         f"{views_per_face(predictor, report):.2f} views per face"
     )
-    path.write_text(
-        format_report_markdown(
-            report, predictor.class_names, predictor.view_policy, predictor.temperature, model_path.name, hardware
-        )
+    text = format_report_markdown(
+        report, predictor.class_names, predictor.view_policy, predictor.temperature, model_path.name, hardware
     )
+    write_whole(path, lambda partial: partial.write_text(text))
     return path
 
 
@@ -54,7 +103,10 @@ def run(cfg: DictConfig) -> int:
     """Print the test report for `cfg.model_path`; return the process exit code."""
     expand_home(cfg)
     try:
+        read_path_options(cfg)
         record = flag(cfg, "record_metrics")
+        for key in OUTPUT_FOLDERS:
+            make_output_folder(cfg, key)
         predictor = EmotionPredictor(
             cfg.model_path,
             tta=cfg.get("tta"),
@@ -64,10 +116,15 @@ def run(cfg: DictConfig) -> int:
         )
         if record and predictor.precision == "int8":
             raise ValueError("record_metrics records the model's own figures: use backend=torch or onnxruntime")
+        if record:
+            check_model_file_writable(Path(cfg.model_path))
         report = evaluate_model_file(predictor, Path(cfg.data_dir), cfg.test_file)
     except (ModelFileError, FERDataError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # nothing is written before the evaluation ends: no report, plot or metric changed
+        print("Stopped before the evaluation ended: nothing written", file=sys.stderr)
+        return 130
     print(format_report(report, predictor.class_names, predictor.view_policy, predictor.temperature))
     views = views_per_face(predictor, report)
     print(f"(network computed by backend {predictor.backend}, {predictor.precision}; {views:.2f} views per face)")
@@ -93,21 +150,21 @@ def run(cfg: DictConfig) -> int:
         print(f"Recorded the test figures in {cfg.model_path}")
     if cfg.get("plots_dir"):
         plots = Path(cfg.plots_dir)
-        plots.mkdir(parents=True, exist_ok=True)
         prefix = plot_prefix(Path(cfg.model_path))
-        plot_confusion_matrix(
-            report.confusion,
-            predictor.class_names,
+        write_whole(
             plots / f"{prefix}confusion_matrix.png",
-            f"Test set, accuracy {100 * report.accuracy:.1f}%",
+            lambda partial: plot_confusion_matrix(
+                report.confusion,
+                predictor.class_names,
+                partial,
+                f"Test set, accuracy {100 * report.accuracy:.1f}%",
+            ),
         )
-        plot_reliability(
-            {
-                f"T=1 (ECE {100 * report.ece_before:.1f}%)": (report.uncalibrated_probs, report.labels),
-                f"T={predictor.temperature:.2f} (ECE {100 * report.ece_after:.1f}%)": (report.probs, report.labels),
-            },
-            plots / f"{prefix}calibration.png",
-        )
+        reliability = {
+            f"T=1 (ECE {100 * report.ece_before:.1f}%)": (report.uncalibrated_probs, report.labels),
+            f"T={predictor.temperature:.2f} (ECE {100 * report.ece_after:.1f}%)": (report.probs, report.labels),
+        }
+        write_whole(plots / f"{prefix}calibration.png", lambda partial: plot_reliability(reliability, partial))
         print(f"\nWrote {plots / f'{prefix}confusion_matrix.png'} and {plots / f'{prefix}calibration.png'}")
     if cfg.get("report_dir"):
         print(f"Wrote {write_markdown_report(report, predictor, cfg)}")

@@ -1,0 +1,114 @@
+"""predict.py's options and outputs: bad paths refused before the evaluation, reports whole, figures as printed."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+
+from facial_emotion.core.preprocessing import Preprocessing
+from facial_emotion.export.exporter import export_model
+from facial_emotion.models.vgg import VGGNet
+from facial_emotion.tasks import predict
+from tests.conftest import CONFIG_DIR, write_fer_csv
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("eval_outputs") / "tiny.pkl"
+    export_model(VGGNet(widths=(8, 16), convs_per_stage=1), Preprocessing(tta="center"), path)
+    return path
+
+
+def predict_config(model_path: Path | str, data_dir: Path, overrides: list[str]) -> DictConfig:
+    with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
+        return compose(
+            config_name="predict",
+            overrides=[f"model_path={model_path}", f"data_dir={data_dir}", "backend=torch", *overrides],
+        )
+
+
+def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.strip().splitlines() if not line.startswith("note:")]
+    assert len(lines) == 1 and lines[0].startswith("error: "), captured.err
+    assert "Accuracy on test set" not in captured.out, "it evaluated before refusing"
+    return lines[0]
+
+
+@pytest.mark.parametrize("key", ["plots_dir", "report_dir"])
+def test_an_output_folder_that_is_a_file_is_refused_before_the_evaluation(
+    tiny_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], key: str
+) -> None:
+    in_the_way = tmp_path / "a_file"
+    in_the_way.write_text("not a folder")
+    other = "report_dir" if key == "plots_dir" else "plots_dir"
+    cfg = predict_config(tiny_model, tmp_path / "no_data", [f"{key}={in_the_way}", f"{other}=null"])
+    assert predict.run(cfg) == 2
+    assert one_line_error(capsys) == f"error: {key}={in_the_way}: it is a file, not a folder"
+    assert in_the_way.read_text() == "not a folder"
+    cfg = predict_config(tiny_model, tmp_path / "no_data", [f"{key}={in_the_way}/below", f"{other}=null"])
+    assert predict.run(cfg) == 2
+    assert f"{key}={in_the_way}/below: cannot make the folder" in one_line_error(capsys)
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("model_path=5", "model file not found: 5"),
+        ("model_path=[a.pkl,b.pkl]", "model_path takes one model file, got ['a.pkl', 'b.pkl']"),
+        ("model_path=null", "model_path takes one model file, got None"),
+        ("plots_dir=[a]", "plots_dir takes one path, got ['a']"),
+        ("test_file=5", "has no 5 or 5.gz"),
+    ],
+)
+def test_path_options_of_the_wrong_type_are_one_line(
+    tiny_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], override: str, expected: str
+) -> None:
+    write_fer_csv(tmp_path / "test_with_emotions.csv", 14, seed=2)
+    cfg = predict_config(tiny_model, tmp_path, ["report_dir=null", override])
+    assert predict.run(cfg) == 2
+    assert expected in one_line_error(capsys)
+
+
+def test_the_written_report_and_plots_hold_the_printed_figures(
+    tiny_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_fer_csv(tmp_path / "test_with_emotions.csv", 28, seed=2)
+    out = tmp_path / "out"
+    cfg = predict_config(tiny_model, tmp_path, [f"plots_dir={out}", f"report_dir={out}"])
+    assert predict.run(cfg) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("Accuracy on test set: ")
+    exact = re.search(r"Accuracy exact: (\d+\.\d\d)% \(28 images", printed).group(1)
+    report = (out / "tiny_test_report.md").read_text()
+    assert f"| all test rows | 28 | **{exact}%** |" in report
+    for name in ("tiny_confusion_matrix.png", "tiny_calibration.png"):
+        assert (out / name).read_bytes().startswith(b"\x89PNG")
+    assert sorted(p.name for p in out.iterdir()) == [
+        "tiny_calibration.png",
+        "tiny_confusion_matrix.png",
+        "tiny_test_report.md",
+    ]
+
+
+def test_an_interrupted_write_leaves_the_earlier_file_whole(tmp_path: Path) -> None:
+    report = tmp_path / "test_report.md"
+    report.write_text("the earlier report\n")
+
+    def half_then_ctrl_c(partial: Path) -> None:
+        partial.write_text("# half of a new")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        predict.write_whole(report, half_then_ctrl_c)
+    assert report.read_text() == "the earlier report\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["test_report.md"]
+    predict.write_whole(report, lambda partial: partial.write_text("the new report\n"))
+    assert report.read_text() == "the new report\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["test_report.md"]
