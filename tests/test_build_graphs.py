@@ -186,3 +186,17 @@ def test_shipping_without_a_checked_graph_is_a_one_line_error(
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and "tiny.pkl" in error and "train.csv" in error
     assert not (model_path.parent / SHIPPED_DIR).exists()
+
+
+def test_one_model_path_without_brackets_is_that_file(
+    model_path: Path, fer_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`model_paths=a.pkl` was read character by character: 'error: t: model file not found: t', then i, n, y..."""
+    monkeypatch.setenv("FER_DATA_DIR", str(fer_dir))
+    assert build_graphs.run(OmegaConf.create({"model_paths": str(model_path), "force": False, "ship": False})) == 0
+    assert capsys.readouterr().out == "tiny.pkl: int8 graph built and checked\n"
+    assert int8_graph(model_path).is_file()
+    for given, message in ((5, "error: 5: model file not found: 5;"), ([], "error: model_paths is empty")):
+        assert build_graphs.run(OmegaConf.create({"model_paths": given, "force": False, "ship": False})) == 2
+        error = capsys.readouterr().err  # model_paths=5 was "TypeError: 'int' object is not iterable"
+        assert error.startswith(message) and error.count("\n") == 1

@@ -101,3 +101,28 @@ def test_compare_models_refuses_a_repeat_count_that_times_nothing(
         compare_models.run(cfg)
     assert stop.value.code == 2 and capsys.readouterr().err.strip() == f"error: {message}"
     assert not page.exists()
+
+
+def test_one_model_path_without_brackets_and_an_output_that_cannot_be_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`model_paths=a.pkl` was read character by character ("/ is a folder"); an output under a file was a
+    traceback after every file had been timed."""
+    export_model(VGGNet(widths=[8, 16], convs_per_stage=1), Preprocessing(crop_size=40), tmp_path / "a.pkl")
+    (tmp_path / "a_file").write_text("in the way")
+    with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
+        one = compose(
+            "compare_models", [f"model_paths={tmp_path / 'a.pkl'}", "batches=[1]", "repeats=1", "output=null"]
+        )
+        blocked = compose(
+            "compare_models",
+            [f"model_paths=[{tmp_path / 'a.pkl'}]", "batches=[1]", "repeats=1", f"output={tmp_path}/a_file/m.md"],
+        )
+    compare_models.run(one)
+    table = [line for line in capsys.readouterr().out.splitlines() if line.startswith("|")]
+    assert len(table) == 3 and table[2].startswith("| a | vgg | - |")
+    with pytest.raises(SystemExit) as stop:
+        compare_models.run(blocked)
+    captured = capsys.readouterr()
+    assert stop.value.code == 2 and "Hardware" not in captured.out  # refused before any timing
+    assert captured.err == f"error: output={tmp_path}/a_file/m.md: cannot make its folder (File exists)\n"

@@ -25,7 +25,7 @@ from facial_emotion.inference.onnx_graph import (
     shipped_graph_path,
 )
 from facial_emotion.inference.predictor import EmotionPredictor
-from facial_emotion.models.loading import load_model_file
+from facial_emotion.models.loading import load_model_file, model_paths_option
 
 
 def build_int8(model_path: Path, model: ModelFile, retry_refused: bool) -> str:
@@ -50,11 +50,12 @@ def run(cfg: DictConfig) -> int:
         return 2
     try:
         force, ship = flag(cfg, "force"), flag(cfg, "ship")
+        model_paths = model_paths_option(cfg.model_paths)
     except OptionError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     status = 0
-    for path in map(Path, cfg.model_paths):
+    for path in model_paths:
         try:
             model = load_model_file(path)
             print(build_int8(path, model, retry_refused=force), flush=True)

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import torch
 from omegaconf import DictConfig
 
 from facial_emotion.core.hardware import describe_device
 from facial_emotion.core.model_file import ModelFileError
-from facial_emotion.core.options import exit_with_error, number
+from facial_emotion.core.options import exit_with_error, number, path_option, prepare_output_file
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.evaluation.model_comparison import compare_model, markdown_table
 from facial_emotion.inference.predictor import checked_device
+from facial_emotion.models.loading import model_paths_option
 
 
 def run(cfg: DictConfig) -> None:
@@ -27,20 +27,22 @@ def run(cfg: DictConfig) -> None:
         if repeats is None:
             raise ValueError("repeats must be a whole number >= 1, got None")
         cfg.repeats = repeats
-    except ValueError as error:
+        model_paths = model_paths_option(cfg.model_paths)
+        output = path_option(cfg.get("output"))  # checked before the minutes of timing, not after them
+        if output is not None:
+            prepare_output_file(output, f"output={cfg.output}")
+    except (ValueError, OSError) as error:
         exit_with_error(str(error))
     hardware = f"{describe_device(cfg.device)}; torch {torch.__version__}"
     print(f"Hardware: {hardware}", flush=True)
     load = os.getloadavg()[0]  # timings on a busy machine are slower: the page says how busy it was
     try:
-        rows = [compare_model(Path(p), cfg.device, tuple(cfg.batches), cfg.repeats) for p in cfg.model_paths]
+        rows = [compare_model(path, cfg.device, tuple(cfg.batches), cfg.repeats) for path in model_paths]
     except (ModelFileError, FileNotFoundError) as error:
         exit_with_error(str(error))
     table = markdown_table(rows)
     print(table)
-    if cfg.get("output"):
-        output = Path(cfg.output)
-        output.parent.mkdir(parents=True, exist_ok=True)
+    if output is not None:
         output.write_text(models_page(table, hardware, load, os.cpu_count() or 1, cfg.repeats))
         print(f"Wrote {output}")
 
