@@ -636,6 +636,8 @@ def test_bad_options_raise_value_errors(recognizer: EmotionRecognizer, clip: Pat
         EmotionRecognizer(model_path=tmp_path / "runs")  # was 'model file not found' for a folder that exists
     with pytest.raises(TypeError, match=r"^model_path must be a file path \(str or Path\), got int$"):
         EmotionRecognizer(model_path=5)  # was os.fspath's 'expected str, bytes or os.PathLike object'
+    with pytest.raises(ValueError, match="^face_pipeline.detect_every must be a whole number >= 1, got 'abc'$"):
+        EmotionRecognizer(overrides=["face_pipeline.detect_every=abc"])  # was int()'s 'invalid literal' naming nothing
     with pytest.raises(ValueError, match="^views must be one of .*, got 'bogus'$"):
         EmotionRecognizer(views="bogus")  # the predictor's message named its own option, tta
     assert issubclass(ModelFileError, ValueError)

@@ -200,6 +200,20 @@ def test_preprocess_never_deletes_or_overwrites_a_users_own_image1_png(tmp_path:
         ),
         ("predict_live_stream", ["log=/proc/x.csv"], "^error: cannot write the log /proc/x.csv: No such file"),
         ("benchmark_video", ["width=0"], "width must be a whole number >= 1"),
+        # face_pipeline.*: a traceback, a silent "no face detected" in every frame, a "maybe" read as yes
+        (
+            "predict_live_stream",
+            ["face_pipeline.detect_every=abc"],
+            "detect_every must be a whole number >= 1, got 'abc'",
+        ),
+        (
+            "predict_live_stream",
+            ["face_pipeline.detector.max_side=-5"],
+            "max_side must be a whole number >= 12, got -5",
+        ),
+        ("predict_live_stream", ["face_pipeline.async_detection=maybe"], "async_detection must be true or false"),
+        ("benchmark_video", ["face_pipeline.smoother.alpha=2"], "smoother.alpha must be a number >= 0 and <= 1, got 2"),
+        ("preprocess", ["face_pipeline.cropper.method=boxx"], "cropper.method must be null, landmarks or box"),
         ("benchmark_video", ["max_frames=5"], "max_frames must be a whole number > 10"),
     ],
 )

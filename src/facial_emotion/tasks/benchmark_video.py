@@ -17,6 +17,7 @@ from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.video.build import build_pipeline
 from facial_emotion.video.frame_source import FrameSource, VideoSourceError
 from facial_emotion.video.pipeline import STAGES
+from facial_emotion.video.pipeline_options import check_pipeline_options
 from facial_emotion.video.tiled_source import TiledFrameSource
 
 
@@ -34,6 +35,7 @@ def run(cfg: DictConfig) -> int:
         for key in ("width", "height", "threads"):
             number(cfg, key, minimum=1, integer=True)
         warmup_frames = number(cfg, "warmup_frames", minimum=0, integer=True)
+        check_pipeline_options(cfg.face_pipeline)
         max_frames = number(cfg, "max_frames", above=warmup_frames, integer=True)  # null: the whole clip
         torch.set_num_threads(int(cfg.threads))
         source = open_source(cfg)

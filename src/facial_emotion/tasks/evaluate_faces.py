@@ -20,6 +20,7 @@ from facial_emotion.evaluation.plots import plot_confusion_matrix
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.video.build import build_photo_pipeline
 from facial_emotion.video.image_files import describe_skipped
+from facial_emotion.video.pipeline_options import check_pipeline_options
 
 
 def run(cfg: DictConfig) -> int:
@@ -33,6 +34,7 @@ def run(cfg: DictConfig) -> int:
         return _error(f"crop must be one of {', '.join(CROP_MODES)}, got {cfg.crop!r}")
     try:
         given_pad = number(cfg, "given_pad", minimum=0)
+        check_pipeline_options(cfg.face_pipeline)
         check_outputs(cfg)  # before minutes of work, not after
         face_set = find_face_set(cfg.path)
         predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, backend=cfg.backend, early_exit=cfg.get("early_exit"))

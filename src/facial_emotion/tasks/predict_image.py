@@ -30,6 +30,7 @@ from facial_emotion.video.image_files import (
     write_image,
 )
 from facial_emotion.video.photo_pipeline import PhotoPipeline
+from facial_emotion.video.pipeline_options import check_pipeline_options
 from facial_emotion.video.sinks import PredictionLog, describe_faces, draw_faces
 
 
@@ -42,6 +43,7 @@ def run(cfg: DictConfig) -> None:
     shown_url = redact_credentials(url) if url else None
     try:
         whole_image_if_no_face = flag(cfg, "whole_image_if_no_face")
+        check_pipeline_options(cfg.face_pipeline)
         paths, skipped = ([], []) if url else find_images(cfg.path)
         check_copies_keep_photos(cfg, paths)
         paths, copies = leave_out_copies(cfg, paths)

@@ -10,6 +10,7 @@ from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.video.build import build_pipeline
 from facial_emotion.video.display import WindowSink, why_no_window
 from facial_emotion.video.frame_source import FrameSource, VideoSourceError, parse_source
+from facial_emotion.video.pipeline_options import check_pipeline_options
 from facial_emotion.video.sinks import AnnotatedVideoWriter, ConsoleSink, PredictionLog
 from facial_emotion.video.streaming import feed_sinks
 
@@ -63,6 +64,7 @@ def run(cfg: DictConfig) -> None:
     expand_home(cfg)
     try:
         max_seconds = number(cfg, "max_seconds", above=0)  # null: until the stream ends
+        check_pipeline_options(cfg.face_pipeline)
         source = open_source(cfg)
         predictor = EmotionPredictor(cfg.model_path, tta=cfg.tta, backend=cfg.backend, early_exit=cfg.get("early_exit"))
     except (VideoSourceError, FileNotFoundError, ValueError) as error:

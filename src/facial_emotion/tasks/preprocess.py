@@ -16,6 +16,7 @@ from facial_emotion.models.loading import load_model_file
 from facial_emotion.video.build import build_cropper, build_detector
 from facial_emotion.video.face_sampler import faces_per_second
 from facial_emotion.video.frame_source import FrameSource, VideoSourceError
+from facial_emotion.video.pipeline_options import check_pipeline_options
 
 FACE_FILE = re.compile(r"image\d+\.png")  # what this script writes: image0.png, image1.png, ...
 
@@ -25,6 +26,7 @@ def run(cfg: DictConfig) -> None:
     expand_home(cfg)
     try:
         tries_per_second = number(cfg, "tries_per_second", minimum=1, integer=True)
+        check_pipeline_options(cfg.face_pipeline)
         output_dir = path_option(cfg.output_dir)
         if output_dir is None or output_dir.is_file():
             raise OptionError(f"output_dir must be a folder, got {cfg.output_dir!r}")

@@ -6,12 +6,14 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from facial_emotion.core.crop_geometry import CropGeometry
+from facial_emotion.core.options import flag
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.video.face_aligner import FaceCropper, FaceWarper
 from facial_emotion.video.face_detector import FaceDetector
 from facial_emotion.video.landmark_aligner import LandmarkAligner
 from facial_emotion.video.photo_pipeline import PhotoPipeline
 from facial_emotion.video.pipeline import EmotionPipeline
+from facial_emotion.video.pipeline_options import check_pipeline_options
 
 
 def build_detector(pipeline_cfg: DictConfig) -> FaceDetector:
@@ -39,7 +41,9 @@ def build_cropper(pipeline_cfg: DictConfig, recorded: CropGeometry) -> FaceWarpe
 
 
 def build_pipeline(pipeline_cfg: DictConfig, predictor: EmotionPredictor) -> EmotionPipeline:
-    """Detector, cropper, tracker and smoother from config around an already loaded predictor."""
+    """Detector, cropper, tracker and smoother from config around an already loaded predictor; OptionError naming a
+    `face_pipeline.*` value its option cannot take."""
+    check_pipeline_options(pipeline_cfg)
     return EmotionPipeline(
         detector=build_detector(pipeline_cfg),
         cropper=build_cropper(pipeline_cfg, predictor.model.crop_geometry),
@@ -47,15 +51,17 @@ def build_pipeline(pipeline_cfg: DictConfig, predictor: EmotionPredictor) -> Emo
         predictor=predictor,
         smoother=instantiate(pipeline_cfg.smoother),
         detect_every=pipeline_cfg.detect_every,
-        async_detection=pipeline_cfg.async_detection,
-        lookahead_detection=pipeline_cfg.lookahead_detection,
+        async_detection=flag(pipeline_cfg, "async_detection"),
+        lookahead_detection=flag(pipeline_cfg, "lookahead_detection"),
         full_detection_every=pipeline_cfg.full_detection_every,
         stable_detect_every=pipeline_cfg.stable_detect_every,
     )
 
 
 def build_photo_pipeline(pipeline_cfg: DictConfig, predictor: EmotionPredictor) -> PhotoPipeline:
-    """Detector and cropper from config (crop geometry from the predictor's model file) around `predictor`."""
+    """Detector and cropper from config (crop geometry from the predictor's model file) around `predictor`;
+    OptionError naming a `face_pipeline.*` value its option cannot take."""
+    check_pipeline_options(pipeline_cfg)
     return PhotoPipeline(
         build_detector(pipeline_cfg), build_cropper(pipeline_cfg, predictor.model.crop_geometry), predictor
     )
