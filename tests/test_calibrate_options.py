@@ -22,6 +22,7 @@ from facial_emotion.tasks.calibrate import early_exit_option
         ("early_exit=bogus", "error: early_exit: 'bogus' is not a test-time augmentation (.*); or early_exit=auto"),
         ("data.val_fraction=0", "error: data.val_fraction must be a number between 0 and 1 .*, got 0$"),
         ("refit_temperatures=nope", "error: refit_temperatures must be true or false, got 'nope'$"),
+        ("backend=bogus", "error: backend must be one of auto, torch, onnxruntime, onnxruntime-int8, got 'bogus'$"),
     ],
 )
 def test_a_bad_option_is_refused_before_the_validation_pass(tmp_path: Path, option: str, message: str) -> None:
@@ -48,3 +49,17 @@ def test_early_exit_option_reads_keywords_and_policies() -> None:
     assert early_exit_option("center@0.8,hflip@0.6") == (("center", 0.8), ("hflip", 0.6))
     with pytest.raises(ValueError, match="confidence of center must be between 0 and 1"):
         early_exit_option("center@2")
+
+
+@pytest.mark.parametrize(("given", "message"), [("5", "model file not found: 5"), ("[a.pkl,b.pkl]", "takes one")])
+def test_a_model_path_of_the_wrong_type_is_one_line(tmp_path: Path, given: str, message: str) -> None:
+    """model_path=5 was a TypeError traceback."""
+    result = subprocess.run(
+        [sys.executable, "scripts/calibrate.py", f"model_path={given}", f"paths.data_dir={tmp_path}"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1 and message in result.stderr

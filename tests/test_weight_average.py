@@ -111,6 +111,8 @@ def test_script_writes_a_recalibrated_average_and_one_line_errors(tmp_path: Path
         (average(f"model_paths=[{first},{second}]", "weights=0.5", f"output={tmp_path / 'x.pkl'}"), "a list"),
         (average(f"model_paths=[{first},{second}]", "weights=[a,b]", f"output={tmp_path / 'x.pkl'}"), "numbers"),
         (average(f"model_paths={first}", f"output={tmp_path / 'x.pkl'}"), "model_paths=[A.pkl,B.pkl,...]"),
+        (average(f"model_paths=[{first},{second}]", f"output={first}/x.pkl"), f"output={first}/x.pkl: cannot make"),
+        (average("model_paths=[5,6]", f"output={tmp_path / 'x.pkl'}"), "model file not found: 5"),
     ]
     for refused, reason in refusals:
         assert refused.returncode == 2 and refused.stderr.strip().count("\n") == 0, refused.stderr

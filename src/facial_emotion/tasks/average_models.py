@@ -13,6 +13,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from facial_emotion.core.model_file import ModelFileError, write_model_payload
+from facial_emotion.core.options import prepare_output_file
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.export.weight_average import WeightAverageError, average_model_files, mixture_weights
 from facial_emotion.models.loading import load_model_file
@@ -35,18 +36,19 @@ def run(cfg: DictConfig) -> int:
     ):
         print("error: give model_paths=[A.pkl,B.pkl,...] and output=OUT.pkl", file=sys.stderr)
         return 2
-    output = Path(cfg.output)
-    if output.resolve() in {Path(path).resolve() for path in cfg.model_paths}:
+    output, model_paths = Path(str(cfg.output)), [Path(str(path)) for path in cfg.model_paths]  # output=5: a number
+    if output.resolve() in {path.resolve() for path in model_paths}:
         print(f"error: output {output} is one of the model files; write the average to a new file", file=sys.stderr)
         return 2
     try:
+        prepare_output_file(output, f"output={cfg.output}")  # a file in the way was a traceback after averaging
         # Checked before averaging_command reads them: weights=0.5 (not a list) was a traceback there.
         weights = OmegaConf.to_container(cfg.weights) if OmegaConf.is_list(cfg.weights) else cfg.weights
         mixture_weights(weights, len(cfg.model_paths))
-        payload = average_model_files([Path(path) for path in cfg.model_paths], weights, averaging_command(cfg))
+        payload = average_model_files(model_paths, weights, averaging_command(cfg))
         write_model_payload(output, payload)
         load_model_file(output)  # the averaged state dict builds the network, before anything else is spent
-    except (ModelFileError, WeightAverageError) as error:
+    except (ModelFileError, WeightAverageError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     sources = payload["training"]["weight_average"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -21,7 +20,7 @@ from omegaconf import DictConfig
 
 from facial_emotion.core.early_exit import Stage, format_early_exit, parse_early_exit, with_early_exit
 from facial_emotion.core.model_file import ModelFile, ModelFileError, save_model_file
-from facial_emotion.core.options import flag, open_fraction
+from facial_emotion.core.options import OptionError, flag, open_fraction
 from facial_emotion.core.preprocessing import ALL_VIEWS, TTA_MODES
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.data.fer_csv import FERDataError
@@ -33,7 +32,8 @@ from facial_emotion.export.temperatures import (
     uncalibrated_view_logits,
     view_accuracies,
 )
-from facial_emotion.models.loading import load_model_file
+from facial_emotion.inference.backends import BACKENDS
+from facial_emotion.models.loading import load_model_file, model_path_option
 
 _POLICY_KEYWORDS = ("auto", "file")
 
@@ -73,13 +73,16 @@ def record_policy(
 def run(cfg: DictConfig) -> int:
     """Fit, report and record the temperatures of `cfg.model_path`; return the process exit code."""
     expand_home(cfg)
-    path = Path(cfg.model_path)
     default_tta, live_view = cfg.get("tta"), cfg.get("live_view")
     for key, mode in (("tta", default_tta), ("live_view", live_view)):
         if mode is not None and mode not in TTA_MODES:
             print(f"error: {key} must be one of {', '.join(TTA_MODES)}, got {mode!r}", file=sys.stderr)
             return 2
     try:
+        path = model_path_option(cfg.model_path)  # model_path=5 was a TypeError traceback
+        backend = cfg.get("backend", FITTING_BACKEND)
+        if backend not in BACKENDS:  # was a traceback, after the validation split had been read
+            raise OptionError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
         policy = early_exit_option(cfg.get("early_exit", "auto"))
         refit = flag(cfg, "refit_temperatures") if "refit_temperatures" in cfg else True
         if (fraction := open_fraction(cfg, "data.val_fraction")) is not None:
@@ -92,10 +95,13 @@ def run(cfg: DictConfig) -> int:
         datamodule = instantiate(cfg.data)
         datamodule.setup("fit")
         images, labels = datamodule.val_set.images.squeeze(1).numpy(), datamodule.val_set.labels.numpy()
-        view_logits = uncalibrated_view_logits(path, images, cfg.get("backend", FITTING_BACKEND))
+        view_logits = uncalibrated_view_logits(path, images, backend)
     except (ModelFileError, FERDataError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # the file is written once, at the end: it is as it was
+        print(f"Stopped before the temperatures were written: {path} is unchanged", file=sys.stderr)
+        return 130
     recorded = {tta: model.temperature_for(tta) for tta in view_logits}
     before = calibration_errors(view_logits, labels, recorded)
     if refit:
