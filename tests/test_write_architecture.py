@@ -66,3 +66,24 @@ def test_a_notes_file_that_cannot_be_read_is_one_line_and_nothing_is_written(
         == f"error: notes={tmp_path / 'missing.md'}: cannot be read (No such file or directory)\n"
     )
     assert not (tmp_path / "copy_architecture.txt").exists()
+
+
+def test_wrong_types_and_an_output_that_cannot_be_written_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """model_path=5 and notes=5 were TypeError tracebacks, an unwritable text an IsADirectoryError one."""
+    model = tmp_path / "copy.pkl"
+    shutil.copy(SHIPPED_DIR / "pre_trained_model.pkl", model)
+    (tmp_path / "copy_architecture.txt").mkdir()  # in the way of the text
+    for overrides, message in [
+        (["model_path=5"], "error: model file not found: 5"),
+        (["model_path=[a,b]"], "error: model_path takes one model file, got ['a', 'b']"),
+        ([f"model_path={model}", "notes=5"], "error: notes=5: cannot be read (No such file or directory)"),
+        (
+            [f"model_path={model}", "notes=null"],
+            f"error: cannot write {tmp_path}/copy_architecture.txt (Is a directory)",
+        ),
+    ]:
+        with pytest.raises(SystemExit) as stop:
+            write_architecture.run(_config(*overrides))
+        assert stop.value.code == 2 and capsys.readouterr().err == message + "\n"
