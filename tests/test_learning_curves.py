@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from torch.utils.tensorboard import SummaryWriter
 
 from facial_emotion.core.model_file import ModelFile, save_model_file
@@ -100,3 +101,21 @@ def test_one_earlier_run_without_brackets_and_an_output_matplotlib_cannot_write(
     refused = plot(f"output={text}")
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert refused.stderr.strip().startswith(f"error: output={text}: matplotlib writes ") and not text.exists()
+
+
+@pytest.mark.parametrize(
+    ("run_dir", "message"),
+    [
+        ("5", "error: no TensorBoard scalars under 5/tensorboard"),
+        (
+            "[a,b]",
+            "error: run_dir takes one run folder, got ['a', 'b']; the runs it continued: 'earlier_run_dirs=[...]'",
+        ),
+    ],
+)
+def test_a_run_dir_of_the_wrong_type_is_one_line(tmp_path: Path, run_dir: str, message: str) -> None:
+    """run_dir=5 and run_dir=[a,b] were TypeError tracebacks."""
+    output = tmp_path / "curves.png"
+    command = [sys.executable, "scripts/plot_learning_curves.py", f"run_dir={run_dir}", f"output={output}"]
+    result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and result.stderr == message + "\n" and not output.exists()

@@ -25,12 +25,16 @@ def run(cfg: DictConfig) -> None:
     """Read the runs' TensorBoard scalars, mark the chosen epoch, write `cfg.output`."""
     expand_home(cfg)
     require_options(cfg, run_dir="a training run's folder")
+    if OmegaConf.is_list(cfg.run_dir) or OmegaConf.is_dict(cfg.run_dir):  # was a TypeError traceback
+        shown = OmegaConf.to_container(cfg.run_dir)
+        exit_with_error(f"run_dir takes one run folder, got {shown!r}; the runs it continued: 'earlier_run_dirs=[...]'")
     check_output(cfg)
     stages = []
     for run_dir in [*earlier_runs(cfg.earlier_run_dirs), cfg.run_dir]:
-        stages.append(read_epoch_scalars(Path(run_dir) / "tensorboard"))
+        tensorboard = Path(str(run_dir)) / "tensorboard"  # run_dir=5 arrives as a number
+        stages.append(read_epoch_scalars(tensorboard))
         if not stages[-1]:
-            exit_with_error(f"no TensorBoard scalars under {Path(run_dir) / 'tensorboard'}")
+            exit_with_error(f"no TensorBoard scalars under {tensorboard}")
     scalars, stage_starts = concatenate_stages(stages)
     model_path = Path(str(cfg.model_path))
     best = ""
