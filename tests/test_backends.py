@@ -149,3 +149,32 @@ def test_an_unknown_or_absent_device_is_a_one_line_error() -> None:
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="device=cuda: no CUDA GPU is visible"):
             checked_device("cuda")
+
+
+def _export_repeatedly(model_path: Path, graph: Path, times: int) -> list[str]:
+    """In a process of its own: export the model file's fp32 graph to `graph` `times` times, open each; the errors."""
+    from facial_emotion.inference.onnx_graph import export_fp32, new_session
+
+    model, errors = load_model_file(model_path), []
+    for _ in range(times):
+        try:
+            export_fp32(model, graph)
+            new_session(graph, 1)
+        except Exception as error:  # noqa: BLE001 - any failure is what the test reports
+            errors.append(f"{type(error).__name__}: {error}")
+    return errors
+
+
+@pytest.mark.slow
+def test_processes_exporting_the_same_graph_at_once_never_fail(model_path: Path) -> None:
+    """Two commands building one file's graph at once shared one temporary name: the second rename found it gone
+    (FileNotFoundError: '.../tiny.<hash>.fp32.tmp.onnx'), about one export in ten with four processes."""
+    import multiprocessing
+
+    graph = graph_path(model_path, network_sha256(load_model_file(model_path)), "fp32")
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        errors = pool.starmap(_export_repeatedly, [(model_path, graph, 12)] * 4)
+    assert [error for per_process in errors for error in per_process] == []
+    assert sorted(p.name for p in graph.parent.iterdir()) == [graph.name]  # no temporary file left behind
+    predictor = EmotionPredictor(model_path, backend="onnxruntime")  # no manifest yet: rebuilt, then checked
+    assert predictor.predict_proba(np.zeros((2, 48, 48), np.uint8)).shape == (2, 7)

@@ -30,6 +30,7 @@ from facial_emotion.inference.onnx_graph import (
     INT8_MIN_AGREEMENT,
     GraphError,
     new_session,
+    private_temp_path,
     run_session,
 )
 
@@ -88,7 +89,7 @@ def quantize_and_check(model: ModelFile, fp32_path: Path, out_path: Path, data_d
     with tempfile.TemporaryDirectory() as work:
         prepared = Path(work) / "prepared.onnx"
         quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
-        tmp = out_path.with_suffix(".tmp.onnx")
+        tmp = private_temp_path(out_path)  # another process may build the same graph
         quantize_static(
             str(prepared),
             str(tmp),

@@ -21,8 +21,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
 import sys
+import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -47,6 +49,23 @@ SHIPPED_DIR = "graphs"  # beside a model file: its checked graphs, committed and
 
 class GraphError(ModelFileError):
     """An exported graph cannot be built or does not match its model file (scripts print it as one line)."""
+
+
+def private_temp_path(path: Path) -> Path:
+    """A temporary name beside `path` that no other process or thread uses: two commands building the same
+    model file's graph at once each write their own file, then rename it over `path` (with one shared name, the
+    second rename found the file already moved: a FileNotFoundError traceback)."""
+    return path.with_name(f".{path.stem}.{os.getpid()}-{threading.get_ident()}.tmp{path.suffix}")
+
+
+def write_text_whole(path: Path, text: str) -> None:
+    """Write `text` to `path` through a private temporary file: a reader never sees half a manifest."""
+    tmp = private_temp_path(path)
+    try:
+        tmp.write_text(text)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def file_sha256(path: Path) -> str:
@@ -161,7 +180,7 @@ def export_fp32(model: ModelFile, path: Path) -> None:
     crop = model.preprocessing.crop_size
     example = torch.zeros(2, 1, crop, crop)
     net = model.net.float().eval()
-    tmp = path.with_suffix(".tmp.onnx")
+    tmp = private_temp_path(path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -185,7 +204,10 @@ def export_fp32(model: ModelFile, path: Path) -> None:
                 verbose=False,
             )
             program.save(str(tmp))
-    tmp.replace(path)
+    try:
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def read_manifest(path: Path) -> dict[str, Any] | None:
@@ -208,7 +230,7 @@ def write_manifest(path: Path, model_sha: str, precision: str, check: dict[str, 
         "onnxruntime": ort.__version__,
         "torch": torch.__version__,
     }
-    path.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
+    write_text_whole(path.with_suffix(".json"), json.dumps(record, indent=2) + "\n")
 
 
 def cached_graph_problem(path: Path, model_sha: str) -> str | None:
@@ -322,7 +344,7 @@ def build_graph(model_path: Path, model: ModelFile, precision: str, path: Path, 
             check = quantize_and_check(model, fp32_path, path)
         except GraphError as error:  # remembered, so that `auto` says why it stays on fp32 instead of retrying
             refusal = {"network_sha256": model_sha, "recipe": INT8_RECIPE, "refused": str(error)}
-            path.with_suffix(".json").write_text(json.dumps(refusal))
+            write_text_whole(path.with_suffix(".json"), json.dumps(refusal))
             raise
     else:
         raise GraphError(f"unknown graph precision {precision!r}")
