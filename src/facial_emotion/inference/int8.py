@@ -101,17 +101,17 @@ def quantize_and_check(model: ModelFile, fp32_path: Path, out_path: Path, data_d
             weight_type=QuantType.QInt8,
             calibrate_method=CalibrationMethod.MinMax,
         )
-    try:
+    try:  # the unchecked graph is removed however this ends (a refusal, Ctrl-C): only a checked one is renamed
         threads = torch.get_num_threads()
         agreement, count = test_agreement(model, new_session(tmp, threads), new_session(fp32_path, threads), data_dir)
+        if agreement < INT8_MIN_AGREEMENT:
+            raise GraphError(
+                f"the int8 graph agrees with the fp32 one on {100 * agreement:.2f}% of {count} test faces "
+                f"(< {100 * INT8_MIN_AGREEMENT:.0f}%); not used"
+            )
+        tmp.replace(out_path)
     except FileNotFoundError as error:
-        tmp.unlink(missing_ok=True)
         raise GraphError(f"checking the int8 graph needs FER2013's test set: {error}") from None
-    if agreement < INT8_MIN_AGREEMENT:
+    finally:
         tmp.unlink(missing_ok=True)
-        raise GraphError(
-            f"the int8 graph agrees with the fp32 one on {100 * agreement:.2f}% of {count} test faces "
-            f"(< {100 * INT8_MIN_AGREEMENT:.0f}%); not used"
-        )
-    tmp.replace(out_path)
     return {"test_top1_agreement": agreement, "test_faces": count, "calibration_views": len(views)}

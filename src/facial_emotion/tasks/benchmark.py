@@ -102,15 +102,18 @@ def run(cfg: DictConfig) -> int:
         return 2
     print(f"Hardware: {describe_device(cfg.device)}; torch {torch.__version__}")
     csv = find_csv(cfg.paths.data_dir, "train.csv")
-    if cfg.parse and csv is not None:
-        cold, cached = time_csv_parse(csv)
-        print(f"CSV parse {csv.name}: cold {cold:.2f} s, cached {cached:.3f} s")
-    if cfg.train:
-        benchmark_training(cfg)
-    if cfg.model_path:
-        try:
+    try:
+        if cfg.parse and csv is not None:
+            cold, cached = time_csv_parse(csv)
+            print(f"CSV parse {csv.name}: cold {cold:.2f} s, cached {cached:.3f} s")
+        if cfg.train:
+            benchmark_training(cfg)
+        if cfg.model_path:
             benchmark_inference(cfg)
-        except (ModelFileError, ValueError) as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
+    except (ModelFileError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # the speed table is written after the last measurement
+        print("Stopped before the measurements ended: the speed table was not written", file=sys.stderr)
+        return 130
     return 0

@@ -65,4 +65,7 @@ def run(cfg: DictConfig) -> int:
         except (ModelFileError, FileNotFoundError, ValueError) as error:
             print(f"error: {path.name}: {error}; auto runs onnxruntime fp32", file=sys.stderr)
             status = 2
+        except KeyboardInterrupt:  # graphs are renamed into place only once checked: none is left half-built
+            print(f"Stopped while building {path.name}'s graph: it was not written", file=sys.stderr)
+            return 130
     return status

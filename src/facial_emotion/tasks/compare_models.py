@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import torch
 from omegaconf import DictConfig
@@ -40,6 +41,9 @@ def run(cfg: DictConfig) -> None:
         rows = [compare_model(path, cfg.device, tuple(cfg.batches), cfg.repeats) for path in model_paths]
     except (ModelFileError, FileNotFoundError) as error:
         exit_with_error(str(error))
+    except KeyboardInterrupt:  # the page is written once every file is timed: the earlier one stays as it was
+        print("Stopped before every model file was timed: nothing written", file=sys.stderr)
+        sys.exit(130)
     table = markdown_table(rows)
     print(table)
     if output is not None:
