@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,10 @@ import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
+from facial_emotion.core.model_file import ModelFileError
 from facial_emotion.core.preprocessing import Preprocessing
 from facial_emotion.export.exporter import export_model
+from facial_emotion.models.loading import load_model_file
 from facial_emotion.models.vgg import VGGNet
 from facial_emotion.tasks import predict
 from tests.conftest import CONFIG_DIR, write_fer_csv
@@ -112,3 +115,22 @@ def test_an_interrupted_write_leaves_the_earlier_file_whole(tmp_path: Path) -> N
     predict.write_whole(report, lambda partial: partial.write_text("the new report\n"))
     assert report.read_text() == "the new report\n"
     assert [p.name for p in tmp_path.iterdir()] == ["test_report.md"]
+
+
+def test_a_checkpoint_given_as_model_path_names_its_runs_model_file(
+    tiny_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A .ckpt was "not a facial-emotion model file (no format ...)", which did not say what to give instead."""
+    checkpoint = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    checkpoint.parent.mkdir(parents=True)
+    torch.save({"state_dict": {"net.w": torch.zeros(2)}, "pytorch-lightning_version": "2.5"}, checkpoint)
+    with pytest.raises(ModelFileError, match=r"a run exports one as <run>/model/my_own_model.pkl\)$"):
+        load_model_file(checkpoint)
+    exported = tmp_path / "run" / "model" / "my_own_model.pkl"
+    exported.parent.mkdir()
+    shutil.copy(tiny_model, exported)
+    assert predict.run(predict_config(checkpoint, tmp_path, ["plots_dir=null", "report_dir=null"])) == 2
+    assert one_line_error(capsys) == (
+        f"error: {checkpoint} is a training checkpoint (.ckpt), not a model file: give the model file "
+        f"(its run's is {exported})"
+    )

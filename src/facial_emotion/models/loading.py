@@ -14,7 +14,12 @@ from facial_emotion.models.registry import build_model
 
 def load_model_file(path: Path) -> ModelFile:
     """Load a model file (`weights_only=True`, no code executed); `ModelFileError` with the reason otherwise."""
-    payload = read_model_payload(path)
+    try:
+        payload = read_model_payload(path)
+    except ModelFileError:
+        if Path(path).suffix == ".ckpt" and Path(path).is_file():
+            raise ModelFileError(checkpoint_given(Path(path))) from None
+        raise
     try:
         net = build_model(payload["architecture"]["name"], **payload["architecture"]["kwargs"])
         net.load_state_dict(payload["state_dict"])
@@ -22,6 +27,14 @@ def load_model_file(path: Path) -> ModelFile:
         raise ModelFileError(f"{path}: the weights do not fit the recorded architecture ({error})") from None
     net.eval()
     return model_file_from_payload(payload, net)
+
+
+def checkpoint_given(path: Path) -> str:
+    """Why a training checkpoint is not a model file, and where its run's model file is (it was "not a
+    facial-emotion model file (no format ...)", which did not say what to give instead)."""
+    exported = path.resolve().parent.parent / "model" / "my_own_model.pkl"
+    where = f"its run's is {exported}" if exported.is_file() else "a run exports one as <run>/model/my_own_model.pkl"
+    return f"{path} is a training checkpoint (.ckpt), not a model file: give the model file ({where})"
 
 
 def model_path_option(value: Any, key: str = "model_path") -> Path:
