@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 from pathlib import Path
@@ -134,3 +135,20 @@ def test_a_checkpoint_given_as_model_path_names_its_runs_model_file(
         f"error: {checkpoint} is a training checkpoint (.ckpt), not a model file: give the model file "
         f"(its run's is {exported})"
     )
+
+
+def test_record_metrics_leaves_out_a_split_with_no_rows(
+    tiny_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A test file under 3589 rows has no PrivateTest row: NaN was recorded and compare_models printed 'nan%'."""
+    model = tmp_path / "copy.pkl"
+    shutil.copy(tiny_model, model)
+    write_fer_csv(tmp_path / "test_with_emotions.csv", 14, seed=2)
+    cfg = predict_config(model, tmp_path, ["plots_dir=null", "report_dir=null", "record_metrics=true"])
+    assert predict.run(cfg) == 0
+    printed = capsys.readouterr().out
+    assert f"Recorded the test figures in {model} (not test/acc_private: no test rows)" in printed
+    metrics = torch.load(model, weights_only=True)["metrics"]
+    exact = float(re.search(r"Accuracy exact: (\d+\.\d\d)%", printed).group(1))
+    assert "test/acc_private" not in metrics and round(100 * metrics["test/acc"], 2) == exact
+    assert all(math.isfinite(value) for value in metrics.values())

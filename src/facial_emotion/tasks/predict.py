@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -136,18 +137,20 @@ def run(cfg: DictConfig) -> int:
         update_model_metrics(Path(cfg.model_path), {f"test/acc@{predictor.tta}": report.accuracy})
         print(f"Recorded test/acc@{predictor.tta} in {cfg.model_path}")
     elif record:
-        update_model_metrics(
-            Path(cfg.model_path),
-            {
-                "test/acc": report.accuracy,
-                "test/acc_public": report.public_accuracy,
-                "test/acc_private": report.private_accuracy,
-                "test/acc_unseen": report.unseen_accuracy,
-                "test/ece_uncalibrated": report.ece_before,
-                "test/ece": report.ece_after,
-            },
-        )
-        print(f"Recorded the test figures in {cfg.model_path}")
+        figures = {
+            "test/acc": report.accuracy,
+            "test/acc_public": report.public_accuracy,
+            "test/acc_private": report.private_accuracy,
+            "test/acc_unseen": report.unseen_accuracy,
+            "test/ece_uncalibrated": report.ece_before,
+            "test/ece": report.ece_after,
+        }
+        # A split with no rows (PrivateTest of a test file under 3589 rows) has no figure: NaN was recorded, and
+        # compare_models.py printed it as "nan%" where an unmeasured figure reads "-".
+        unmeasured = [key for key, value in figures.items() if not math.isfinite(value)]
+        update_model_metrics(Path(cfg.model_path), {k: v for k, v in figures.items() if k not in unmeasured})
+        left_out = f" (not {', '.join(unmeasured)}: no test rows)" if unmeasured else ""
+        print(f"Recorded the test figures in {cfg.model_path}{left_out}")
     if cfg.get("plots_dir"):
         plots = Path(cfg.plots_dir)
         prefix = plot_prefix(Path(cfg.model_path))
