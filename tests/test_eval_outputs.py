@@ -152,3 +152,19 @@ def test_record_metrics_leaves_out_a_split_with_no_rows(
     exact = float(re.search(r"Accuracy exact: (\d+\.\d\d)%", printed).group(1))
     assert "test/acc_private" not in metrics and round(100 * metrics["test/acc"], 2) == exact
     assert all(math.isfinite(value) for value in metrics.values())
+
+
+def test_record_metrics_refuses_a_policy_other_than_the_files(
+    tiny_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """early_exit=center@0.3 record_metrics=true wrote its accuracy as the file's test/acc@early_exit."""
+    model = tmp_path / "copy.pkl"
+    shutil.copy(tiny_model, model)
+    before = model.read_bytes()
+    write_fer_csv(tmp_path / "test_with_emotions.csv", 14, seed=2)
+    overrides = ["plots_dir=null", "report_dir=null", "record_metrics=true", "early_exit=center@0.3"]
+    assert predict.run(predict_config(model, tmp_path, overrides)) == 2
+    assert one_line_error(capsys) == (
+        "error: record_metrics=true records the file's own early exit: give early_exit=file or none, not 'center@0.3'"
+    )
+    assert model.read_bytes() == before

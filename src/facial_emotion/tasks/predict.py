@@ -117,6 +117,12 @@ def run(cfg: DictConfig) -> int:
         )
         if record and predictor.precision == "int8":
             raise ValueError("record_metrics records the model's own figures: use backend=torch or onnxruntime")
+        if record and predictor.early_exit and cfg.get("early_exit") != "file":
+            # test/acc@early_exit is the figure of the file's own policy: another one's would be recorded under it
+            raise OptionError(
+                f"record_metrics=true records the file's own early exit: give early_exit=file or none, "
+                f"not {cfg.early_exit!r}"
+            )
         if record:
             check_model_file_writable(Path(cfg.model_path))
         report = evaluate_model_file(predictor, Path(cfg.data_dir), cfg.test_file)
