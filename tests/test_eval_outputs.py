@@ -168,3 +168,26 @@ def test_record_metrics_refuses_a_policy_other_than_the_files(
         "error: record_metrics=true records the file's own early exit: give early_exit=file or none, not 'center@0.3'"
     )
     assert model.read_bytes() == before
+
+
+def _write_reports(path: Path, text: str, times: int) -> list[str]:
+    """In a process of its own: write `path` `times` times through `predict.write_whole`; the errors."""
+    errors = []
+    for _ in range(times):
+        try:
+            predict.write_whole(path, lambda partial: partial.write_text(text * 2000))
+        except OSError as error:
+            errors.append(f"{type(error).__name__}: {error}")
+    return errors
+
+
+def test_two_runs_writing_the_same_report_at_once_never_fail(tmp_path: Path) -> None:
+    """With one temporary name for every run, the second rename found the first run's file gone."""
+    import multiprocessing
+
+    report = tmp_path / "test_report.md"
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        errors = pool.starmap(_write_reports, [(report, "a", 300), (report, "b", 300)])
+    assert errors == [[], []]
+    assert report.read_text() in ("a" * 2000, "b" * 2000)  # one run's whole report, never a mixture
+    assert [p.name for p in tmp_path.iterdir()] == ["test_report.md"]

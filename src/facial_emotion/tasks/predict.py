@@ -77,7 +77,7 @@ def check_model_file_writable(model_path: Path) -> None:
 def write_whole(path: Path, write: Callable[[Path], None]) -> None:
     """Call `write` on a temporary file beside `path`, then rename it to `path`: an interrupted run (Ctrl-C, a full
     disk) leaves the earlier file whole, never half a report or half a PNG."""
-    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+    partial = path.with_name(f".{path.stem}.{os.getpid()}.partial{path.suffix}")  # two runs at once: one each
     try:
         write(partial)
         partial.replace(path)
