@@ -59,7 +59,7 @@ def number(
     if value is None:
         return None
     kind = "a whole number" if integer else "a number"
-    parsed = _as_float(value)
+    parsed = as_float(value)
     if not math.isfinite(parsed) or (integer and not parsed.is_integer()):
         raise OptionError(f"{key} must be {kind}, got {value!r}")
     if minimum is not None and parsed < minimum:
@@ -74,13 +74,13 @@ def open_fraction(cfg: DictConfig, key: str) -> float | None:
     value = OmegaConf.select(cfg, key)
     if value is None:
         return None
-    parsed = _as_float(value)
+    parsed = as_float(value)
     if not 0 < parsed < 1:  # NaN fails too
         raise OptionError(f"{key} must be a number between 0 and 1 (both excluded), got {value!r}")
     return parsed
 
 
-def _as_float(value: Any) -> float:
+def as_float(value: Any) -> float:
     """An option's value as a float; NaN for what is not a number (true/false included)."""
     if isinstance(value, bool):
         return math.nan

@@ -12,7 +12,7 @@ from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from facial_emotion.core.options import OptionError, flag
+from facial_emotion.core.options import OptionError, as_float, flag
 
 PREFIX = "face_pipeline"
 # key: (whole number, smallest, largest); None: no bound
@@ -58,7 +58,7 @@ def check_pipeline_options(pipeline_cfg: DictConfig) -> None:
 
 
 def _check_number(key: str, value: Any, integer: bool, smallest: float | None, largest: float | None) -> None:
-    parsed = _as_float(value)
+    parsed = as_float(value)
     kind = "a whole number" if integer else "a number"
     bounds = [f">= {smallest:g}" if smallest is not None else "", f"<= {largest:g}" if largest is not None else ""]
     wanted = f"{kind} {' and '.join(b for b in bounds if b)}".strip()
@@ -74,16 +74,7 @@ def _check_number(key: str, value: Any, integer: bool, smallest: float | None, l
 def _three_fractions(value: Any) -> bool:
     if not isinstance(value, ListConfig | list | tuple) or len(value) != 3:
         return False
-    return all(0 <= _as_float(v) <= 1 for v in value)
-
-
-def _as_float(value: Any) -> float:
-    if isinstance(value, bool):
-        return math.nan
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
+    return all(0 <= as_float(v) <= 1 for v in value)
 
 
 def _shown(value: Any) -> str:
