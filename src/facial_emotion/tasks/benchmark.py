@@ -100,9 +100,9 @@ def run(cfg: DictConfig) -> int:
     except (ValueError, OSError) as error:  # OptionError is a ValueError
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"Hardware: {describe_device(cfg.device)}; torch {torch.__version__}")
     csv = find_csv(cfg.paths.data_dir, "train.csv")
     try:
+        print(f"Hardware: {describe_device(cfg.device)}; torch {torch.__version__}")
         if cfg.parse and csv is not None:
             cold, cached = time_csv_parse(csv)
             print(f"CSV parse {csv.name}: cold {cold:.2f} s, cached {cached:.3f} s")

@@ -35,9 +35,9 @@ def run(cfg: DictConfig) -> None:
     except (ValueError, OSError) as error:
         exit_with_error(str(error))
     hardware = f"{describe_device(cfg.device)}; torch {torch.__version__}"
-    print(f"Hardware: {hardware}", flush=True)
     load = os.getloadavg()[0]  # timings on a busy machine are slower: the page says how busy it was
     try:
+        print(f"Hardware: {hardware}", flush=True)
         rows = [compare_model(path, cfg.device, tuple(cfg.batches), cfg.repeats) for path in model_paths]
     except (ModelFileError, FileNotFoundError) as error:
         exit_with_error(str(error))
