@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import lightning as L
@@ -21,7 +22,7 @@ from omegaconf import open_dict
 
 from facial_emotion.core.crop_geometry import CropGeometry
 from facial_emotion.core.early_exit import parse_early_exit
-from facial_emotion.core.model_file import ModelFileError, save_model_file
+from facial_emotion.core.model_file import ModelFileError, save_model_file, write_model_payload
 from facial_emotion.core.preprocessing import TTA_MODES, views_within_all
 from facial_emotion.data.fer_csv import FERDataError
 from facial_emotion.data.locate import PROJECT_ROOT
@@ -272,6 +273,33 @@ def test_model_file_loading_refuses_pickled_objects(tmp_path: Path) -> None:
     torch.save({"format": "facial-emotion-model/1", "state_dict": {}}, tmp_path / "partial.pkl")
     with pytest.raises(ModelFileError, match="incomplete model file \\(no architecture, class_names, preprocessing\\)"):
         load_model_file(tmp_path / "partial.pkl")
+    whole = (PROJECT_ROOT / "results" / "model" / "my_own_model.pkl").read_bytes()
+    (tmp_path / "cut.pkl").write_bytes(whole[: len(whole) // 2])  # a copy or download cut short
+    with pytest.raises(ModelFileError, match=r"cut.pkl is not a loadable model file \(truncated or damaged: not a "):
+        load_model_file(tmp_path / "cut.pkl")  # was PyTorch's paragraph about miniz and central directories
+
+
+def test_two_writers_of_one_model_file_do_not_rename_each_others_temporary_file(tmp_path: Path) -> None:
+    """calibrate.py and predict.py record_metrics=true may rewrite one file at once: with one shared temporary
+    name the second rename found it gone (FileNotFoundError)."""
+    path = tmp_path / "model.pkl"
+    errors: list[BaseException] = []
+
+    def write(value: float) -> None:
+        try:
+            for _ in range(30):
+                write_model_payload(path, {"value": torch.full((256, 256), value)})
+        except BaseException as error:  # noqa: BLE001 - any failure of a writer fails the test below
+            errors.append(error)
+
+    writers = [threading.Thread(target=write, args=(float(n),)) for n in range(3)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    assert errors == []
+    assert torch.load(path, weights_only=True)["value"].shape == (256, 256)
+    assert [p.name for p in tmp_path.iterdir()] == ["model.pkl"]  # no temporary file left behind
 
 
 def test_predict_script_prints_accuracy_first(tmp_path: Path, fer_dir: Path) -> None:

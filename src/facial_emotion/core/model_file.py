@@ -9,6 +9,9 @@ executes code; `facial_emotion.models.loading.load_model_file` rebuilds the netw
 
 from __future__ import annotations
 
+import errno
+import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,9 +85,14 @@ def write_model_payload(path: Path, payload: dict[str, Any]) -> None:
     """Write a model file's dict atomically (a crash never leaves half a file under `path`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(payload, tmp)
-    tmp.replace(path)
+    # a name of its own: two commands rewriting one file at once (calibrate.py, predict.py record_metrics=true)
+    # would otherwise rename each other's temporary file away
+    tmp = path.with_suffix(f"{path.suffix}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        torch.save(payload, tmp)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def read_model_payload(path: Path) -> dict[str, Any]:
@@ -118,6 +126,9 @@ def _load_failure(error: Exception) -> str:
         return "not tensors and settings alone: loading it would mean running code from the file, which is never done"
     if isinstance(error, KeyError | EOFError) or not text:  # a text file, a truncated file
         return f"not a PyTorch file, or a truncated one ({type(error).__name__})"
+    if "PytorchStreamReader failed" in text or (isinstance(error, OSError) and error.errno == errno.EINVAL):
+        # a cut-off copy or download: PyTorch's own paragraph says only that the zip archive is damaged
+        return "truncated or damaged: not a whole zip archive, as a copy or download cut short leaves"
     return text.splitlines()[0]
 
 
