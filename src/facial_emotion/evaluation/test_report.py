@@ -111,12 +111,14 @@ def evaluate_model_file(
 
 def format_report(report: TestReport, class_names: list[str], tta: str, temperature: float) -> str:
     """The text predict.py prints; its first line is `Accuracy on test set: NN%`."""
+    private_rows = len(report.labels) - report.public_rows
     lines = [
         f"Accuracy on test set: {round(100 * report.accuracy)}%",
         f"Accuracy exact: {100 * report.accuracy:.2f}% ({len(report.labels)} images, test-time views: {tta})",
-        f"PublicTest accuracy: {100 * report.public_accuracy:.2f}%",
-        f"PrivateTest accuracy: {100 * report.private_accuracy:.2f}%",
-        f"Accuracy on the {report.unseen_rows} test images not in train.csv: {100 * report.unseen_accuracy:.2f}%",
+        f"PublicTest accuracy: {_percent(report.public_accuracy, report.public_rows)}",
+        f"PrivateTest accuracy: {_percent(report.private_accuracy, private_rows)}",
+        f"Accuracy on the {report.unseen_rows} test images not in train.csv: "
+        f"{_percent(report.unseen_accuracy, report.unseen_rows)}",
         f"Expected calibration error (15 bins): {100 * report.ece_before:.2f}% before, "
         f"{100 * report.ece_after:.2f}% after temperature scaling (T={temperature:.3f})",
         "",
@@ -145,9 +147,9 @@ def format_report_markdown(
     n_rows = len(report.labels)
     splits = [
         ["all test rows", n_rows, f"**{100 * report.accuracy:.2f}%**"],
-        ["PublicTest", report.public_rows, f"{100 * report.public_accuracy:.2f}%"],
-        ["PrivateTest", n_rows - report.public_rows, f"{100 * report.private_accuracy:.2f}%"],
-        ["not in train.csv (unseen)", report.unseen_rows, f"{100 * report.unseen_accuracy:.2f}%"],
+        ["PublicTest", report.public_rows, _percent(report.public_accuracy, report.public_rows)],
+        ["PrivateTest", n_rows - report.public_rows, _percent(report.private_accuracy, n_rows - report.public_rows)],
+        ["not in train.csv (unseen)", report.unseen_rows, _percent(report.unseen_accuracy, report.unseen_rows)],
     ]
     classes = [
         [name, int(report.confusion[i].sum()), f"{100 * acc:.2f}%"]
@@ -174,3 +176,8 @@ def format_report_markdown(
         *table_lines(["true \\ predicted", *class_names], confusion),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _percent(value: float, rows: int) -> str:
+    """An accuracy as `72.61%`; `-` for a split without rows (a short test file has no PrivateTest rows: nan%)."""
+    return f"{100 * value:.2f}%" if rows else "-"
