@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from facial_emotion.training.run_summary import SUMMARY_FILE, ran_a_fraction, read_run_summary
 
@@ -164,10 +164,15 @@ def configured_metric(records: list[RunRecord]) -> str:
     """The `optimized_metric` the runs were configured with (the first run that records one), else val/acc_best."""
     for record in records:
         path = record.path / ".hydra" / "config.yaml"
-        if path.is_file():
-            metric = OmegaConf.load(path).get("optimized_metric")
-            if metric:
-                return str(metric)
+        if not path.is_file():
+            continue
+        try:
+            config = OmegaConf.load(path)
+        except Exception:  # a half-written file of a run that is starting
+            continue
+        metric = config.get("optimized_metric") if isinstance(config, DictConfig) else None
+        if metric:
+            return str(metric)
     return DEFAULT_METRIC
 
 
