@@ -27,6 +27,8 @@ from hydra.plugins.launcher import Launcher
 from hydra_plugins.hydra_optuna_sweeper._impl import OptunaSweeperImpl
 from optuna.trial import Trial, TrialState
 
+from facial_emotion.core.options import exit_with_error
+
 log = logging.getLogger(__name__)
 
 INTERRUPTED_REASON = "interrupted: the trial was still RUNNING when the study was resumed"
@@ -107,7 +109,28 @@ class ResumableOptunaSweeperImpl(OptunaSweeperImpl):
             Path(self.storage.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         if self.storage is not None and self.study_name is not None:
             self._resume_stored_study()
-        super().sweep(arguments)
+        try:
+            super().sweep(arguments)
+        except ValueError:  # the plugin asks the study for its best trial after the last batch
+            self._exit_if_no_trial_completed()
+            raise
+
+    def _exit_if_no_trial_completed(self) -> None:
+        """One line, not Optuna's "Record does not exist" traceback, when every trial of the study failed."""
+        if not self.pending_trials:
+            return
+        study = self.pending_trials[-1].study
+        trials = study.get_trials(deepcopy=False)
+        if any(t.state == TrialState.COMPLETE for t in trials):
+            return
+        failed = [t for t in trials if t.state == TrialState.FAIL]
+        reason = failed[-1].system_attrs.get("fail_reason", "no reason recorded") if failed else ""
+        exit_with_error(
+            f"no trial of study {study.study_name!r} completed, so it has no best parameters and no "
+            f"optimization_results.yaml: {len(failed)} failed, the last (trial {failed[-1].number}) with {reason}"
+            if failed
+            else f"no trial of study {study.study_name!r} completed"
+        )
 
     def _resume_stored_study(self) -> None:
         try:

@@ -1,0 +1,69 @@
+"""Optuna searches at their edges, on tiny synthetic data: a search in which every trial fails."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+
+from facial_emotion.data.locate import PROJECT_ROOT
+from tests.conftest import write_fer_csv
+from tests.test_sweeps import ENV, tiny_overrides
+
+ALL_FAIL_SEARCH = """\
+# @package _global_
+defaults:
+  - override /hydra/sweeper: optuna
+  - override /hydra/sweeper/sampler: random
+hydra:
+  sweeper:
+    _target_: hydra_plugins.facial_emotion_sweeper.ResumableOptunaSweeper
+    storage: sqlite:///${hydra.sweep.dir}/optuna.db
+    study_name: all_fail
+    direction: maximize
+    n_trials: 2
+    n_jobs: 1
+    max_failure_rate: 1.0
+    params:
+      optimizer.lr: choice(-1.0, -2.0)
+"""
+
+
+def test_a_search_where_every_trial_fails_ends_in_one_line(tmp_path: Path) -> None:
+    """Both trials fail (negative lr): exit 2 with the last reason, not Optuna's "Record does not exist" traceback."""
+    (tmp_path / "fer").mkdir()
+    write_fer_csv(tmp_path / "fer" / "train.csv", 140, seed=1)
+    write_fer_csv(tmp_path / "fer" / "test_with_emotions.csv.gz", 42, seed=2, gz=True)
+    (tmp_path / "configs" / "hparams_search").mkdir(parents=True)
+    (tmp_path / "configs" / "hparams_search" / "all_fail.yaml").write_text(ALL_FAIL_SEARCH)
+    sweep_dir = tmp_path / "sweep"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "scripts/train.py",
+            "-m",
+            f"hydra.sweep.dir={sweep_dir}",
+            *tiny_overrides(tmp_path),
+            f"hydra.searchpath=[file://{tmp_path / 'configs'}]",
+            "hparams_search=all_fail",
+            "trainer.fast_dev_run=true",
+        ],
+        cwd=PROJECT_ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert result.returncode == 2, (result.stdout + result.stderr)[-3000:]
+    assert "Traceback" not in result.stderr
+    trials = optuna.load_study(study_name="all_fail", storage=f"sqlite:///{sweep_dir / 'optuna.db'}").get_trials()
+    assert [t.state.name for t in trials] == ["FAIL", "FAIL"]
+    last = trials[-1]
+    assert result.stderr.splitlines()[-1] == (
+        "error: no trial of study 'all_fail' completed, so it has no best parameters and no "
+        f"optimization_results.yaml: 2 failed, the last (trial 1) with {last.system_attrs['fail_reason']}"
+    )
+    assert last.system_attrs["fail_reason"].startswith("ValueError: Invalid learning rate: -")
+    assert not (sweep_dir / "optimization_results.yaml").exists()
