@@ -67,3 +67,52 @@ def test_a_search_where_every_trial_fails_ends_in_one_line(tmp_path: Path) -> No
     )
     assert last.system_attrs["fail_reason"].startswith("ValueError: Invalid learning rate: -")
     assert not (sweep_dir / "optimization_results.yaml").exists()
+
+
+def _search(study: str, params: str) -> str:
+    """A one-trial random search named `study` over `params` (YAML lines under hydra.sweeper.params)."""
+    head = ALL_FAIL_SEARCH.split("    params:\n")[0].replace("study_name: all_fail", f"study_name: {study}")
+    return head.replace("n_trials: 2", "n_trials: 1") + "    params:\n" + params
+
+
+def _sweep(tmp_path: Path, search: str, *overrides: str) -> subprocess.CompletedProcess:
+    """`train.py -m hparams_search=<search>` (written to tmp/configs) on tiny synthetic data, into tmp/sweep."""
+    if not (tmp_path / "fer").is_dir():
+        (tmp_path / "fer").mkdir()
+        write_fer_csv(tmp_path / "fer" / "train.csv", 140, seed=1)
+        write_fer_csv(tmp_path / "fer" / "test_with_emotions.csv.gz", 42, seed=2, gz=True)
+    (tmp_path / "configs" / "hparams_search").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "configs" / "hparams_search" / "search.yaml").write_text(search)
+    command = [
+        sys.executable,
+        "scripts/train.py",
+        "-m",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}",
+        *tiny_overrides(tmp_path),
+        f"hydra.searchpath=[file://{tmp_path / 'configs'}]",
+        "hparams_search=search",
+        "trainer.fast_dev_run=true",
+        *overrides,
+    ]
+    return subprocess.run(command, cwd=PROJECT_ROOT, env=ENV, capture_output=True, text=True, timeout=240)
+
+
+def test_a_misspelt_search_space_key_is_one_line_before_any_trial(tmp_path: Path) -> None:
+    result = _sweep(tmp_path, _search("typo", "      optimizer.lrr: interval(0.01, 0.1)\n"))
+    assert result.returncode == 2, (result.stdout + result.stderr)[-3000:]
+    assert result.stderr.splitlines()[-1] == (
+        "error: hydra.sweeper.params: optimizer.lrr is not a key of the config nor a config group (misspelt? "
+        "a new key is +optimizer.lrr)"
+    )
+    assert not list((tmp_path / "sweep").glob("*/.hydra"))  # no trial started (none left RUNNING in the study)
+
+
+def test_a_config_group_in_the_search_space_is_searched(tmp_path: Path) -> None:
+    """`optimizer.lr` is in the config, `debug` only a group (its package is _global_): both are valid keys."""
+    params = "      debug: choice(limit)\n      optimizer.lr: choice(0.05)\n"
+    result = _sweep(tmp_path, _search("groups", params))
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    trials = optuna.load_study(
+        study_name="groups", storage=f"sqlite:///{tmp_path / 'sweep' / 'optuna.db'}"
+    ).get_trials()
+    assert [(t.state.name, t.params) for t in trials] == [("COMPLETE", {"debug": "limit", "optimizer.lr": 0.05})]

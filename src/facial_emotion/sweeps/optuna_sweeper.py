@@ -25,6 +25,7 @@ import optuna
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.plugins.launcher import Launcher
 from hydra_plugins.hydra_optuna_sweeper._impl import OptunaSweeperImpl
+from omegaconf import OmegaConf
 from optuna.trial import Trial, TrialState
 
 from facial_emotion.core.options import exit_with_error
@@ -107,6 +108,7 @@ class ResumableOptunaSweeperImpl(OptunaSweeperImpl):
         """Resume the stored study (if any), then run the trials still missing from `n_trials`."""
         if isinstance(self.storage, str) and self.storage.startswith("sqlite:///"):
             Path(self.storage.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self._check_search_space_keys()
         if self.storage is not None and self.study_name is not None:
             self._resume_stored_study()
         try:
@@ -114,6 +116,24 @@ class ResumableOptunaSweeperImpl(OptunaSweeperImpl):
         except ValueError:  # the plugin asks the study for its best trial after the last batch
             self._exit_if_no_trial_completed()
             raise
+
+    def _check_search_space_keys(self) -> None:
+        """One line naming a `hydra.sweeper.params` key that is neither in the config nor a config group (a
+        misspelling), before a trial is asked for, rather than Hydra's error at the first trial (left RUNNING)."""
+        if not self.params or self.config is None or self.hydra_context is None:
+            return
+        missing = object()
+        for key in (str(k) for k in self.params):
+            if key.startswith(("+", "~")) or "@" in key or key.startswith("hydra."):
+                continue
+            if OmegaConf.select(self.config, key, default=missing) is not missing:
+                continue
+            if self.hydra_context.config_loader.get_group_options(key.replace(".", "/")):
+                continue
+            exit_with_error(
+                f"hydra.sweeper.params: {key} is not a key of the config nor a config group (misspelt? a new key "
+                f"is +{key})"
+            )
 
     def _exit_if_no_trial_completed(self) -> None:
         """One line, not Optuna's "Record does not exist" traceback, when every trial of the study failed."""
