@@ -116,3 +116,20 @@ def test_a_config_group_in_the_search_space_is_searched(tmp_path: Path) -> None:
         study_name="groups", storage=f"sqlite:///{tmp_path / 'sweep' / 'optuna.db'}"
     ).get_trials()
     assert [(t.state.name, t.params) for t in trials] == [("COMPLETE", {"debug": "limit", "optimizer.lr": 0.05})]
+
+
+def test_resuming_a_study_with_the_other_direction_is_one_line(tmp_path: Path) -> None:
+    """A second search into a stored maximizing study with direction=minimize: one line, the study untouched."""
+    storage = f"sqlite:///{tmp_path / 'sweep' / 'optuna.db'}"
+    (tmp_path / "sweep").mkdir()
+    study = optuna.create_study(study_name="stored", storage=storage, direction="maximize")
+    study.add_trial(optuna.trial.create_trial(params={}, distributions={}, value=0.5))
+    result = _sweep(
+        tmp_path, _search("stored", "      optimizer.lr: choice(0.05)\n"), "hydra.sweeper.direction=minimize"
+    )
+    assert result.returncode == 2, (result.stdout + result.stderr)[-3000:]
+    assert result.stderr.splitlines()[-1] == (
+        f"error: hydra.sweeper.direction=minimize, but study 'stored' in {storage} has direction=maximize: "
+        "set hydra.sweeper.study_name to start a new study"
+    )
+    assert [t.value for t in optuna.load_study(study_name="stored", storage=storage).get_trials()] == [0.5]

@@ -157,6 +157,13 @@ class ResumableOptunaSweeperImpl(OptunaSweeperImpl):
             study = optuna.load_study(study_name=self.study_name, storage=self.storage)
         except KeyError:  # no such study yet: a fresh search
             return
+        stored = [direction.name.lower() for direction in study.directions]
+        wanted = [str(direction).lower() for direction in self._get_directions()]
+        if stored != wanted:  # Optuna: "Cannot overwrite study direction" traceback
+            exit_with_error(
+                f"hydra.sweeper.direction={','.join(wanted)}, but study {self.study_name!r} in {self.storage} has "
+                f"direction={','.join(stored)}: set hydra.sweeper.study_name to start a new study"
+            )
         trials = study.get_trials(deepcopy=False)
         finished = sum(t.state.is_finished() for t in trials)
         for trial in trials:
