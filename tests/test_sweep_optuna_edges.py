@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import optuna
+from omegaconf import OmegaConf
 
 from facial_emotion.data.locate import PROJECT_ROOT
+from facial_emotion.training.run_summary import SUMMARY_FILE
 from tests.conftest import write_fer_csv
 from tests.test_sweeps import ENV, tiny_overrides
 
@@ -133,3 +136,19 @@ def test_resuming_a_study_with_the_other_direction_is_one_line(tmp_path: Path) -
         "set hydra.sweeper.study_name to start a new study"
     )
     assert [t.value for t in optuna.load_study(study_name="stored", storage=storage).get_trials()] == [0.5]
+
+
+def test_a_trial_with_a_bad_option_fails_and_the_search_goes_on(tmp_path: Path) -> None:
+    """train.py ends a run with a bad option (data.val_fraction=1.5) by `error: ...`, exit 2: that trial is FAIL with
+    the error as its reason and the next trial runs (the exit used to end the search, the trial left RUNNING)."""
+    search = _search("bad_option", "      data.val_fraction: choice(0.2, 1.5)\n")
+    result = _sweep(tmp_path, search, "hydra.sweeper.sampler.seed=0", "hydra.sweeper.n_trials=2")
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    storage = f"sqlite:///{tmp_path / 'sweep' / 'optuna.db'}"
+    trials = optuna.load_study(study_name="bad_option", storage=storage).get_trials()
+    assert [(t.state.name, t.params["data.val_fraction"]) for t in trials] == [("FAIL", 1.5), ("COMPLETE", 0.2)]
+    reason = "OptionError: data.val_fraction must be a number between 0 and 1 (both excluded), got 1.5"
+    assert trials[0].system_attrs["fail_reason"] == reason
+    assert trials[0].user_attrs["run_dir"] == str(tmp_path / "sweep" / "0")
+    assert json.loads((tmp_path / "sweep" / "0" / SUMMARY_FILE).read_text())["error"] == reason
+    assert OmegaConf.load(tmp_path / "sweep" / "optimization_results.yaml").best_params == {"data.val_fraction": 0.2}
