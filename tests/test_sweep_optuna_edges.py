@@ -152,3 +152,12 @@ def test_a_trial_with_a_bad_option_fails_and_the_search_goes_on(tmp_path: Path) 
     assert trials[0].user_attrs["run_dir"] == str(tmp_path / "sweep" / "0")
     assert json.loads((tmp_path / "sweep" / "0" / SUMMARY_FILE).read_text())["error"] == reason
     assert OmegaConf.load(tmp_path / "sweep" / "optimization_results.yaml").best_params == {"data.val_fraction": 0.2}
+
+
+def test_n_trials_0_is_one_line(tmp_path: Path) -> None:
+    result = _sweep(tmp_path, _search("none", "      optimizer.lr: choice(0.05)\n"), "hydra.sweeper.n_trials=0")
+    assert result.returncode == 2, (result.stdout + result.stderr)[-3000:]
+    assert result.stderr.splitlines()[-1] == (
+        "error: hydra.sweeper.n_trials must be at least 1 (the study's total), got 0"
+    )
+    assert not (tmp_path / "sweep" / "optuna.db").exists()

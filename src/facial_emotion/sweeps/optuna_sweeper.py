@@ -134,6 +134,8 @@ class ResumableOptunaSweeperImpl(OptunaSweeperImpl):
         """Resume the stored study (if any), then run the trials still missing from `n_trials`."""
         if isinstance(self.storage, str) and self.storage.startswith("sqlite:///"):
             Path(self.storage.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        if self.n_trials < 1:  # the study's total: no trial to run and none to report (Optuna's traceback)
+            exit_with_error(f"hydra.sweeper.n_trials must be at least 1 (the study's total), got {self.n_trials}")
         self._check_search_space_keys()
         if self.storage is not None and self.study_name is not None:
             self._resume_stored_study()
