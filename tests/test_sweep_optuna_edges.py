@@ -161,3 +161,15 @@ def test_n_trials_0_is_one_line(tmp_path: Path) -> None:
         "error: hydra.sweeper.n_trials must be at least 1 (the study's total), got 0"
     )
     assert not (tmp_path / "sweep" / "optuna.db").exists()
+
+
+def test_a_storage_that_is_not_a_database_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "sweep").mkdir()
+    (tmp_path / "sweep" / "optuna.db").write_text("not a database\n")
+    result = _sweep(tmp_path, _search("damaged", "      optimizer.lr: choice(0.05)\n"))
+    assert result.returncode == 2, (result.stdout + result.stderr)[-3000:]
+    assert result.stderr.splitlines()[-1] == (
+        f"error: hydra.sweeper.storage=sqlite:///{tmp_path / 'sweep' / 'optuna.db'}: cannot open it as an Optuna "
+        "study: file is not a database"
+    )
+    assert (tmp_path / "sweep" / "optuna.db").read_text() == "not a database\n"

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+import sqlalchemy.exc
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.plugins.launcher import Launcher
 from hydra_plugins.hydra_optuna_sweeper._impl import OptunaSweeperImpl
@@ -185,6 +186,9 @@ class ResumableOptunaSweeperImpl(OptunaSweeperImpl):
             study = optuna.load_study(study_name=self.study_name, storage=self.storage)
         except KeyError:  # no such study yet: a fresh search
             return
+        except sqlalchemy.exc.SQLAlchemyError as error:  # not a database (a damaged or foreign file)
+            cause = str(getattr(error, "orig", None) or error).splitlines()[0]
+            exit_with_error(f"hydra.sweeper.storage={self.storage}: cannot open it as an Optuna study: {cause}")
         stored = [direction.name.lower() for direction in study.directions]
         wanted = [str(direction).lower() for direction in self._get_directions()]
         if stored != wanted:  # Optuna: "Cannot overwrite study direction" traceback
