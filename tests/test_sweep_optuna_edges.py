@@ -78,8 +78,9 @@ def _search(study: str, params: str) -> str:
     return head.replace("n_trials: 2", "n_trials: 1") + "    params:\n" + params
 
 
-def _sweep(tmp_path: Path, search: str, *overrides: str) -> subprocess.CompletedProcess:
-    """`train.py -m hparams_search=<search>` (written to tmp/configs) on tiny synthetic data, into tmp/sweep."""
+def _sweep(tmp_path: Path, search: str, *overrides: str, experiment: str = "") -> subprocess.CompletedProcess:
+    """`train.py -m hparams_search=<search>` (written to tmp/configs) on tiny synthetic data, into tmp/sweep (with
+    `experiment` instead of fer_vgg_small when given)."""
     if not (tmp_path / "fer").is_dir():
         (tmp_path / "fer").mkdir()
         write_fer_csv(tmp_path / "fer" / "train.csv", 140, seed=1)
@@ -91,7 +92,8 @@ def _sweep(tmp_path: Path, search: str, *overrides: str) -> subprocess.Completed
         "scripts/train.py",
         "-m",
         f"hydra.sweep.dir={tmp_path / 'sweep'}",
-        *tiny_overrides(tmp_path),
+        *(o for o in tiny_overrides(tmp_path) if not (experiment and o.startswith("experiment="))),
+        *([f"experiment={experiment}"] if experiment else []),
         f"hydra.searchpath=[file://{tmp_path / 'configs'}]",
         "hparams_search=search",
         "trainer.fast_dev_run=true",
@@ -173,3 +175,18 @@ def test_a_storage_that_is_not_a_database_is_one_line(tmp_path: Path) -> None:
         "study: file is not a database"
     )
     assert (tmp_path / "sweep" / "optuna.db").read_text() == "not a database\n"
+
+
+def test_a_required_key_of_the_experiment_can_be_searched(tmp_path: Path) -> None:
+    """init_from is `???` in fer_vgg_large_finetune: a key of the config, searched over (here a missing file, so the
+    trial fails as bad input and the search ends naming it), not refused as misspelt."""
+    missing = tmp_path / "missing.pkl"
+    search = _search("finetune", f"      init_from: choice({missing})\n")
+    result = _sweep(tmp_path, search, experiment="fer_vgg_large_finetune")
+    assert result.returncode == 2, (result.stdout + result.stderr)[-3000:]
+    assert "is not a key of the config" not in result.stderr
+    storage = f"sqlite:///{tmp_path / 'sweep' / 'optuna.db'}"
+    trials = optuna.load_study(study_name="finetune", storage=storage).get_trials()
+    assert [(t.state.name, t.params) for t in trials] == [("FAIL", {"init_from": str(missing)})]
+    assert str(missing) in trials[0].system_attrs["fail_reason"]
+    assert result.stderr.splitlines()[-1].startswith("error: no trial of study 'finetune' completed")

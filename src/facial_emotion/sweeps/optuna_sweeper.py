@@ -26,7 +26,7 @@ import sqlalchemy.exc
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.plugins.launcher import Launcher
 from hydra_plugins.hydra_optuna_sweeper._impl import OptunaSweeperImpl
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 from optuna.trial import Trial, TrialState
 
 from facial_emotion.core.options import BAD_INPUT_STATUS, exit_with_error
@@ -151,11 +151,12 @@ class ResumableOptunaSweeperImpl(OptunaSweeperImpl):
         misspelling), before a trial is asked for, rather than Hydra's error at the first trial (left RUNNING)."""
         if not self.params or self.config is None or self.hydra_context is None:
             return
-        missing = object()
         for key in (str(k) for k in self.params):
             if key.startswith(("+", "~")) or "@" in key or key.startswith("hydra."):
                 continue
-            if OmegaConf.select(self.config, key, default=missing) is not missing:
+            parent_key, _, name = key.rpartition(".")
+            parent = OmegaConf.select(self.config, parent_key) if parent_key else self.config
+            if isinstance(parent, DictConfig) and name in parent.keys():  # noqa: SIM118 (`in parent` is False for a `???` value)
                 continue
             if self.hydra_context.config_loader.get_group_options(key.replace(".", "/")):
                 continue
