@@ -14,6 +14,7 @@ from omegaconf import DictConfig
 
 from facial_emotion.core.model_file import ModelFileError
 from facial_emotion.core.preprocessing import Preprocessing
+from facial_emotion.core.whole_files import write_whole
 from facial_emotion.export.exporter import export_model
 from facial_emotion.models.loading import load_model_file
 from facial_emotion.models.vgg import VGGNet
@@ -110,10 +111,10 @@ def test_an_interrupted_write_leaves_the_earlier_file_whole(tmp_path: Path) -> N
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        predict.write_whole(report, half_then_ctrl_c)
+        write_whole(report, half_then_ctrl_c)
     assert report.read_text() == "the earlier report\n"
     assert [p.name for p in tmp_path.iterdir()] == ["test_report.md"]
-    predict.write_whole(report, lambda partial: partial.write_text("the new report\n"))
+    write_whole(report, lambda partial: partial.write_text("the new report\n"))
     assert report.read_text() == "the new report\n"
     assert [p.name for p in tmp_path.iterdir()] == ["test_report.md"]
 
@@ -171,11 +172,11 @@ def test_record_metrics_refuses_a_policy_other_than_the_files(
 
 
 def _write_reports(path: Path, text: str, times: int) -> list[str]:
-    """In a process of its own: write `path` `times` times through `predict.write_whole`; the errors."""
+    """In a process of its own: write `path` `times` times through `write_whole`; the errors."""
     errors = []
     for _ in range(times):
         try:
-            predict.write_whole(path, lambda partial: partial.write_text(text * 2000))
+            write_whole(path, lambda partial: partial.write_text(text * 2000))
         except OSError as error:
             errors.append(f"{type(error).__name__}: {error}")
     return errors

@@ -23,7 +23,7 @@ from facial_emotion.api.video_analysis import analyze_stream, open_video
 from facial_emotion.core.preprocessing import LIVE_VIEW, TTA_MODES
 from facial_emotion.data.locate import resolve_model_path
 from facial_emotion.inference.predictor import EmotionPredictor
-from facial_emotion.video.build import build_photo_pipeline, build_pipeline
+from facial_emotion.video.build import build_photo_pipeline, build_pipeline, synchronous
 from facial_emotion.video.frame_source import redact_credentials
 from facial_emotion.video.pipeline import EmotionPipeline
 
@@ -181,13 +181,6 @@ def _load_predictor(settings: DictConfig, backend: str | None) -> EmotionPredict
         backend=backend or settings.backend,
         early_exit=settings.get("early_exit"),
     )
-
-
-def synchronous(pipeline_cfg: DictConfig) -> DictConfig:
-    """The face pipeline's settings with detection inline (reproducible tables of video files)."""
-    copy = pipeline_cfg.copy()
-    copy.async_detection = False
-    return copy
 
 
 def _describe(image: object, index: int) -> str:

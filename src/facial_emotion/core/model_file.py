@@ -10,8 +10,6 @@ executes code; `facial_emotion.models.loading.load_model_file` rebuilds the netw
 from __future__ import annotations
 
 import errno
-import os
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from torch import nn
 from facial_emotion.core.crop_geometry import CropGeometry
 from facial_emotion.core.labels import EMOTIONS
 from facial_emotion.core.preprocessing import Preprocessing
+from facial_emotion.core.whole_files import write_whole
 
 FORMAT = "facial-emotion-model/1"
 SHIPPED_MODEL_STEM = "my_own_model"
@@ -85,14 +84,7 @@ def write_model_payload(path: Path, payload: dict[str, Any]) -> None:
     """Write a model file's dict atomically (a crash never leaves half a file under `path`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # a name of its own: two commands rewriting one file at once (calibrate.py, predict.py record_metrics=true)
-    # would otherwise rename each other's temporary file away
-    tmp = path.with_suffix(f"{path.suffix}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        torch.save(payload, tmp)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_whole(path, lambda tmp: torch.save(payload, tmp))
 
 
 def read_model_payload(path: Path) -> dict[str, Any]:

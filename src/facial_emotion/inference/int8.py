@@ -22,6 +22,7 @@ import torch
 
 from facial_emotion.augmentation.preprocessing import test_time_views, to_network_input
 from facial_emotion.core.model_file import ModelFile
+from facial_emotion.core.whole_files import private_temp_path
 from facial_emotion.data.cache import load_fer_csv
 from facial_emotion.data.datamodule import FERDataModule
 from facial_emotion.data.locate import default_data_dir, require_csv
@@ -30,7 +31,6 @@ from facial_emotion.inference.onnx_graph import (
     INT8_MIN_AGREEMENT,
     GraphError,
     new_session,
-    private_temp_path,
     run_session,
 )
 

@@ -21,10 +21,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
 import sys
-import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -33,6 +31,7 @@ import numpy as np
 import torch
 
 from facial_emotion.core.model_file import ModelFile, ModelFileError
+from facial_emotion.core.whole_files import private_temp_path, write_whole
 from facial_emotion.data.locate import BUNDLE_DIR, user_cache_dir
 
 log = logging.getLogger(__name__)
@@ -51,21 +50,9 @@ class GraphError(ModelFileError):
     """An exported graph cannot be built or does not match its model file (scripts print it as one line)."""
 
 
-def private_temp_path(path: Path) -> Path:
-    """A temporary name beside `path` that no other process or thread uses: two commands building the same
-    model file's graph at once each write their own file, then rename it over `path` (with one shared name, the
-    second rename found the file already moved: a FileNotFoundError traceback)."""
-    return path.with_name(f".{path.stem}.{os.getpid()}-{threading.get_ident()}.tmp{path.suffix}")
-
-
 def write_text_whole(path: Path, text: str) -> None:
     """Write `text` to `path` through a private temporary file: a reader never sees half a manifest."""
-    tmp = private_temp_path(path)
-    try:
-        tmp.write_text(text)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_whole(path, lambda tmp: tmp.write_text(text))
 
 
 def file_sha256(path: Path) -> str:

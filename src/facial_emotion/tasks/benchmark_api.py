@@ -16,14 +16,13 @@ import torch
 from omegaconf import DictConfig
 
 from facial_emotion.api import EmotionRecognizer, InputError
-from facial_emotion.api.recognizer import synchronous
 from facial_emotion.api.settings import VIDEO_CONFIG, compose_settings
 from facial_emotion.api.video_analysis import open_video
 from facial_emotion.core.hardware import describe_device
 from facial_emotion.core.options import OptionError, exit_with_error, flag, number
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.inference.predictor import EmotionPredictor
-from facial_emotion.video.build import build_pipeline
+from facial_emotion.video.build import build_pipeline, synchronous
 from facial_emotion.video.sinks import ConsoleSink
 from facial_emotion.video.streaming import feed_sinks
 

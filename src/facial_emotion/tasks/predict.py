@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -14,6 +13,7 @@ from facial_emotion.core.hardware import describe_device
 from facial_emotion.core.model_file import ModelFileError, output_tag, update_model_metrics
 from facial_emotion.core.options import OptionError, flag
 from facial_emotion.core.user_paths import expand_home
+from facial_emotion.core.whole_files import write_whole
 from facial_emotion.data.fer_csv import FERDataError
 from facial_emotion.evaluation.plots import plot_confusion_matrix, plot_reliability
 from facial_emotion.evaluation.test_report import (
@@ -72,17 +72,6 @@ def check_model_file_writable(model_path: Path) -> None:
     evaluation when that cannot be done."""
     if not os.access(model_path.parent, os.W_OK | os.X_OK) or not os.access(model_path, os.W_OK):
         raise OptionError(f"record_metrics=true: {model_path} cannot be rewritten here (no permission)")
-
-
-def write_whole(path: Path, write: Callable[[Path], None]) -> None:
-    """Call `write` on a temporary file beside `path`, then rename it to `path`: an interrupted run (Ctrl-C, a full
-    disk) leaves the earlier file whole, never half a report or half a PNG."""
-    partial = path.with_name(f".{path.stem}.{os.getpid()}.partial{path.suffix}")  # two runs at once: one each
-    try:
-        write(partial)
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def write_markdown_report(report: TestReport, predictor: EmotionPredictor, cfg: DictConfig) -> Path:

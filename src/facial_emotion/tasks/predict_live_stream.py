@@ -7,7 +7,7 @@ from omegaconf import DictConfig
 from facial_emotion.core.options import exit_with_error, flag, number
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.inference.predictor import EmotionPredictor
-from facial_emotion.video.build import build_pipeline
+from facial_emotion.video.build import build_pipeline, synchronous
 from facial_emotion.video.display import WindowSink, why_no_window
 from facial_emotion.video.frame_source import FrameSource, VideoSourceError, parse_source
 from facial_emotion.video.pipeline_options import check_pipeline_options
@@ -52,11 +52,7 @@ def pipeline_config(pipeline_cfg: DictConfig, source: FrameSource) -> DictConfig
     inline, every `detect_every`-th frame, as `analyze_video` does. On the detector's own thread a detection would
     take the time of many frames where no face is tracked (nothing to classify), so a face that comes back into view
     went unseen for seconds, and the lines and the log depended on the CPU's speed."""
-    if source.is_live or source.realtime:
-        return pipeline_cfg
-    inline = pipeline_cfg.copy()
-    inline.async_detection = False
-    return inline
+    return pipeline_cfg if source.is_live or source.realtime else synchronous(pipeline_cfg)
 
 
 def run(cfg: DictConfig) -> None:

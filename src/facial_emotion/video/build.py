@@ -40,6 +40,14 @@ def build_cropper(pipeline_cfg: DictConfig, recorded: CropGeometry) -> FaceWarpe
     return cropper_for(crop_geometry(pipeline_cfg, recorded))
 
 
+def synchronous(pipeline_cfg: DictConfig) -> DictConfig:
+    """The face pipeline's settings with detection inline: a video file's lines and table land on the frames the
+    detector ran on, whatever the CPU's speed (analyze_video, `predict_live_stream.py realtime=false`)."""
+    inline = pipeline_cfg.copy()
+    inline.async_detection = False
+    return inline
+
+
 def build_pipeline(pipeline_cfg: DictConfig, predictor: EmotionPredictor) -> EmotionPipeline:
     """Detector, cropper, tracker and smoother from config around an already loaded predictor; OptionError naming a
     `face_pipeline.*` value its option cannot take."""
