@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import http.client
 import io
 import re
+import socket
 import time
 import urllib.error
 import urllib.parse
@@ -106,9 +108,9 @@ def is_web_url(text: str) -> bool:
 
 
 def download(url: str) -> bytes:
-    """The body at an http(s) URL, at most MAX_DOWNLOAD_BYTES within DOWNLOAD_TIMEOUT_S (plus the wait for one more
-    piece); an `ImageInputError` naming the URL otherwise."""
-    shown = redact_credentials(url)
+    """The body at an http(s) URL, at most MAX_DOWNLOAD_BYTES within DOWNLOAD_TIMEOUT_S from the call to the last
+    byte (redirects included); an `ImageInputError` naming the URL otherwise."""
+    shown, limit = redact_credentials(url), DOWNLOAD_TIMEOUT_S
     headers = {"User-Agent": "facial-emotion"}
     parts = urllib.parse.urlsplit(url)
     if parts.username is not None:  # urllib takes user:password@ for part of the host name: send it as Basic auth
@@ -116,25 +118,103 @@ def download(url: str) -> bytes:
         headers["Authorization"] = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
         url = urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
     request = urllib.request.Request(url, headers=headers)
-    deadline = time.monotonic() + DOWNLOAD_TIMEOUT_S
-    chunks, size = [], 0
+    deadline = time.monotonic() + limit
+    opener = urllib.request.build_opener(_DeadlineHTTPHandler(deadline), _DeadlineHTTPSHandler(deadline))
+    chunks, size, answered = [], 0, False
     try:
-        with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response:
-            # read1: what has arrived, so a server that trickles bytes is stopped at the deadline, not at the end
+        with opener.open(request, timeout=limit) as response:
+            answered = True
             while size <= MAX_DOWNLOAD_BYTES and (chunk := response.read1(2**16)):
                 chunks.append(chunk)
                 size += len(chunk)
-                if time.monotonic() > deadline:
-                    raise ImageInputError(f"{shown}: the download took over {DOWNLOAD_TIMEOUT_S} s")
-    except ImageInputError:
-        raise
     except urllib.error.HTTPError as error:
         raise ImageInputError(f"{shown}: the server answered {error.code} {error.reason}") from None
-    except (urllib.error.URLError, OSError, ValueError) as error:  # refused, timed out, no such host, bad URL
-        raise ImageInputError(f"{shown}: cannot download ({getattr(error, 'reason', error)})") from None
+    # refused, timed out, no such host, bad URL; http.client's errors: a broken status line, a header line too long
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as error:
+        reason = getattr(error, "reason", error)
+        if isinstance(reason, TimeoutError) or time.monotonic() >= deadline:
+            happened = "the download took over" if answered else "no answer within"
+            raise ImageInputError(f"{shown}: {happened} {limit} s") from None
+        raise ImageInputError(f"{shown}: cannot download ({reason})") from None
     if size > MAX_DOWNLOAD_BYTES:
         raise ImageInputError(f"{shown}: more than {MAX_DOWNLOAD_BYTES // 2**20} MB, not a photo")
     return b"".join(chunks)
+
+
+class _DeadlineReader(io.RawIOBase):
+    """A socket's bytes, each read given the time left before `deadline` as its timeout: a server that stalls or
+    trickles (headers or body) is cut off at the deadline, not one socket timeout after its last byte."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        super().__init__()
+        self._sock, self._deadline = sock, deadline
+        self._raw = sock.makefile("rb", buffering=0)  # counts as a reference: the socket stays open while read
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("timed out")
+        self._sock.settimeout(left)
+        return self._raw.readinto(buffer)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+class _DeadlineSocket:
+    """A connected socket whose binary reader (what http.client reads the answer through) keeps the deadline."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self._sock, self._deadline = sock, deadline
+
+    def makefile(self, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if mode == "rb" and not args and not kwargs:
+            return io.BufferedReader(_DeadlineReader(self._sock, self._deadline))
+        return self._sock.makefile(mode, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:  # sendall, close, settimeout, ...: the socket's own
+        return getattr(self._sock, name)
+
+
+def _deadline_connection(connection_class: type, deadline: float) -> type:
+    """`connection_class` (http.client's HTTP or HTTPS connection) connecting within the time left before
+    `deadline` and reading its answer through a `_DeadlineSocket`."""
+
+    class DeadlineConnection(connection_class):  # type: ignore[misc,valid-type]
+        def connect(self) -> None:
+            self.timeout = deadline - time.monotonic()
+            if self.timeout <= 0:  # a redirect after the time was spent (0 would mean non-blocking)
+                raise TimeoutError("timed out")
+            super().connect()  # HTTPS: connected and wrapped in TLS
+            self.sock = _DeadlineSocket(self.sock, deadline)
+
+    return DeadlineConnection
+
+
+class _DeadlineHTTPHandler(urllib.request.HTTPHandler):
+    """urllib's http:// handler, its connections keeping `deadline`."""
+
+    def __init__(self, deadline: float) -> None:
+        super().__init__()
+        self._deadline = deadline
+
+    def do_open(self, http_class: type, req: urllib.request.Request, **http_conn_args: Any) -> Any:
+        return super().do_open(_deadline_connection(http_class, self._deadline), req, **http_conn_args)
+
+
+class _DeadlineHTTPSHandler(urllib.request.HTTPSHandler):
+    """urllib's https:// handler, its connections keeping `deadline`."""
+
+    def __init__(self, deadline: float) -> None:
+        super().__init__()
+        self._deadline = deadline
+
+    def do_open(self, http_class: type, req: urllib.request.Request, **http_conn_args: Any) -> Any:
+        return super().do_open(_deadline_connection(http_class, self._deadline), req, **http_conn_args)
 
 
 def data_uri_bytes(uri: str, name: str) -> bytes:
