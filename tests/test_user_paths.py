@@ -53,7 +53,12 @@ def test_quoted_home_paths_read_and_write_under_home(home: Path, fer_dir: Path) 
     with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
         averaging = compose(
             "average_models",
-            ['model_paths=["~/a.pkl","~/b.pkl"]', 'output="~/soup/avg.pkl"', f"paths.data_dir={fer_dir}"],
+            [
+                'model_paths=["~/a.pkl","~/b.pkl"]',
+                'output="~/soup/avg.pkl"',
+                f"paths.data_dir={fer_dir}",
+                "min_faces=0",
+            ],
         )
         architecture = compose("write_architecture", ['model_path="~/soup/avg.pkl"', "notes=null"])
     assert averaging.output == "~/soup/avg.pkl"  # Hydra leaves the quoted ~ alone
