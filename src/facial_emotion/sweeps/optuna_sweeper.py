@@ -29,8 +29,8 @@ from hydra_plugins.hydra_optuna_sweeper._impl import OptunaSweeperImpl
 from omegaconf import DictConfig, OmegaConf
 from optuna.trial import Trial, TrialState
 
-from facial_emotion.core.options import BAD_INPUT_STATUS, exit_with_error
-from facial_emotion.training.run_summary import read_run_summary
+from facial_emotion.core.options import exit_with_error
+from facial_emotion.sweeps.grid_sweeper import JobRefusedError, job_run_dir
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def failure_reason(job: JobReturn) -> str | None:
     """Why a finished job cannot be told COMPLETE (exception or unusable return value), or None when it can."""
     if job.status == JobStatus.FAILED:
         error = job._return_value
-        if isinstance(error, _BadInputError):  # its message is the run's recorded error, type included
+        if isinstance(error, JobRefusedError):  # its message is the run's recorded error, type included
             return str(error)
         return f"{type(error).__name__}: {error}".strip()
     value = job._return_value
@@ -52,13 +52,6 @@ def failure_reason(job: JobReturn) -> str | None:
     if math.isnan(number):
         return "the objective (optimized_metric) is NaN"
     return None
-
-
-def _run_dir(job: JobReturn) -> str | None:
-    try:
-        return str(job.hydra_cfg.hydra.runtime.output_dir)
-    except AttributeError:
-        return None
 
 
 class _RecordingLauncher(Launcher):
@@ -73,16 +66,11 @@ class _RecordingLauncher(Launcher):
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
         trials = self.sweeper.pending_trials
-        try:
-            returns = self.launcher.launch(job_overrides, initial_job_idx=initial_job_idx)
-        except SystemExit as stop:  # train.py's `error: ...` exit for bad input (an option this trial drew)
-            if stop.code != BAD_INPUT_STATUS or len(trials) != 1 or len(job_overrides) != 1:
-                raise
-            returns = [self._bad_input_return(initial_job_idx)]
+        returns = self.launcher.launch(job_overrides, initial_job_idx=initial_job_idx)
         if len(trials) != len(returns):  # not a batch configured by this sweeper: leave it alone
             return returns
         for trial, job in zip(trials, returns, strict=True):
-            run_dir = _run_dir(job)
+            run_dir = job_run_dir(job)
             if run_dir:
                 trial.set_user_attr("run_dir", run_dir)
             reason = failure_reason(job)
@@ -94,24 +82,6 @@ class _RecordingLauncher(Launcher):
                 job.status = JobStatus.FAILED
                 job.return_value = ValueError(reason)
         return returns
-
-    def _bad_input_return(self, job_idx: int) -> JobReturn:
-        """A FAILED return for a job that ended the process with exit status 2 (its run folder, when the sweep's
-        subdir is the job number, and the error its run_summary.json records)."""
-        job = JobReturn(status=JobStatus.FAILED)
-        sweep = self.sweeper.config.hydra.sweep if self.sweeper.config is not None else None
-        run_dir = None
-        if sweep is not None and OmegaConf.to_container(sweep, resolve=False).get("subdir") == "${hydra.job.num}":
-            run_dir = Path(str(sweep.dir)) / str(job_idx)
-            job.hydra_cfg = OmegaConf.create({"hydra": {"runtime": {"output_dir": str(run_dir)}}})
-        summary = read_run_summary(run_dir) if run_dir is not None else None
-        error = summary.get("error") if summary else None
-        job.return_value = _BadInputError(str(error) if error else "exit status 2 (its error line is above)")
-        return job
-
-
-class _BadInputError(ValueError):
-    """Bad input that ended a trial's job (exit status 2); its message is the error line."""
 
 
 class ResumableOptunaSweeperImpl(OptunaSweeperImpl):

@@ -28,6 +28,7 @@ from facial_emotion.core.user_paths import expand_home
 from facial_emotion.data.fer_csv import FERDataError
 from facial_emotion.export.exporter import architecture_text, export_model
 from facial_emotion.models.loading import load_model_file
+from facial_emotion.sweeps.grid_sweeper import JobRefusedError
 from facial_emotion.sweeps.tensorboard_hparams import log_final_hparams
 from facial_emotion.training.initial_weights import load_initial_weights
 from facial_emotion.training.resume_schedule import (
@@ -311,12 +312,15 @@ def _crop_geometry(model_path: str | None) -> CropGeometry:
 
 def run(cfg: DictConfig) -> float | None:
     """Train; return the metric a sweep optimises. Bad input (data, model files, options) is one line on stderr,
-    exit 2; Ctrl-C is one line saying how to resume, exit 130."""
+    exit 2 (in a sweep, JobRefusedError: the sweep goes on to its next job); Ctrl-C is one line saying how to resume,
+    exit 130."""
     expand_home(cfg)
     try:
         metrics = train(cfg)
     except (FERDataError, ModelFileError, OptionError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
+        if _sweeper() is not None:
+            raise JobRefusedError(f"{type(error).__name__}: {error}") from None  # as its run_summary.json says
         sys.exit(2)
     except TrainingInterrupted as stop:
         print(stop, file=sys.stderr)
