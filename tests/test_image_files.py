@@ -27,8 +27,8 @@ def test_every_listed_kind_is_found_and_read_back(tmp_path: Path, suffix: str) -
     path = tmp_path / f"face{suffix.upper()}"  # suffixes match whatever their case
     write_image(path, image)
     (tmp_path / "notes.txt").write_text("not a photo")
-    images, others = find_images(tmp_path)
-    assert images == [path] and others == [tmp_path / "notes.txt"]
+    images, others, unlistable = find_images(tmp_path)
+    assert images == [path] and others == [tmp_path / "notes.txt"] and unlistable == []
     read = read_bgr(path)
     assert read is not None and read.shape == (40, 60, 3)
     lossless = suffix in (".pgm", ".ppm", ".tiff")

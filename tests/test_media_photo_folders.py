@@ -1,5 +1,6 @@
 """Folders of photos as users have them: files that cannot be opened (a link whose target is gone, a file without
-read permission) are reported and counted, never dropped, and never stop the run."""
+read permission) and sub-folders that cannot be listed are reported and counted, never dropped, and never stop the
+run; a path that is neither a file nor a folder (a named pipe, a device) is named for what it is."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -39,8 +41,8 @@ def photos_with_unopenable_files(folder: Path) -> Path:
 
 def test_a_broken_link_is_listed_and_read_as_unreadable_with_the_reason(tmp_path: Path) -> None:
     happy = photos_with_unopenable_files(tmp_path)
-    images, others = find_images(happy)
-    assert happy / "gone.jpg" in images and others == []
+    images, others, unlistable = find_images(happy)
+    assert happy / "gone.jpg" in images and others == [] and unlistable == []
     assert read_bgr_or_reason(happy / "gone.jpg") == (None, "No such file or directory")
     image, reason = read_bgr_or_reason(happy / "face.jpg")
     assert image is not None and image.ndim == 3 and reason == ""
@@ -80,7 +82,7 @@ def test_photos_behind_a_link_to_a_folder_are_found_once_and_a_loop_ends(tmp_pat
     shutil.copy(sorted(HAPPY.iterdir())[0], elsewhere / "face.jpg")
     (photos / "2024").symlink_to(elsewhere)  # a year's photos kept on another disk
     (elsewhere / "up").symlink_to(photos)  # ... with a link back: photos/2024/up/2024/up/...
-    assert find_images(photos) == ([photos / "2024" / "face.jpg"], [])
+    assert find_images(photos) == ([photos / "2024" / "face.jpg"], [], [])
     with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
         cfg = compose(config_name="predict_image", overrides=[f"path={photos}", "tta=center"])
     run_predict_image(cfg)
@@ -116,3 +118,70 @@ def test_ctrl_c_stops_a_folder_with_one_line_and_keeps_the_log(tmp_path: Path) -
     done, total = len(dict.fromkeys(names)), len(list(HAPPY.iterdir()))
     assert run.returncode == 130 and err == f"Stopped after {done} of {total} images; {log} holds their rows\n"
     assert done < total and pd.read_csv(log)["file"].tolist() == names
+
+
+# Root lists any folder whatever its permissions: its scripts then run without the two capabilities that allow it.
+WITHOUT_OVERRIDE = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"] if AS_ROOT else []
+
+
+def run_script(name: str, *overrides: str) -> subprocess.CompletedProcess:
+    """`python scripts/<name>.py overrides...` as a user runs it (as root: one whom permissions apply to)."""
+    command = [*WITHOUT_OVERRIDE, sys.executable, str(PROJECT_ROOT / "scripts" / f"{name}.py"), *overrides]
+    return subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def locked_folder(tmp_path: Path) -> Iterator[Path]:
+    """`faces/Happy/private/`, holding a photo, that nobody may list; `faces/Happy/face.jpg` beside it."""
+    happy = tmp_path / "faces" / "Happy"
+    (happy / "private").mkdir(parents=True)
+    shutil.copy(sorted(HAPPY.iterdir())[0], happy / "face.jpg")
+    shutil.copy(sorted(HAPPY.iterdir())[1], happy / "private" / "hidden.jpg")
+    (happy / "private").chmod(0)
+    try:
+        listing = subprocess.run([*WITHOUT_OVERRIDE, "ls", happy / "private"], capture_output=True, timeout=30)
+    except OSError:  # no setpriv
+        listing = None
+    if listing is None or listing.returncode == 0:
+        (happy / "private").chmod(0o755)
+        pytest.skip("cannot make a folder unlistable here (root, and setpriv cannot drop CAP_DAC_OVERRIDE)")
+    yield happy / "private"
+    (happy / "private").chmod(0o755)  # so that pytest can remove it
+
+
+def test_a_folder_that_cannot_be_listed_is_reported_by_both_scripts(locked_folder: Path) -> None:
+    faces = locked_folder.parent.parent
+    predicted = run_script("predict_image", f"path={faces}", "tta=center")
+    assert predicted.returncode == 0, predicted.stderr
+    lines = predicted.stdout.splitlines()
+    assert lines[0] == "Happy/private/ : unreadable folder (Permission denied)"
+    assert len(lines) == 2 and lines[1].startswith("Happy/face.jpg : Happy , ")
+
+    evaluated = run_script("evaluate_faces", f"path={faces}", "tta=center")
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert "Unreadable folders (their photos not counted): 1: Happy/private (Permission denied)" in evaluated.stdout
+    assert "Accuracy exact: 100.00% (1 images" in evaluated.stdout
+
+    alone = run_script("predict_image", f"path={locked_folder}")
+    assert alone.returncode == 2 and alone.stdout == ""
+    assert alone.stderr == f"error: cannot list the folder {locked_folder} (Permission denied)\n"
+    if not AS_ROOT:
+        assert find_images(faces).unlistable == [(locked_folder, "Permission denied")]
+
+
+@pytest.mark.parametrize("kind", ["named pipe", "device"])
+def test_a_path_that_is_no_file_or_folder_says_what_it_is(tmp_path: Path, kind: str, capsys) -> None:
+    if kind == "named pipe":
+        path, said = tmp_path / "photo.jpg", "a named pipe (FIFO)"
+        os.mkfifo(path)  # nothing may open it: with no writer that would wait for ever
+    else:
+        path, said = Path("/dev/null"), "a character device"
+    with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
+        predicting = compose(config_name="predict_image", overrides=[f"path={path}"])
+        evaluating = compose(config_name="evaluate_faces", overrides=[f"path={path}"])
+    with pytest.raises(SystemExit) as exited:
+        run_predict_image(predicting)
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == f"error: {path} is not a regular file or folder: it is {said}\n"
+    assert run_evaluate_faces(evaluating) == 2
+    assert capsys.readouterr().err == f"error: {path} is not a regular file or folder: it is {said}\n"

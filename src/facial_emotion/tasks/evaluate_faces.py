@@ -15,7 +15,7 @@ from facial_emotion.core.options import OptionError, number, path_option, prepar
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.evaluation.face_evaluation import CROP_MODES, FaceSetResult, evaluate_face_set
 from facial_emotion.evaluation.face_results_table import update_table
-from facial_emotion.evaluation.face_sets import FaceSetError, find_face_set
+from facial_emotion.evaluation.face_sets import FaceSet, FaceSetError, find_face_set
 from facial_emotion.evaluation.plots import plot_confusion_matrix
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.video.build import build_photo_pipeline
@@ -50,6 +50,8 @@ def run(cfg: DictConfig) -> int:
         print(f"Skipped folders (not FER2013 class names): {', '.join(face_set.skipped_folders)}")
     if face_set.skipped_files:
         print(describe_skipped(face_set.skipped_files, face_set.root))
+    if face_set.unlistable_folders:
+        print(describe_unlistable_folders(face_set))
     write_outputs(cfg, face_set.name, result, summary, predictor)
     return 0
 
@@ -75,6 +77,12 @@ def print_report(result: FaceSetResult, summary: dict, crop: str, predictor: Emo
     missed = result.rows[result.rows["outcome"] == "no face"]["file"].tolist()
     if missed:
         print(f"No face found in {len(missed)}: {shorten(missed)}")
+
+
+def describe_unlistable_folders(face_set: FaceSet) -> str:
+    """One line naming the folders in the class folders that could not be listed: their photos are not counted."""
+    folders = [f"{folder.relative_to(face_set.root)} ({reason})" for folder, reason in face_set.unlistable_folders]
+    return f"Unreadable folders (their photos not counted): {len(folders)}: {shorten(folders)}"
 
 
 def shorten(files: list[str], shown: int = 10) -> str:

@@ -25,6 +25,7 @@ from facial_emotion.video.image_files import (
     IMAGE_SUFFIXES,
     annotated_copy_path,
     describe_skipped,
+    describe_unlistable,
     find_images,
     read_bgr_or_reason,
     write_image,
@@ -44,7 +45,7 @@ def run(cfg: DictConfig) -> None:
     try:
         whole_image_if_no_face = flag(cfg, "whole_image_if_no_face")
         check_pipeline_options(cfg.face_pipeline)
-        paths, skipped = ([], []) if url else find_images(cfg.path)
+        paths, skipped, unlistable = ([], [], []) if url else find_images(cfg.path)
         check_copies_keep_photos(cfg, paths)
         paths, copies = leave_out_copies(cfg, paths)
         photo = to_bgr(url, shown_url) if url else None  # a bad URL fails before the model loads
@@ -60,10 +61,13 @@ def run(cfg: DictConfig) -> None:
         root = photo_root(cfg.path)
         if skipped:
             print(describe_skipped(skipped, root))
+        for line in describe_unlistable(unlistable, root):  # their photos are unknown: a line each, as unreadable
+            print(line)
+        not_listed = f" ({len(unlistable)} folder(s) under it could not be listed)" if unlistable else ""
         if copies:
             print(f"Left out {len(copies)} image(s) under save_dir={cfg.save_dir} (where the annotated copies go)")
         if not paths:
-            exit_with_error(f"no images ({IMAGE_KINDS}) under {cfg.path}")
+            exit_with_error(f"no images ({IMAGE_KINDS}) under {cfg.path}{not_listed}")
         read = done = 0
         with stop_requests() as stop:
             for path in paths:
@@ -81,7 +85,7 @@ def run(cfg: DictConfig) -> None:
         if read == 0:  # nothing was classified: a script must not take that run for a success
             if log is not None:
                 log.close()
-            exit_with_error(f"none of the {len(paths)} images under {cfg.path} could be read")
+            exit_with_error(f"none of the {len(paths)} images under {cfg.path} could be read{not_listed}")
     if log is not None:
         log.close()
 

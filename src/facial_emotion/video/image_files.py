@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import stat
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -20,21 +22,39 @@ IMAGE_KINDS = "jpg png bmp tiff webp pgm ppm gif jp2 avif"
 _GREY_OR_UNWRITABLE = (".pgm", ".jfif")
 
 
-def split_files(folder: Path) -> tuple[list[Path], list[Path]]:
-    """The images under `folder` (recursive, sorted) and the other files there that are not hidden (.DS_Store).
+class PhotoFiles(NamedTuple):
+    """What a photo path holds: its images (sorted), its other files (not read) and the folders under it that could
+    not be listed, each with the reason (`Permission denied`): their photos are not read, and are reported."""
+
+    images: list[Path]
+    others: list[Path]
+    unlistable: list[tuple[Path, str]]
+
+
+def split_files(folder: Path) -> PhotoFiles:
+    """The images under `folder` (recursive, sorted), the other files there that are not hidden (.DS_Store), and
+    the folders under it that could not be listed (`folder` itself included).
 
     Links to folders are followed (each folder once, so a link to a folder above ends no search); a link whose target
     is gone counts as a file, so that a photo that cannot be read is reported, not dropped."""
-    files = sorted(p for p in walk_files(folder) if _file_or_broken_link(p) and not p.name.startswith("."))
+    unlistable: list[tuple[Path, str]] = []
+
+    def note_unlistable(error: OSError) -> None:
+        unlistable.append((Path(error.filename), error.strerror or str(error)))
+
+    entries = walk_files(folder, onerror=note_unlistable)
+    files = sorted(p for p in entries if _file_or_broken_link(p) and not p.name.startswith("."))
     images = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
-    return images, [p for p in files if p.suffix.lower() not in IMAGE_SUFFIXES]
+    others = [p for p in files if p.suffix.lower() not in IMAGE_SUFFIXES]
+    return PhotoFiles(images, others, sorted(unlistable))
 
 
-def walk_files(folder: Path) -> Iterator[Path]:
+def walk_files(folder: Path, onerror: Callable[[OSError], None] | None = None) -> Iterator[Path]:
     """Every entry under `folder` that is not a folder (links, broken ones too, and special files included), through
-    links to folders, each real folder once."""
+    links to folders, each real folder once. A folder that cannot be listed is passed to `onerror` as the OSError
+    naming it (`filename`), as `os.walk` does; without `onerror` it is skipped."""
     seen: set[str] = set()
-    for root, folders, names in os.walk(folder, followlinks=True):
+    for root, folders, names in os.walk(folder, onerror=onerror, followlinks=True):
         real = os.path.realpath(root)
         if real in seen:
             folders.clear()
@@ -47,18 +67,48 @@ def _file_or_broken_link(path: Path) -> bool:
     return path.is_file() or (path.is_symlink() and not path.exists())
 
 
-def find_images(path: str | Path) -> tuple[list[Path], list[Path]]:
-    """`path` itself if it is a file, else every image under the folder (recursive, sorted); and the folder's other
-    files, which are not read (none for a single file).
+def special_file_kind(path: Path) -> str | None:
+    """What `path` is when it exists but is neither a regular file nor a folder (`a named pipe (FIFO)`, `a socket`,
+    `a character device`, ...); None for a file, a folder or a path that does not exist."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    kinds = (
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    )
+    return next((kind for is_kind, kind in kinds if is_kind(mode)), "a special file")
 
-    Raises FileNotFoundError when `path` does not exist.
+
+def find_images(path: str | Path) -> PhotoFiles:
+    """`path` itself if it is a file, else every image under the folder (recursive, sorted); the folder's other
+    files, which are not read, and its sub-folders that could not be listed (none for a single file).
+
+    Raises FileNotFoundError when `path` does not exist, OSError naming it when it is neither a regular file nor a
+    folder (a named pipe, a device) or is a folder that cannot be listed.
     """
     path = Path(str(path)).expanduser()  # str: Hydra reads `path=2024` as a number
     if path.is_file():
-        return [path], []
+        return PhotoFiles([path], [], [])
+    if (kind := special_file_kind(path)) is not None:
+        raise OSError(f"{path} is not a regular file or folder: it is {kind}")
     if not path.is_dir():
         raise FileNotFoundError(f"no such file or folder: {path}")
-    return split_files(path)
+    found = split_files(path)
+    if (reason := dict(found.unlistable).get(path)) is not None:
+        raise OSError(f"cannot list the folder {path} ({reason})")
+    return found
+
+
+def describe_unlistable(folders: list[tuple[Path, str]], root: Path) -> list[str]:
+    """A line per folder that could not be listed, as an unreadable photo's: `sub/private/ : unreadable folder
+    (Permission denied)`, named relative to `root`."""
+    return [f"{folder.relative_to(root)}/ : unreadable folder ({reason})" for folder, reason in folders]
 
 
 def describe_skipped(files: list[Path], root: Path, shown: int = 5) -> str:
