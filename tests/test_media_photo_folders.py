@@ -149,6 +149,21 @@ def locked_folder(tmp_path: Path) -> Iterator[Path]:
     (happy / "private").chmod(0o755)  # so that pytest can remove it
 
 
+def test_a_video_folder_that_cannot_be_listed_is_named_and_the_rest_found(locked_folder: Path) -> None:
+    """analyze_videos.py `videos=<folder>`: the folder it cannot list is one line on stderr, the others searched."""
+    faces = locked_folder.parent.parent
+    clip = shutil.copy(PROJECT_ROOT / "results" / "preprocessing_test" / "input_video.mp4", faces / "clip.mp4")
+    code = f"from facial_emotion.tasks.analyze_videos import find_videos; print(find_videos({str(faces)!r}))"
+    found = subprocess.run(
+        [*WITHOUT_OVERRIDE, sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.strip() == repr([Path(clip)])
+    assert found.stderr.splitlines() == [
+        f"{locked_folder}/ : unreadable folder (Permission denied); its videos are skipped"
+    ]
+
+
 def test_a_folder_that_cannot_be_listed_is_reported_by_both_scripts(locked_folder: Path) -> None:
     faces = locked_folder.parent.parent
     predicted = run_script("predict_image", f"path={faces}", "tta=center")

@@ -35,14 +35,18 @@ INFO_FLAGS = ("-h", "--help", "--hydra-help", "-c", "--cfg", "-i", "--info", "-s
 __all__ = ["InputError", "SummaryCallback", "analyze_one_video", "sweep_arguments", "write_summary"]
 
 
+def _warn_unlistable(error: OSError) -> None:
+    print(f"{error.filename}/ : unreadable folder ({error.strerror}); its videos are skipped", file=sys.stderr)
+
+
 def find_videos(pattern: str) -> list[Path]:
     """Every video file under a folder (recursive, through links to folders; not hidden ones: macOS's `._clip.mp4`
-    are not videos), or the files a glob matches; sorted."""
+    are not videos; a line on stderr for each folder that cannot be listed), or the files a glob matches; sorted."""
     path = Path(pattern).expanduser()
     if path.is_dir():
         found = [
             p
-            for p in walk_files(path)
+            for p in walk_files(path, onerror=_warn_unlistable)
             if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES and not p.name.startswith(".")
         ]
     else:
