@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 
 from facial_emotion.api.errors import VideoInputError
 from facial_emotion.api.timeline import TimelineRecorder
-from facial_emotion.video.frame_source import FrameSource, VideoSourceError
+from facial_emotion.video.frame_source import FrameSource, VideoSourceError, stream_end
 from facial_emotion.video.pipeline import EmotionPipeline, FrameResult
 from facial_emotion.video.sinks import AnnotatedVideoWriter
 from facial_emotion.video.streaming import feed_sinks
@@ -76,7 +76,7 @@ def analyze_stream(
     sinks: list = [recorder]
     try:
         if save_video is not None:
-            sinks.append(AnnotatedVideoWriter(save_video, source.fps, names))
+            sinks.append(AnnotatedVideoWriter(save_video, source.fps, names, exact_times=not source.is_live))
         if callable(progress):
             sinks.append(ProgressCallback(progress, source))
         elif progress:
@@ -94,7 +94,7 @@ def analyze_stream(
         source=source.description,
         fps=source.fps,
         frames=recorder.frames,
-        duration=recorder.frames / source.fps if not source.is_live else recorder.last_time,
+        duration=recorder.last_time if source.is_live else stream_end(recorder.last_time, recorder.frames, source.fps),
         warning=source.warning,  # a file that ended well before its stated length: the rows cover the part read
     )
     return frame

@@ -41,7 +41,7 @@ def open_sinks(cfg: DictConfig, source: FrameSource, class_names: list[str]) -> 
     if cfg.save_video:
         if source.is_file_at(cfg.save_video):
             raise ValueError(f"save_video={cfg.save_video} is the video being read: write the annotated copy elsewhere")
-        sinks.append(AnnotatedVideoWriter(cfg.save_video, source.fps, class_names))
+        sinks.append(AnnotatedVideoWriter(cfg.save_video, source.fps, class_names, exact_times=not source.is_live))
     if cfg.log:
         sinks.append(PredictionLog(cfg.log, class_names))
     return sinks
@@ -74,7 +74,7 @@ def run(cfg: DictConfig) -> None:
     try:
         feed_sinks(pipeline.run(source), sinks, max_seconds)
         if not source.is_live:  # frames skipped at the end of a file played in real time: the video still lasts
-            end = source.frames_passed / source.fps
+            end = source.end_time
             for sink in sinks:
                 if isinstance(sink, AnnotatedVideoWriter):
                     sink.hold_until(end if max_seconds is None else min(end, max_seconds))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
@@ -33,6 +34,11 @@ STREAM_TIMEOUT_MS = 10_000
 # frame-rate clip re-encoded to MKV, WebM or AVI states 184 frames at 30 fps and holds 135 frames that span them.
 # Not told apart: an MKV or WebM whose audio outlasts its video (OpenCV states the length of the longer track).
 TRUNCATION_TOLERANCE_FRAMES = 3
+# A file frame's time is its presentation time (OpenCV's CAP_PROP_POS_MSEC after the read) from the first frame's.
+# One within this of its index / fps is given index / fps exactly: a constant-rate file then times its frames as it
+# always did, unmoved by its container's rounding (MKV and WebM count in whole milliseconds: a 29.97 fps frame at
+# 0.0334 s is stored as 0.033 s) or by float noise (1.0 s read back as 0.9999999999999998 would print second 0).
+FRAME_GRID_TOLERANCE_S = 0.001
 
 
 def parse_source(source: str | int) -> int | Path | str:
@@ -73,12 +79,25 @@ def _open_and_read_one(*args: object) -> tuple[cv2.VideoCapture, np.ndarray] | N
         cv2.utils.logging.setLogLevel(previous)
 
 
+def stream_end(last_time: float, frames: int, fps: float) -> float:
+    """Where `frames` frames of a file end whose last one starts at `last_time`: one frame period after it, at the
+    stated rate (a variable-rate file does not say how long its last frame lasts); `frames / fps` exactly when the
+    last frame is on the stated rate's grid, as every frame of a constant-rate file is."""
+    if frames <= 0:
+        return 0.0
+    if last_time == (frames - 1) / fps:
+        return frames / fps
+    return last_time + 1 / fps
+
+
 class FrameSource:
     """Frames of a camera or a live network stream (timestamp: wall clock since opening) or of a file, or a URL
-    that serves one (timestamp: position in the video).
+    that serves one (timestamp: the frame's own presentation time, from the first frame's; a variable-frame-rate
+    file's frames are not `1 / fps` apart).
 
-    `resize` = (width, height) resizes every frame. `realtime` plays a file at its own frame rate,
-    skipping frames when processing falls behind; a camera or a live stream is always real time.
+    `resize` = (width, height) resizes every frame. `realtime` plays a file at its frames' own times, skipping
+    frames when processing falls behind; a camera or a live stream is always real time. `end_time`: where the
+    frames read or skipped so far end.
 
     A file that stops giving frames well before the frame count its header states (cut off, or damaged so that
     nothing after some frame decodes) ends there like any file, and `warning` then holds one line naming the file
@@ -109,6 +128,15 @@ class FrameSource:
         fps = self._capture.get(cv2.CAP_PROP_FPS)
         self.fps = float(fps) if fps and fps > 0 and np.isfinite(fps) else 30.0
         self._position_ms = self._capture.get(cv2.CAP_PROP_POS_MSEC)  # of the last frame read
+        self._origin_ms = self._position_ms  # the first frame's: its time is 0
+        self._last_time = 0.0  # stream time of the last frame read or skipped
+        count = self.frame_count
+        self._latest_time = math.inf if count is None else (count + TRUNCATION_TOLERANCE_FRAMES) / self.fps
+
+    @property
+    def end_time(self) -> float:
+        """A file's stream time where the frames read or skipped so far end (`stream_end` of the last one)."""
+        return stream_end(self._last_time, self.frames_passed, self.fps)
 
     @property
     def description(self) -> str:
@@ -185,32 +213,46 @@ class FrameSource:
         start = time.monotonic()
         index = 0
         while True:
-            timestamp = index / self.fps
+            if self._first_frame is None and not self._capture.grab():
+                self._check_complete(index)
+                return
+            timestamp = self._frame_time(index)
+            index += 1
+            self.frames_passed = index
             if self.realtime:
                 lag = time.monotonic() - start - timestamp
-                if lag > 1.0 / self.fps:  # behind: drop frames without decoding them
-                    index += 1
-                    if self._first_frame is not None:
-                        self._first_frame = None
-                    elif not self._capture.grab():
-                        self._check_complete(index - 1)
-                        return
-                    else:
-                        self._position_ms = self._capture.get(cv2.CAP_PROP_POS_MSEC)
-                    self.frames_passed = index
+                if lag > 1.0 / self.fps:  # behind: drop frames without converting them to BGR
+                    self._first_frame = None
                     continue
                 if lag < 0:
                     time.sleep(-lag)
             frame, self._first_frame = self._first_frame, None
             if frame is None:
-                ok, frame = self._capture.read()
+                ok, frame = self._capture.retrieve()
                 if not ok:
-                    self._check_complete(index)
+                    self.frames_passed = index - 1
+                    self._check_complete(index - 1)
                     return
-                self._position_ms = self._capture.get(cv2.CAP_PROP_POS_MSEC)
-            self.frames_passed = index + 1
             yield timestamp, self._resized(frame)
-            index += 1
+
+    def _frame_time(self, index: int) -> float:
+        """The stream time of frame `index`, just grabbed (frame 0: read when opening): CAP_PROP_POS_MSEC from the
+        first frame's, or index / fps within FRAME_GRID_TOLERANCE_S of it. A position that is missing (OpenCV says
+        0 for a frame without a timestamp), not after the frame before (a damaged file) or past the header's
+        length (a wild timestamp would make the annotated video hold a frame for hours) is replaced by one frame
+        period after the frame before."""
+        nominal = index / self.fps
+        if index == 0:
+            self._last_time = 0.0
+            return 0.0
+        self._position_ms = self._capture.get(cv2.CAP_PROP_POS_MSEC)
+        position = (self._position_ms - self._origin_ms) / 1000
+        if not (math.isfinite(position) and self._last_time < position <= self._latest_time):
+            position = self._last_time + 1 / self.fps
+        if abs(position - nominal) <= min(FRAME_GRID_TOLERANCE_S, 0.25 / self.fps):
+            position = nominal
+        self._last_time = position
+        return position
 
     def _check_complete(self, frames_read: int) -> None:
         """At the end of a file after `frames_read` frames: set and print `warning` when the last frame read is
@@ -223,7 +265,7 @@ class FrameSource:
             reached = max(reached, round(self._position_ms / 1000 * self.fps) + 1)
         if reached >= count - TRUNCATION_TOLERANCE_FRAMES:
             return
-        end = f"{frames_read / self.fps:.1f} s"
+        end = f"{stream_end(self._last_time, frames_read, self.fps):.1f} s"
         self.warning = (
             f"{self.description}: no frame could be read after frame {frames_read} of {count} (time {end}): "
             f"the file looks truncated; results cover 0-{end}"

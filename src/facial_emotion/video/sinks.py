@@ -120,25 +120,36 @@ def _draw_probability_bars(
 class AnnotatedVideoWriter:
     """Writes annotated frames to an .mp4 (or any extension OpenCV knows) at the source frame rate, on the
     frames' own clock: where a camera, a network stream or a file played in real time skipped frames because the
-    CPU fell behind, the frame before the gap is held, so the video lasts as long as the stream did."""
+    CPU fell behind, or a variable-frame-rate file shows a frame for longer, the frame before the gap is held, so
+    the video lasts as long as the stream did.
 
-    def __init__(self, path: str | Path, fps: float, class_names: Sequence[str]) -> None:
+    `exact_times`: the timestamps are the frames' own (a file's), so a frame whose slot on the video's clock is
+    already written (a variable-frame-rate file faster than its stated rate there) is left out, and later frames
+    keep their place. Without it (a camera's times, taken when each frame was read) every frame is written: a frame
+    read late and the next one read at once were still taken a frame period apart.
+    """
+
+    def __init__(self, path: str | Path, fps: float, class_names: Sequence[str], exact_times: bool = False) -> None:
         self.path = Path(str(path)).expanduser()
         check_video_target(self.path)
         self.fps = fps
         self.class_names = list(class_names)
+        self.exact_times = exact_times
         self._writer: cv2.VideoWriter | None = None
         self._last: np.ndarray | None = None
         self.frames_written = 0
 
     def write(self, result: FrameResult) -> None:
         canvas = draw_faces(result.frame, result.faces, self.class_names)
+        slot = int(result.timestamp * self.fps + 0.5)  # this frame's index on the video's clock
+        if self.exact_times and slot < self.frames_written:
+            self._last = canvas  # not written, but the newest: a gap after it holds this frame
+            return
         if self._writer is None:
             height, width = canvas.shape[:2]
             self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (width, height))
             if not self._writer.isOpened():
                 raise OSError(f"cannot write a video to {self.path} (OpenCV has no writer for {self.path.suffix!r})")
-        slot = int(result.timestamp * self.fps + 0.5)  # this frame's index on the video's clock
         for _ in range(slot - self.frames_written):  # a gap: what was on screen stays there until this frame
             self._writer.write(self._last if self._last is not None else canvas)
             self.frames_written += 1
