@@ -195,26 +195,23 @@ def _deadline_connection(connection_class: type, deadline: float) -> type:
     return DeadlineConnection
 
 
-class _DeadlineHTTPHandler(urllib.request.HTTPHandler):
-    """urllib's http:// handler, its connections keeping `deadline`."""
+class _KeepsDeadline:
+    """Mixin for urllib's http:// and https:// handlers: their connections keep `deadline`."""
 
     def __init__(self, deadline: float) -> None:
         super().__init__()
         self._deadline = deadline
 
     def do_open(self, http_class: type, req: urllib.request.Request, **http_conn_args: Any) -> Any:
-        return super().do_open(_deadline_connection(http_class, self._deadline), req, **http_conn_args)
+        return super().do_open(_deadline_connection(http_class, self._deadline), req, **http_conn_args)  # type: ignore[misc]
 
 
-class _DeadlineHTTPSHandler(urllib.request.HTTPSHandler):
-    """urllib's https:// handler, its connections keeping `deadline`."""
+class _DeadlineHTTPHandler(_KeepsDeadline, urllib.request.HTTPHandler):
+    """urllib's http:// handler, its connections keeping the deadline."""
 
-    def __init__(self, deadline: float) -> None:
-        super().__init__()
-        self._deadline = deadline
 
-    def do_open(self, http_class: type, req: urllib.request.Request, **http_conn_args: Any) -> Any:
-        return super().do_open(_deadline_connection(http_class, self._deadline), req, **http_conn_args)
+class _DeadlineHTTPSHandler(_KeepsDeadline, urllib.request.HTTPSHandler):
+    """urllib's https:// handler, its connections keeping the deadline."""
 
 
 def data_uri_bytes(uri: str, name: str) -> bytes:
