@@ -289,6 +289,15 @@ def test_video_without_a_frame_count_is_counted_and_analysed(client: TestClient,
     assert len(table) >= 1 and table["frame"].iloc[0] == 0 and table["label"].notna().all()
 
 
+def test_video_without_a_frame_count_over_the_limit_is_refused(tmp_path: Path, recognizer) -> None:
+    """A browser's recording states no length: it is read up to the limit by its frames' times, then refused."""
+    webm = piped_webm(tmp_path / "recording.webm", frames=120)  # 4-5 s
+    strict = AppSettings(work_dir=tmp_path / "strict", max_video_minutes=0.05)  # 3 s
+    with TestClient(create_app(strict, recognizer)) as short_limit:
+        response = short_limit.post("/api/videos", params={"name": "recording.webm"}, content=webm.read_bytes())
+    assert response.status_code == 422 and "over the 0.05 min limit" in response.json()["detail"]
+
+
 def test_closing_a_tab_stops_its_analysis_and_keeps_the_other_tabs(client: TestClient, tmp_path: Path) -> None:
     long_clip, short = short_clip(tmp_path / "long.mp4", frames=150), short_clip(tmp_path / "short.mp4", frames=10)
     first = client.post("/api/videos", params={"name": "long.mp4", "tab": "A"}, content=long_clip.read_bytes()).json()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import itertools
 import re
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -227,7 +226,8 @@ def check_declared_length(request: Request, limit: int, name: str) -> None:
 
 def check_video(path: Path, name: str, max_minutes: float) -> None:
     """415 for what OpenCV cannot decode as a video, 422 for one over the duration limit. A file whose header states
-    no length (a browser's WebM recording, a piped AVI) is counted frame by frame, up to the limit."""
+    no length (a browser's WebM recording, a piped AVI) is read frame by frame, by the frames' own times, up to the
+    limit."""
     try:
         source = open_video(path)
     except InputError:
@@ -235,10 +235,16 @@ def check_video(path: Path, name: str, max_minutes: float) -> None:
     try:
         frames = source.frame_count
         if frames is None:
-            frames = sum(1 for _ in itertools.islice(source, int(max_minutes * 60 * source.fps) + 1))
+            for timestamp, _ in source:
+                if timestamp > max_minutes * 60:
+                    break
+            frames = source.frames_passed
+            seconds = source.end_time
+        else:
+            seconds = frames / source.fps
         if frames == 0:
             raise HTTPException(415, f"{display_name(name)}: the video has no frames")
-        minutes = frames / source.fps / 60
+        minutes = seconds / 60
         if minutes > max_minutes:
             raise HTTPException(
                 422, f"{display_name(name)}: {minutes:.1f} min long, over the {max_minutes:g} min limit"
