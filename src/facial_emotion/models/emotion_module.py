@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import lightning as L
 import torch
@@ -19,6 +20,9 @@ from facial_emotion.core.labels import EMOTIONS, NUM_CLASSES
 from facial_emotion.core.plain_values import plain_hyperparameters
 from facial_emotion.core.preprocessing import Preprocessing
 from facial_emotion.models.teacher import TeacherEnsemble
+
+# The checkpoint entry holding the best validation accuracy so far (a metric state, not a weight).
+VAL_ACC_BEST_KEY = "val_acc_best"
 
 
 class EmotionClassifier(L.LightningModule):
@@ -84,6 +88,7 @@ class EmotionClassifier(L.LightningModule):
         self.test_class_acc = MulticlassAccuracy(NUM_CLASSES, average=None)
         self.test_confusion = MulticlassConfusionMatrix(NUM_CLASSES)
         self.val_acc_best = MaxMetric()
+        self._resumed_val_acc_best: torch.Tensor | None = None
         self._set_teacher(teacher, distillation_weight)
         if logit_adjustment < 0:
             raise ValueError(f"logit_adjustment must be >= 0, got {logit_adjustment}")
@@ -132,7 +137,18 @@ class EmotionClassifier(L.LightningModule):
         return to_network_input(images, self.preprocessing)
 
     def on_train_start(self) -> None:
-        self.val_acc_best.reset()
+        self.val_acc_best.reset()  # forget the sanity check's batches
+        resumed = self._resumed_val_acc_best
+        if resumed is not None and torch.isfinite(resumed):  # a resumed run's best includes the epochs before it
+            self.val_acc_best.update(resumed.to(self.device))
+            self._resumed_val_acc_best = None
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # Torchmetrics keeps metric states out of the state_dict; without this a resume restarts val/acc_best.
+        checkpoint[VAL_ACC_BEST_KEY] = self.val_acc_best.max_value.detach().float().cpu()  # -inf: none yet
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._resumed_val_acc_best = checkpoint.get(VAL_ACC_BEST_KEY)
 
     def _training_input(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 faces -> the student's network input; with teachers that see another input (another

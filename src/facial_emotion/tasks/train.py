@@ -31,6 +31,7 @@ from facial_emotion.models.loading import load_model_file
 from facial_emotion.sweeps.grid_sweeper import JobRefusedError
 from facial_emotion.sweeps.tensorboard_hparams import log_final_hparams
 from facial_emotion.training.initial_weights import load_initial_weights
+from facial_emotion.training.random_state import RandomState
 from facial_emotion.training.resume_schedule import (
     ResumedScheduleCheck,
     ResumeRefusedError,
@@ -116,7 +117,8 @@ def _fit_test_export(cfg: DictConfig, run_info: RunInfo, summary: RunSummary) ->
     if cfg.get("init_from"):  # checked and recorded on resume too; the checkpoint's weights then replace these
         initial_weights = load_initial_weights(module.net, cfg.init_from, pruned=bool(cfg.get("init_pruned")))
         log.info("starting from the weights of %s", cfg.init_from)
-    callbacks = [instantiate(c) for c in cfg.get("callbacks", {}).values() if c is not None] + [run_info, summary]
+    callbacks = [instantiate(c) for c in cfg.get("callbacks", {}).values() if c is not None]
+    callbacks += [RandomState(), run_info, summary]  # a resume draws the random numbers the run would have
     if resume is not None and (schedule := saved_schedule(resume)) is not None:
         callbacks.insert(0, ResumedScheduleCheck(cfg.ckpt_path, schedule))  # refuses before the summary says running
     loggers = [instantiate(lg) for lg in cfg.get("logger", {}).values() if lg is not None]
