@@ -92,7 +92,12 @@ def train(cfg: DictConfig) -> dict[str, float]:
         summary.refused(error)
         restore_run_record(cfg.paths.output_dir)
         raise
-    except Exception as error:  # not TrainingInterrupted, a KeyboardInterrupt: RunSummary recorded it
+    except TrainingInterrupted:  # in fit or test: RunSummary.on_exception recorded it
+        raise
+    except KeyboardInterrupt:  # outside Lightning's loops: reading the data, exporting the model file
+        summary.write("interrupted")
+        raise _interrupted(cfg) from None
+    except Exception as error:  # bad input (run() says it in one line) or a bug
         summary.write("failed", error=error)
         raise
 
@@ -147,7 +152,11 @@ def _fit_test_export(cfg: DictConfig, run_info: RunInfo, summary: RunSummary) ->
 
     log_final_hparams(trainer.loggers, hparams, metrics, trainer.global_step, partial_test=partial_test)
     if cfg.get("export") and cfg.export.get("path") and trainer.is_global_zero:
-        _export(cfg, module, datamodule, metrics, run_info, best, initial_weights, partial_test)
+        try:
+            _export(cfg, module, datamodule, metrics, run_info, best, initial_weights, partial_test)
+        except KeyboardInterrupt:  # its checkpoints are whole: a resume has no epoch left, it tests and exports
+            summary.write("interrupted")
+            raise _interrupted(cfg, " while exporting the model file") from None
     summary.write("completed", metrics)
     return metrics
 
@@ -177,14 +186,19 @@ def _resume_hint_on_interrupt(cfg: DictConfig) -> Iterator[None]:
             raise
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, signal.default_int_handler)  # Lightning ignores Ctrl-C from then on
-        last = _last_checkpoint(cfg).resolve()
-        if (sweeper := _sweeper()) is not None:
-            hint = _sweep_hint(sweeper)
-        elif last.is_file():
-            hint = f"resume it: its command with ckpt_path={last} hydra.run.dir={Path(cfg.paths.output_dir).resolve()}"
-        else:
-            hint = "it stopped before its first checkpoint: start it again"
-        raise TrainingInterrupted(f"training was interrupted; {hint}") from None
+        raise _interrupted(cfg) from None
+
+
+def _interrupted(cfg: DictConfig, while_doing: str = "") -> TrainingInterrupted:
+    """The one line for Ctrl-C: how to resume the run (or rerun its sweep, or start again without a checkpoint)."""
+    last = _last_checkpoint(cfg).resolve()
+    if (sweeper := _sweeper()) is not None:
+        hint = _sweep_hint(sweeper)
+    elif last.is_file():
+        hint = f"resume it: its command with ckpt_path={last} hydra.run.dir={Path(cfg.paths.output_dir).resolve()}"
+    else:
+        hint = "it stopped before its first checkpoint: start it again"
+    return TrainingInterrupted(f"training was interrupted{while_doing}; {hint}")
 
 
 def _sweeper() -> str | None:

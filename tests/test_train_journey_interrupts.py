@@ -1,0 +1,63 @@
+"""Ctrl-C outside Lightning's loops (while the model file is exported) is the same one line as in an epoch."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from facial_emotion.data.locate import PROJECT_ROOT
+from facial_emotion.training.run_summary import read_run_summary
+from tests.conftest import write_fer_csv
+
+
+def test_ctrl_c_while_exporting_says_how_to_finish_and_the_resume_exports(tmp_path: Path) -> None:
+    """The export fits temperatures on every validation face at 20 views: seconds on FER2013's 2871, minutes on a
+    big network, and a Ctrl-C there was a KeyboardInterrupt traceback with run_summary.json left at 'running'."""
+    data = tmp_path / "fer"
+    data.mkdir()
+    write_fer_csv(data / "train.csv", 2100, seed=1)  # 1050 validation faces: an export of a few seconds
+    write_fer_csv(data / "test_with_emotions.csv.gz", 42, seed=2, gz=True)
+    run_dir = tmp_path / "run"
+    command = [
+        sys.executable,
+        "scripts/train.py",
+        f"paths.data_dir={data}",
+        f"paths.cache_dir={tmp_path / 'cache'}",
+        f"hydra.run.dir={run_dir}",
+        "model.net.widths=[8,16]",
+        "data.val_fraction=0.5",
+        "trainer.max_epochs=1",
+        "trainer.limit_train_batches=2",
+        "trainer.precision=32-true",
+        "callbacks.progress_bar=null",
+        "test=false",
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    child = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(run_dir.glob("model/.cache/*.onnx")):  # the export's first step: the graph it fits on
+        assert child.poll() is None and time.monotonic() < deadline, "the run ended before its export"
+        time.sleep(0.05)
+    child.send_signal(signal.SIGINT)
+    _, stderr = child.communicate(timeout=120)
+    last = (run_dir / "checkpoints" / "last.ckpt").resolve()
+    assert child.returncode == 130, stderr[-3000:]
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1] == (
+        f"training was interrupted while exporting the model file; resume it: its command with ckpt_path={last} "
+        f"hydra.run.dir={run_dir.resolve()}"
+    )
+    assert read_run_summary(run_dir)["status"] == "interrupted"
+    assert not (run_dir / "model" / "my_own_model.pkl").exists()
+
+    resumed = subprocess.run(
+        [*command, f"ckpt_path={last}"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=180
+    )
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert (run_dir / "model" / "my_own_model.pkl").is_file()
+    summary = read_run_summary(run_dir)
+    assert summary["status"] == "completed" and summary["epochs_completed"] == 1, "the resume trained again"
