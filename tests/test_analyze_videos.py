@@ -80,6 +80,9 @@ def test_videos_folder_or_glob_becomes_a_sweep_over_files(tmp_path: Path) -> Non
     assert sweep_arguments(unchanged) == unchanged
     with pytest.raises(InputError, match=r"no video files .* match videos=.*\*\.avi"):
         sweep_arguments(["analyze_videos.py", f"videos={tmp_path}/*.avi"])
+    for question in (["--cfg", "job"], ["--help"], ["--info"]):  # Hydra answers them for one run: the first file's
+        asked = sweep_arguments(["analyze_videos.py", f"videos={tmp_path}/*.mp4", *question])
+        assert asked == ["analyze_videos.py", *question, f"video='{tmp_path}/a,1.mp4'"]
     with pytest.raises(InputError, match="give video=PATH"):
         sweep_arguments(["analyze_videos.py", "every=2"])
 

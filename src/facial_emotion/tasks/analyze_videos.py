@@ -57,20 +57,24 @@ def find_videos(pattern: str) -> list[Path]:
 
 
 def sweep_arguments(argv: Sequence[str]) -> list[str]:
-    """Command-line arguments with `videos=DIR|GLOB` replaced by `--multirun video=A,B,...` (one run per file)."""
+    """Command-line arguments with `videos=DIR|GLOB` replaced by `--multirun video=A,B,...` (one run per file).
+
+    With `--help`, `--cfg job`, `--info` (which Hydra answers for one run, not a multirun) it is `video=A`, the
+    first file: the config its run would get is shown.
+    """
     args = list(argv)
     given = [arg for arg in args[1:] if arg.startswith("videos=")]
     if len(given) > 1:
         raise InputError("give videos= once")
+    asking = any(arg.startswith(INFO_FLAGS) for arg in args[1:])
     if not given:
-        if not any(
-            arg.startswith(("video=", "-h", "--help", "--hydra-help", "-c", "--cfg", "-i", "--info", "-sc", "--shell"))
-            for arg in args[1:]
-        ):
+        if not asking and not any(arg.startswith("video=") for arg in args[1:]):
             raise InputError("give video=PATH[,PATH...] (with -m for several) or videos=DIR|GLOB")
         return args
     files = find_videos(given[0].removeprefix("videos="))
     args.remove(given[0])
+    if asking:
+        return [*args, "video=" + override_value(str(files[0]))]
     if not {"-m", "--multirun"} & set(args):
         args.insert(1, "--multirun")
     return [*args, "video=" + ",".join(override_value(str(file)) for file in files)]
