@@ -203,6 +203,11 @@ def test_predict_image_fails_when_nothing_could_be_read(tmp_path: Path, capsys) 
     output = capsys.readouterr()
     assert stopped.value.code == 2 and re.search("none of the 2 images under .* could be read", output.err)
     assert output.out.count(": unreadable image") == 2
+    with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
+        one = compose(config_name="predict_image", overrides=[f"path={tmp_path / 'text.jpg'}", "tta=center"])
+    with pytest.raises(SystemExit) as stopped:
+        run_predict_image(one)
+    assert capsys.readouterr().err == f"error: {tmp_path / 'text.jpg'} could not be read as an image\n"
 
 
 @requires_faces

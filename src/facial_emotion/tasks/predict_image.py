@@ -85,6 +85,8 @@ def run(cfg: DictConfig) -> None:
         if read == 0:  # nothing was classified: a script must not take that run for a success
             if log is not None:
                 log.close()
+            if Path(str(cfg.path)).expanduser().is_file():
+                exit_with_error(f"{cfg.path} could not be read as an image")
             exit_with_error(f"none of the {len(paths)} images under {cfg.path} could be read{not_listed}")
     if log is not None:
         log.close()
