@@ -83,6 +83,17 @@ def check_split_sizes(val_fraction: float, n_train: int, n_val: int) -> None:
         )
 
 
+def check_batch_size(batch_size: int, n_train: int) -> None:
+    """OptionError naming `data.batch_size` when it exceeds the training rows: every epoch drops its last, incomplete
+    batch (a stray small batch would skew batch norm), so there would be no step to train (the one-cycle schedule
+    failed on "total_steps 0" instead)."""
+    if batch_size > n_train:
+        raise OptionError(
+            f"data.batch_size={batch_size} is more than the {n_train} training rows: no whole batch to train on "
+            f"(each epoch drops its last, incomplete batch); give data.batch_size={n_train} or less"
+        )
+
+
 class FERDataModule(L.LightningDataModule):
     """train.csv -> train/val (stratified, seeded); test_with_emotions.csv -> test.
 
@@ -128,6 +139,7 @@ class FERDataModule(L.LightningDataModule):
             full = self._load(self.hparams.train_file)
             train_idx, val_idx = stratified_split(full.labels, self.hparams.val_fraction, self.hparams.split_seed)
             check_split_sizes(self.hparams.val_fraction, len(train_idx), len(val_idx))
+            check_batch_size(self.hparams.batch_size, len(train_idx))
             targets = self._soft_targets(full)
             self.train_set = FaceTensorDataset(
                 full.images[train_idx], full.labels[train_idx], None if targets is None else targets[train_idx]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import signal
 import sys
 import threading
@@ -31,6 +32,7 @@ from facial_emotion.models.loading import load_model_file
 from facial_emotion.sweeps.grid_sweeper import JobRefusedError
 from facial_emotion.sweeps.tensorboard_hparams import log_final_hparams
 from facial_emotion.training.initial_weights import load_initial_weights
+from facial_emotion.training.option_checks import check_option_values, trainer_error
 from facial_emotion.training.random_state import RandomState
 from facial_emotion.training.resume_schedule import (
     ResumedScheduleCheck,
@@ -64,14 +66,19 @@ def training_command() -> str:
     return " ".join(["python", "scripts/train.py", *overrides])
 
 
-def _instantiate(config: DictConfig) -> Any:
-    """`instantiate`, but bad input found while building (e.g. a missing teacher file) raises as itself:
-    Hydra would wrap it in an InstantiationException that the scripts cannot tell from a bug."""
+def _instantiate(config: DictConfig, **kwargs: Any) -> Any:
+    """`instantiate`, but bad input found while building (e.g. a missing teacher file) raises as itself, and a value
+    a constructor refuses (ValueError) as an OptionError naming the config key: Hydra would wrap them in an
+    InstantiationException that the scripts cannot tell from a bug."""
     try:
-        return instantiate(config)
+        return instantiate(config, **kwargs)
     except InstantiationException as error:
-        if isinstance(error.__cause__, (FERDataError, ModelFileError, FileNotFoundError)):
-            raise error.__cause__ from None
+        cause = error.__cause__
+        if isinstance(cause, (FERDataError, ModelFileError, FileNotFoundError, OptionError)):
+            raise cause from None
+        if isinstance(cause, ValueError):
+            key = re.search(r"full_key: (\S+)", str(error))
+            raise OptionError(f"{key.group(1) if key else config.get('_target_')}: {cause}") from None
         raise
 
 
@@ -127,7 +134,13 @@ def _fit_test_export(cfg: DictConfig, run_info: RunInfo, summary: RunSummary) ->
     if resume is not None and (schedule := saved_schedule(resume)) is not None:
         callbacks.insert(0, ResumedScheduleCheck(cfg.ckpt_path, schedule))  # refuses before the summary says running
     loggers = [instantiate(lg) for lg in cfg.get("logger", {}).values() if lg is not None]
-    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
+    try:
+        trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
+    except InstantiationException as error:
+        refused = trainer_error(error.__cause__)
+        if refused is None:
+            raise
+        raise refused from None
     log.info(precision_reason(str(trainer.precision), cfg.trainer.accelerator))
 
     hparams = OmegaConf.to_container(cfg, resolve=True)
@@ -164,6 +177,7 @@ def _fit_test_export(cfg: DictConfig, run_info: RunInfo, summary: RunSummary) ->
 def check_options(cfg: DictConfig) -> None:
     """OptionError, in one line naming the option, for an option that would fail only once the data is loaded."""
     cfg.test = flag(cfg, "test")  # `test=no` is text, which would read as yes
+    check_option_values(cfg)
     fraction = open_fraction(cfg, "data.val_fraction")
     if fraction is not None:
         cfg.data.val_fraction = fraction  # "0.2" given as text reaches the datamodule as a number

@@ -21,6 +21,7 @@ from torch.utils.data import Dataset
 from facial_emotion.augmentation.batch_augmentation import BatchAugmentation
 from facial_emotion.augmentation.preprocessing import to_network_input
 from facial_emotion.core.hardware import cpu_trains_faster_in_bf16
+from facial_emotion.core.options import OptionError
 from facial_emotion.core.plain_values import plain_hyperparameters
 from facial_emotion.core.preprocessing import Preprocessing
 from facial_emotion.data.datamodule import FaceTensorDataset, FERDataModule
@@ -172,9 +173,10 @@ class DistillationDataModule(FERDataModule):
         teacher = TeacherEnsemble(self.teacher_paths, self.teacher_temperature)
         prep = self.preprocessing
         if teacher.normalisation != (prep.mean, prep.std, prep.tone):
-            raise ValueError(
-                f"teachers normalise input as (mean, std, tone) {teacher.normalisation}, the student as "
-                f"{(prep.mean, prep.std, prep.tone)}"
+            raise OptionError(
+                f"teachers normalise input as (mean, std, tone) {teacher.normalisation}, the student "
+                f"(augmentation.eval) as {(prep.mean, prep.std, prep.tone)}: cached views need one preprocessing; "
+                "give the teachers' values, or distil online (experiment=fer_vgg_large_distill)"
             )
         self.teacher_records = teacher.records
         key = cache_key(faces.images, self.teacher_paths, self._description())
