@@ -33,6 +33,7 @@ from facial_emotion.sweeps.grid_sweeper import JobRefusedError
 from facial_emotion.sweeps.tensorboard_hparams import log_final_hparams
 from facial_emotion.training.initial_weights import load_initial_weights
 from facial_emotion.training.option_checks import check_option_values, trainer_error
+from facial_emotion.training.output_folders import OutputWriteError, writable_folder, write_failure
 from facial_emotion.training.random_state import RandomState
 from facial_emotion.training.resume_schedule import (
     ResumedScheduleCheck,
@@ -104,6 +105,12 @@ def train(cfg: DictConfig) -> dict[str, float]:
     except KeyboardInterrupt:  # outside Lightning's loops: reading the data, exporting the model file
         summary.write("interrupted")
         raise _interrupted(cfg) from None
+    except OSError as error:
+        summary.write("failed", error=error)
+        if isinstance(error, FileNotFoundError):  # a missing input (data, model file): run() says it as bad input
+            raise
+        # A write that failed (a full disk): checkpoints are written whole, so the last one is the run's to resume.
+        raise write_failure(error, Path(cfg.paths.output_dir), _how_to_go_on(cfg)) from None
     except Exception as error:  # bad input (run() says it in one line) or a bug
         summary.write("failed", error=error)
         raise
@@ -118,6 +125,8 @@ def _fit_test_export(cfg: DictConfig, run_info: RunInfo, summary: RunSummary) ->
         if OmegaConf.is_missing(cfg, key):
             raise ModelFileError(message)
     check_options(cfg)
+    if cfg.get("export") and cfg.export.get("path"):  # not found unwritable after the whole training
+        writable_folder(Path(cfg.export.path).parent, "export.path", cfg.export.path)
     resume = checked_resume_checkpoint(cfg)
     datamodule: L.LightningDataModule = _instantiate(cfg.data)
     if cfg.get("test"):
@@ -205,14 +214,17 @@ def _resume_hint_on_interrupt(cfg: DictConfig) -> Iterator[None]:
 
 def _interrupted(cfg: DictConfig, while_doing: str = "") -> TrainingInterrupted:
     """The one line for Ctrl-C: how to resume the run (or rerun its sweep, or start again without a checkpoint)."""
+    return TrainingInterrupted(f"training was interrupted{while_doing}; {_how_to_go_on(cfg)}")
+
+
+def _how_to_go_on(cfg: DictConfig) -> str:
+    """How to continue a stopped run: resume it from its last.ckpt, rerun its sweep, or start it again."""
     last = _last_checkpoint(cfg).resolve()
     if (sweeper := _sweeper()) is not None:
-        hint = _sweep_hint(sweeper)
-    elif last.is_file():
-        hint = f"resume it: its command with ckpt_path={last} hydra.run.dir={Path(cfg.paths.output_dir).resolve()}"
-    else:
-        hint = "it stopped before its first checkpoint: start it again"
-    return TrainingInterrupted(f"training was interrupted{while_doing}; {hint}")
+        return _sweep_hint(sweeper)
+    if last.is_file():
+        return f"resume it: its command with ckpt_path={last} hydra.run.dir={Path(cfg.paths.output_dir).resolve()}"
+    return "it stopped before its first checkpoint: start it again"
 
 
 def _sweeper() -> str | None:
@@ -343,7 +355,7 @@ def _crop_geometry(model_path: str | None) -> CropGeometry:
 def run(cfg: DictConfig) -> float | None:
     """Train; return the metric a sweep optimises. Bad input (data, model files, options) is one line on stderr,
     exit 2 (in a sweep, JobRefusedError: the sweep goes on to its next job); Ctrl-C is one line saying how to resume,
-    exit 130."""
+    exit 130; a write that failed mid-run (a full disk) is one line naming the file and how to resume, exit 1."""
     expand_home(cfg)
     try:
         metrics = train(cfg)
@@ -355,4 +367,7 @@ def run(cfg: DictConfig) -> float | None:
     except TrainingInterrupted as stop:
         print(stop, file=sys.stderr)
         sys.exit(130)
+    except OutputWriteError as error:  # the machine, not the command: a sweep's next job would fail the same way
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
     return metrics.get(cfg.get("optimized_metric"))

@@ -6,7 +6,9 @@ interrupted, and when it completes. `compare_runs.py` reads it; runs without one
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import time
 import traceback
 from collections.abc import Mapping
@@ -20,6 +22,8 @@ from lightning.fabric.utilities.rank_zero import rank_zero_only
 from facial_emotion.core.hardware import describe_device
 from facial_emotion.training.resume_schedule import ResumeRefusedError
 from facial_emotion.training.run_info import RunInfo
+
+log = logging.getLogger(__name__)
 
 SUMMARY_FILE = "run_summary.json"
 
@@ -100,7 +104,12 @@ class RunSummary(L.Callback):
         if error is not None:
             summary["error"] = f"{type(error).__name__}: {error}".strip()
             summary["traceback"] = "".join(traceback.format_exception(error)[-8:])
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_suffix(".json.tmp")
-        temporary.write_text(json.dumps(summary, indent=2) + "\n")
-        temporary.replace(self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temporary.write_text(json.dumps(summary, indent=2) + "\n")
+            temporary.replace(self.path)
+        except OSError as error:  # a full disk: the checkpoint that fails next says it; this must not hide it
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)
+            log.warning("could not write %s (%s)", self.path, error.strerror or error)

@@ -1,0 +1,71 @@
+"""Where a run writes, checked before it starts, and a write that fails during it said in one line.
+
+A run folder on a read-only disk, or under a file, was Hydra's traceback from its own `mkdir`; an `export.path` that
+cannot be written failed only after the whole training. A disk that fills up mid-run raised an OSError from inside
+Lightning (a traceback, with the run's summary failing to be written on top of it).
+"""
+
+from __future__ import annotations
+
+import errno
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+from facial_emotion.core.options import BAD_INPUT_STATUS, OptionError
+
+# Write failures that freeing space (or quota) cures.
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+class OutputWriteError(OSError):
+    """A file of the run could not be written while it ran; the message says which, why and how to go on."""
+
+
+def writable_folder(folder: Path, option: str, value: Any = None) -> None:
+    """Make `folder` (and its parents) and write a probe file in it; OptionError naming `option` (given as `value`,
+    the folder itself by default) when either fails."""
+    try:
+        blocking = next((p for p in (folder, *folder.parents) if p.exists()), None)
+        if blocking is not None and not blocking.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, f"{blocking} is a file, not a folder")
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        given, where = (folder, "there") if value is None else (value, f"its folder {folder}")
+        raise OptionError(f"{option}={given}: cannot write {where} ({_reason(error)})") from None
+
+
+def write_failure(error: OSError, run_dir: Path, then: str) -> OutputWriteError:
+    """The one line for `error` raised while the run wrote into `run_dir`: the file, the reason, and `then` (how to
+    resume) after the cure."""
+    target = error.filename or run_dir
+    cure = "free space" if error.errno in _NO_SPACE else "make it writable"
+    return OutputWriteError(f"cannot write {target}: {_reason(error)}; {cure}, then {then}")
+
+
+def _reason(error: OSError) -> str:
+    return error.strerror or str(error) or type(error).__name__
+
+
+class RefuseUnwritableRunFolder(Callback):
+    """Hydra callback: `error: hydra.run.dir=...: cannot write there (...)`, exit 2, before Hydra makes the folder."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        _refuse_unwritable(config.hydra.run.dir, "hydra.run.dir")
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        _refuse_unwritable(config.hydra.sweep.dir, "hydra.sweep.dir")
+
+
+def _refuse_unwritable(folder: Any, option: str) -> None:
+    try:
+        writable_folder(Path(str(folder)), option)
+    except OptionError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(BAD_INPUT_STATUS)
