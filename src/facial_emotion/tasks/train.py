@@ -21,7 +21,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from facial_emotion.core.crop_geometry import CropGeometry
-from facial_emotion.core.hardware import precision_reason
+from facial_emotion.core.hardware import auto_precision, precision_reason
 from facial_emotion.core.model_file import ModelFileError
 from facial_emotion.core.options import OptionError, flag, open_fraction
 from facial_emotion.core.preprocessing import Preprocessing
@@ -150,7 +150,7 @@ def _fit_test_export(cfg: DictConfig, run_info: RunInfo, summary: RunSummary) ->
         if refused is None:
             raise
         raise refused from None
-    log.info(precision_reason(str(trainer.precision), cfg.trainer.accelerator))
+    log.info(_precision_line(str(trainer.precision), str(cfg.trainer.accelerator)))
 
     hparams = OmegaConf.to_container(cfg, resolve=True)
     for logger in trainer.loggers:
@@ -159,6 +159,7 @@ def _fit_test_export(cfg: DictConfig, run_info: RunInfo, summary: RunSummary) ->
     with _resume_hint_on_interrupt(cfg):
         trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=True)
     metrics = _metrics(trainer)
+    summary.stopped_early = _stopped_early(trainer)
 
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     if best:
@@ -181,6 +182,37 @@ def _fit_test_export(cfg: DictConfig, run_info: RunInfo, summary: RunSummary) ->
             raise _interrupted(cfg, " while exporting the model file") from None
     summary.write("completed", metrics)
     return metrics
+
+
+def _precision_line(precision: str, accelerator: str) -> str:
+    """Which precision runs and why; a `trainer.precision` that overrides the CPU's choice says so (the reason for
+    the choice was printed beside the other precision, as if the CPU had chosen it)."""
+    automatic = auto_precision(accelerator)
+    reason = precision_reason(automatic, accelerator)
+    if precision == automatic or accelerator in ("gpu", "cuda"):
+        return reason if precision == automatic else precision_reason(precision, accelerator)
+    why = reason.split(": ", 1)[-1]
+    return f"precision {precision}, given by trainer.precision (the CPU's choice is {automatic}: {why})"
+
+
+def _stopped_early(trainer: L.Trainer) -> int | None:
+    """The epochs trained when early stopping ended the run before `max_epochs` (logged: Lightning says nothing);
+    None otherwise."""
+    stopper = trainer.early_stopping_callback
+    if stopper is None or not stopper.stopped_epoch:
+        return None
+    epochs = stopper.stopped_epoch + 1
+    best = stopper.best_score.item() if torch.is_tensor(stopper.best_score) else stopper.best_score
+    log.info(
+        "early stopping: %s has not improved for %d epochs (callbacks.early_stopping.patience), best %.4f: "
+        "stopped after epoch %d of %d",
+        stopper.monitor,
+        stopper.wait_count,
+        best,
+        epochs,
+        trainer.max_epochs,
+    )
+    return epochs
 
 
 def check_options(cfg: DictConfig) -> None:

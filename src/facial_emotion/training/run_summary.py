@@ -60,6 +60,8 @@ class RunSummary(L.Callback):
         self.metrics: dict[str, float] = {}
         # Set before testing: True when the test ran on a few batches (its test/ figures are not the test set's).
         self.partial_test: bool | None = None
+        # Set after fitting: the epochs trained when early stopping ended the run before trainer.max_epochs.
+        self.stopped_early: int | None = None
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.device = describe_device("cuda" if trainer.strategy.root_device.type == "cuda" else "cpu")
@@ -101,6 +103,8 @@ class RunSummary(L.Callback):
         }
         if self.partial_test is not None:
             summary["partial_test"] = self.partial_test
+        if self.stopped_early is not None:
+            summary["stopped_early_after_epoch"] = self.stopped_early
         if error is not None:
             summary["error"] = f"{type(error).__name__}: {error}".strip()
             summary["traceback"] = "".join(traceback.format_exception(error)[-8:])
