@@ -78,8 +78,9 @@ def _instantiate(config: DictConfig, **kwargs: Any) -> Any:
         if isinstance(cause, (FERDataError, ModelFileError, FileNotFoundError, OptionError)):
             raise cause from None
         if isinstance(cause, ValueError):
-            key = re.search(r"full_key: (\S+)", str(error))
-            raise OptionError(f"{key.group(1) if key else config.get('_target_')}: {cause}") from None
+            found = re.search(r"full_key: (\S+)", str(error))
+            key = found.group(1) if found else str(config.get("_target_"))
+            raise OptionError(str(cause) if str(cause).startswith(key) else f"{key}: {cause}") from None
         raise
 
 
