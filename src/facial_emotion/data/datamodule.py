@@ -139,7 +139,6 @@ class FERDataModule(L.LightningDataModule):
             full = self._load(self.hparams.train_file)
             train_idx, val_idx = stratified_split(full.labels, self.hparams.val_fraction, self.hparams.split_seed)
             check_split_sizes(self.hparams.val_fraction, len(train_idx), len(val_idx))
-            check_batch_size(self.hparams.batch_size, len(train_idx))
             targets = self._soft_targets(full)
             self.train_set = FaceTensorDataset(
                 full.images[train_idx], full.labels[train_idx], None if targets is None else targets[train_idx]
@@ -160,7 +159,14 @@ class FERDataModule(L.LightningDataModule):
             )
         labels = full.labels
         path = Path(file_name) if Path(file_name).is_absolute() else self.data_dir / file_name
-        targets = soft_targets(labels, load_ferplus_votes(path), self.hparams.soft_labels_weight)
+        votes = load_ferplus_votes(path)
+        if len(votes) != len(labels):
+            train_csv = require_csv(self.data_dir, self.hparams.train_file)
+            raise FERDataError(
+                f"{path} has {len(votes)} Training rows, {train_csv} {len(labels)}: data.soft_labels_file must be the "
+                "FER+ file of this train.csv (one line per row, in its order)"
+            )
+        targets = soft_targets(labels, votes, self.hparams.soft_labels_weight)
         agree = float((targets.argmax(axis=1) == labels).mean())
         log.info(
             "soft targets from %s at weight %.2f (argmax = FER2013 label on %.1f%%)",
@@ -183,6 +189,7 @@ class FERDataModule(L.LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
+        check_batch_size(self.hparams.batch_size, len(self.train_set))  # here: calibrate.py splits, never trains
         return self._loader(self.train_set, shuffle=True, batch_size=self.hparams.batch_size)
 
     def val_dataloader(self) -> DataLoader:

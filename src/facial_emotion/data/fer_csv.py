@@ -60,7 +60,7 @@ def parse_fer_csv(path: Path, skip_bad_rows: bool = False, require_labels: bool 
         lines.pop()
     if not lines:
         raise FERDataError(f"{path}: the file is empty (expected a header 'emotion,pixels' and rows)")
-    header = [name.strip().decode("utf-8", "replace").lstrip("\ufeff") for name in lines[0].split(b",")]
+    header = [_unquoted(name).decode("utf-8", "replace").lstrip("\ufeff").strip('"') for name in lines[0].split(b",")]
     if "pixels" not in header:
         raise FERDataError(f"{path}, line 1: missing column 'pixels' (header is {','.join(header)!r})")
     if require_labels and "emotion" not in header:
@@ -82,14 +82,14 @@ def _parse_rows(path: Path, header: list[str], rows: list[bytes], skip_bad_rows:
     for i, parts in enumerate(fields):
         if len(parts) != n_columns:
             problems[i] = f"expected {n_columns} comma-separated fields, found {len(parts)}"
-    pixel_strings = [parts[pixel_col].strip() if i not in problems else b"" for i, parts in enumerate(fields)]
+    pixel_strings = [_unquoted(parts[pixel_col]) if i not in problems else b"" for i, parts in enumerate(fields)]
 
     labels = np.full(len(rows), -1, dtype=np.int64)
     if emotion_col is not None:
         for i, parts in enumerate(fields):
             if i in problems:
                 continue
-            text = parts[emotion_col].strip()
+            text = _unquoted(parts[emotion_col])
             if not text.isdigit() or int(text) >= NUM_CLASSES:
                 problems[i] = f"emotion label {text.decode('utf-8', 'replace')!r} is not an integer in 0..6"
             else:
@@ -101,7 +101,7 @@ def _parse_rows(path: Path, header: list[str], rows: list[bytes], skip_bad_rows:
 
     usage = None
     if usage_col is not None:
-        usage = np.array([p[usage_col].strip().decode() if len(p) == n_columns else "" for p in fields])
+        usage = np.array([_unquoted(p[usage_col]).decode() if len(p) == n_columns else "" for p in fields])
 
     if problems:
         bad = sorted(problems)
@@ -116,6 +116,15 @@ def _parse_rows(path: Path, header: list[str], rows: list[bytes], skip_bad_rows:
         usage = usage[keep] if usage is not None else None
         return FERArrays(images, labels, usage, tuple(i + 2 for i in bad))
     return FERArrays(images, labels, usage)
+
+
+def _unquoted(field: bytes) -> bytes:
+    """A CSV field without its surrounding spaces and double quotes: a spreadsheet or `pandas.to_csv(quoting=...)`
+    quotes the pixel strings ("12 34 ..."), which is the same CSV."""
+    field = field.strip()
+    if len(field) >= 2 and field[:1] == field[-1:] == b'"':
+        return field[1:-1].strip()
+    return field
 
 
 def _decode_pixel_strings(pixel_strings: list[bytes]) -> tuple[np.ndarray, dict[int, str]]:

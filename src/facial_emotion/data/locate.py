@@ -76,5 +76,10 @@ def require_csv(data_dir: Path, file_name: str) -> Path:
     found = find_csv(data_dir, file_name)
     if found is None:
         where = "does not exist" if not data_dir.is_dir() else f"has no {file_name} or {file_name}.gz"
+        env = os.environ.get("FER_DATA_DIR")
+        if (
+            env and Path(env).expanduser() == data_dir
+        ):  # set long ago in a shell profile: say where the folder came from
+            where += " (the folder $FER_DATA_DIR names)"
         raise FileNotFoundError(f"FER data not found: {data_dir.resolve()} {where}; {HOW_TO_GET_DATA}")
     return found
