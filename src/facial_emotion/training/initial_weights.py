@@ -29,9 +29,33 @@ def load_initial_weights(net: nn.Module, path: Path | str, pruned: bool = False)
         prune_into(getattr(net, "_orig_mod", net), source.net)
         return {**provenance(path, source), "pruned_from": source.architecture["kwargs"]["widths"]}
     if source.architecture != wanted:
-        raise ModelFileError(
-            f"{path}: holds {source.architecture['name']} {source.architecture['kwargs']}, "
-            f"but this run builds {wanted['name']} {wanted['kwargs']}"
-        )
+        raise ModelFileError(f"{path}: {architecture_difference(source.architecture, wanted)}")
     getattr(net, "_orig_mod", net).load_state_dict(source.net.state_dict())
     return provenance(path, source)
+
+
+def architecture_difference(theirs: dict[str, Any], ours: dict[str, Any]) -> str:
+    """Why a model file's network is not this run's, by option: `model.net.widths [8, 32] here, [8, 16] in the file`
+    and the overrides that build the file's (the two whole argument lists were hard to compare by eye)."""
+    if theirs["name"] != ours["name"]:
+        return (
+            f"holds {theirs['name']} {theirs['kwargs']}, but this run builds {ours['name']} {ours['kwargs']}: choose "
+            "the model that file was trained as"
+        )
+    keys = sorted(theirs["kwargs"].keys() | ours["kwargs"].keys())
+    differing = [k for k in keys if theirs["kwargs"].get(k) != ours["kwargs"].get(k)]
+    shown = "; ".join(
+        f"model.net.{k} {_plain(ours['kwargs'].get(k))} here, {_plain(theirs['kwargs'].get(k))} in the file"
+        for k in differing
+    )
+    fix = " ".join(f"model.net.{k}={_plain(theirs['kwargs'].get(k))}" for k in differing)
+    return f"holds {theirs['name']}, but this run builds it with other options ({shown}): give {fix}"
+
+
+def _plain(value: Any) -> str:
+    """An option value as written on the command line: [8,16], 0.3, true."""
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_plain(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
