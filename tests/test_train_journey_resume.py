@@ -15,6 +15,7 @@ from omegaconf import DictConfig, open_dict
 
 from facial_emotion.models.loading import load_model_file
 from facial_emotion.tasks.train import run, train
+from facial_emotion.training.resume_schedule import ResumeRefusedError
 from facial_emotion.training.run_summary import read_run_summary
 from tests.conftest import compose_train_config, write_fer_csv
 
@@ -122,3 +123,24 @@ class StopAfterFirstEpoch(L.Callback):
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         trainer.should_stop = True
+
+
+def test_resuming_into_another_folder_is_refused_naming_the_runs_own(tmp_path: Path, fer_dir: Path) -> None:
+    """Without hydra.run.dir= the resume trained on in a new folder: half the run in each, the checkpoint callback's
+    best of the first half forgotten (a Lightning warning), the model file the second half's best."""
+    first = compose_train_config(tmp_path / "first", fer_dir, ["trainer.max_epochs=2", "test=false"])
+    with open_dict(first):
+        first.callbacks.stop = {"_target_": f"{__name__}.StopAfterFirstEpoch"}
+    train(first)
+    last = Path(first.callbacks.model_checkpoint.dirpath) / "last.ckpt"
+    elsewhere = compose_train_config(tmp_path / "elsewhere", fer_dir, ["trainer.max_epochs=2", "test=false"])
+    with open_dict(elsewhere):
+        elsewhere.ckpt_path = str(last)
+    run_dir = Path(first.paths.output_dir).resolve()
+    with pytest.raises(ResumeRefusedError) as refused:
+        train(elsewhere)
+    assert str(refused.value) == (
+        f"ckpt_path={last} is a checkpoint of the run in {run_dir}: resume it there, with its command and "
+        f"ckpt_path={last.resolve()} hydra.run.dir={run_dir}"
+    )
+    assert not Path(elsewhere.callbacks.model_checkpoint.dirpath).exists()

@@ -60,9 +60,9 @@ def test_resuming_a_run_with_another_schedule_length_is_refused_before_a_step(
         ("trainer.max_epochs=3", "spans 14 steps, this configuration's 21 .*own trainer.max_epochs=2$"),
         ("data.batch_size=32", "took 7 steps an epoch, this configuration 3.*data.batch_size"),
     ]:
-        resumed = compose_train_config(tmp_path, fer_dir, [*first, changed])
-        with open_dict(resumed):
-            resumed.ckpt_path = str(last)
+        resumed = _in_folder(
+            compose_train_config(tmp_path, fer_dir, [*first, changed]), Path(cfg.paths.output_dir), last
+        )
         with pytest.raises(ModelFileError, match=f"ckpt_path={last}: its .*{message}"):
             train(resumed)
         assert last.read_bytes() == saved, "it trained before refusing"

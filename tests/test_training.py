@@ -147,6 +147,9 @@ def test_checkpoints_are_loaded_safely_and_must_fit_the_run(tmp_path: Path, fer_
     marker = tmp_path / "code-ran"
     torch.save({"pytorch-lightning_version": "2", "state_dict": {}, "x": RunsCode(marker)}, tmp_path / "doctored.ckpt")
     wider = compose_train_config(tmp_path, fer_dir, ["model.net.widths=[8,32]", "test=false"])
+    with open_dict(wider):  # resumed in the run's own folder, as its resume command says
+        wider.paths.output_dir, wider.export.path = cfg.paths.output_dir, cfg.export.path
+        wider.callbacks.model_checkpoint.dirpath = cfg.callbacks.model_checkpoint.dirpath
     for path, message in [
         (tmp_path / "doctored.ckpt", "is not a checkpoint that loads safely"),
         (Path(cfg.export.path), "is not a training checkpoint \\(a model file: start from it with init_from=\\)"),

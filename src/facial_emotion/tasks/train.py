@@ -42,7 +42,7 @@ from facial_emotion.training.resume_schedule import (
     saved_schedule,
 )
 from facial_emotion.training.run_info import RunInfo
-from facial_emotion.training.run_record import restore_run_record
+from facial_emotion.training.run_record import holds_a_run, restore_run_record
 from facial_emotion.training.run_summary import RunSummary, ran_a_fraction
 
 log = logging.getLogger(__name__)
@@ -126,9 +126,9 @@ def _fit_test_export(cfg: DictConfig, run_info: RunInfo, summary: RunSummary) ->
         if OmegaConf.is_missing(cfg, key):
             raise ModelFileError(message)
     check_options(cfg)
+    resume = checked_resume_checkpoint(cfg)
     if cfg.get("export") and cfg.export.get("path"):  # not found unwritable after the whole training
         writable_folder(Path(cfg.export.path).parent, "export.path", cfg.export.path)
-    resume = checked_resume_checkpoint(cfg)
     datamodule: L.LightningDataModule = _instantiate(cfg.data)
     if cfg.get("test"):
         datamodule.setup("test")  # a bad test file fails now, not after the training
@@ -308,6 +308,14 @@ def checked_resume_checkpoint(cfg: DictConfig) -> dict[str, Any] | None:
             else ""
         )
         raise ResumeRefusedError(f"ckpt_path={path} is not a training checkpoint{hint}")
+    own_run = path.resolve().parent.parent
+    if path.resolve().parent != _last_checkpoint(cfg).parent.resolve() and holds_a_run(own_run):
+        # Forgetting hydra.run.dir= resumed into a new folder: half the run in each, the best of the first half
+        # forgotten by the checkpoint callback (Lightning only warned), the model file the second half's best.
+        raise ResumeRefusedError(
+            f"ckpt_path={path} is a checkpoint of the run in {own_run}: resume it there, with its command and "
+            f"ckpt_path={path.resolve()} hydra.run.dir={own_run}"
+        )
     return checkpoint
 
 

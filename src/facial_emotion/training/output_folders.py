@@ -27,14 +27,14 @@ class OutputWriteError(OSError):
 
 
 def writable_folder(folder: Path, option: str, value: Any = None) -> None:
-    """Make `folder` (and its parents) and write a probe file in it; OptionError naming `option` (given as `value`,
-    the folder itself by default) when either fails."""
+    """OptionError naming `option` (given as `value`, the folder itself by default) when files cannot be made in
+    `folder`: a probe file is written in it, or where it does not exist yet in the nearest folder above it (which
+    makes nothing: a refused run leaves no empty folders)."""
     try:
-        blocking = next((p for p in (folder, *folder.parents) if p.exists()), None)
-        if blocking is not None and not blocking.is_dir():
-            raise NotADirectoryError(errno.ENOTDIR, f"{blocking} is a file, not a folder")
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
+        existing = next((p for p in (folder, *folder.parents) if p.exists()), Path.cwd())
+        if not existing.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, f"{existing} is a file, not a folder")
+        with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as error:
         given, where = (folder, "there") if value is None else (value, f"its folder {folder}")
