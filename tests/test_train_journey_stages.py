@@ -28,3 +28,15 @@ def test_init_from_a_file_built_with_other_options_names_them(tmp_path: Path, fe
     fixed = compose_train_config(tmp_path / "fixed", fer_dir, [*options, "model.net.dropout=0.3"])
     train(fixed)
     assert load_model_file(Path(fixed.export.path)).training["init_from"]["path"] == first.export.path
+
+
+def test_one_teacher_given_without_brackets_is_one_teacher(tmp_path: Path, fer_dir: Path) -> None:
+    """teachers=a.pkl was read one character at a time: 'error: / is a folder, not a model file'."""
+    teacher = compose_train_config(tmp_path / "teacher", fer_dir, ["test=false"])
+    train(teacher)
+    options = ["experiment=fer_vgg_large_distill", "init_from=null", f"teachers={teacher.export.path}", "test=false"]
+    student = compose_train_config(tmp_path / "student", fer_dir, [*options, "model.net.convs_per_stage=1"])
+    assert isinstance(student.teachers, str)
+    train(student)
+    recorded = load_model_file(Path(student.export.path)).training["distillation"]["teachers"]
+    assert [record["path"] for record in recorded] == [teacher.export.path]

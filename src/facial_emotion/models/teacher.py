@@ -23,6 +23,8 @@ class TeacherEnsemble(nn.Module):
 
     def __init__(self, paths: Sequence[str | Path], temperature: float = 1.0) -> None:
         super().__init__()
+        if isinstance(paths, str | Path):  # one file given without a list: not a teacher per character
+            paths = [paths]
         if not paths:
             raise ModelFileError("distillation needs at least one teacher model file")
         if temperature <= 0:

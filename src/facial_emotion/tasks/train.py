@@ -219,6 +219,8 @@ def _stopped_early(trainer: L.Trainer) -> int | None:
 def check_options(cfg: DictConfig) -> None:
     """OptionError, in one line naming the option, for an option that would fail only once the data is loaded."""
     cfg.test = flag(cfg, "test")  # `test=no` is text, which would read as yes
+    if isinstance(cfg.get("teachers"), str):  # teachers=a.pkl without brackets: one teacher, not one per character
+        cfg.teachers = [cfg.teachers]
     check_option_values(cfg)
     fraction = open_fraction(cfg, "data.val_fraction")
     if fraction is not None:
