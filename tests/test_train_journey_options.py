@@ -76,3 +76,12 @@ def test_text_values_reach_the_run_as_what_they_mean(tmp_path: Path, fer_dir: Pa
     check_options(cfg)
     assert cfg.data.skip_bad_rows is False and cfg.data.soft_labels_weight == 0.25 and cfg.data.batch_size == 16
     assert train(cfg)["val/acc"] >= 0  # and it trains with them
+
+
+def test_a_soft_labels_weight_without_its_file_is_refused_not_ignored(tmp_path: Path, fer_dir: Path) -> None:
+    """data.soft_labels_weight=0.3 alone trained on the FER2013 labels alone, without a word."""
+    error = train_script_error(tmp_path / "run", fer_dir, ["data.soft_labels_weight=0.3", "trainer.max_epochs=1"])
+    assert error == (
+        "error: data.soft_labels_weight weighs the FER+ votes of data.soft_labels_file, which is not given (it would "
+        "be ignored): add data.soft_labels_file=fer2013new.csv"
+    )

@@ -222,9 +222,23 @@ def check_options(cfg: DictConfig) -> None:
     if isinstance(cfg.get("teachers"), str):  # teachers=a.pkl without brackets: one teacher, not one per character
         cfg.teachers = [cfg.teachers]
     check_option_values(cfg)
+    if _given("data.soft_labels_weight") and not OmegaConf.select(cfg, "data.soft_labels_file"):
+        raise OptionError(
+            "data.soft_labels_weight weighs the FER+ votes of data.soft_labels_file, which is not given (it would be "
+            "ignored): add data.soft_labels_file=fer2013new.csv"
+        )
     fraction = open_fraction(cfg, "data.val_fraction")
     if fraction is not None:
         cfg.data.val_fraction = fraction  # "0.2" given as text reaches the datamodule as a number
+
+
+def _given(key: str) -> bool:
+    """Whether the command line sets `key` (outside scripts/train.py, e.g. composed in tests: never)."""
+    try:
+        overrides = HydraConfig.get().overrides.task
+    except ValueError:
+        return False
+    return any(o.lstrip("+~").split("=", 1)[0] == key for o in overrides)
 
 
 def _last_checkpoint(cfg: DictConfig) -> Path:
