@@ -37,7 +37,7 @@ def generator_states() -> dict[str, Any]:
 
 
 def set_generator_states(states: dict[str, Any]) -> None:
-    """Put back what `generator_states` returned (CUDA's only where as many devices are initialised)."""
+    """Put back what `generator_states` returned (CUDA's where the machine has as many GPUs)."""
     torch.set_rng_state(states["torch"])
     saved = states["numpy"]
     keys = saved["keys"].numpy().astype(np.uint32)
@@ -45,9 +45,8 @@ def set_generator_states(states: dict[str, Any]) -> None:
     python = states["python"]
     random.setstate((python["version"], tuple(python["internal"].tolist()), python["gauss_next"]))
     cuda = states.get("cuda")
-    cuda_ready = torch.cuda.is_available() and torch.cuda.is_initialized()
-    if cuda is not None and cuda_ready and len(cuda) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all(cuda)
+    if cuda is not None and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(cuda)  # queued until CUDA starts, after the seed's own queued call
 
 
 class RandomState(L.Callback):
