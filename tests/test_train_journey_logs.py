@@ -61,3 +61,10 @@ def test_the_precision_line_says_when_trainer_precision_overrides_the_cpus_choic
             assert line == precision_reason(automatic), line
         else:
             assert line.startswith(f"precision {other}, given by trainer.precision (the CPU's choice is {automatic}: ")
+
+
+def test_a_run_without_a_logger_trains(tmp_path: Path, fer_dir: Path) -> None:
+    """logger=none (configs/logger/none.yaml) was Lightning's traceback: the LearningRateMonitor needs a logger."""
+    cfg = compose_train_config(tmp_path, fer_dir, ["logger=none", "test=false"])
+    assert "val/acc" in train(cfg)
+    assert Path(cfg.export.path).is_file()

@@ -18,6 +18,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
 from hydra.types import RunMode
 from hydra.utils import instantiate
+from lightning.pytorch.callbacks import LearningRateMonitor
 from omegaconf import DictConfig, OmegaConf
 
 from facial_emotion.core.crop_geometry import CropGeometry
@@ -144,6 +145,8 @@ def _fit_test_export(cfg: DictConfig, run_info: RunInfo, summary: RunSummary) ->
     if resume is not None and (schedule := saved_schedule(resume)) is not None:
         callbacks.insert(0, ResumedScheduleCheck(cfg.ckpt_path, schedule))  # refuses before the summary says running
     loggers = [instantiate(lg) for lg in cfg.get("logger", {}).values() if lg is not None]
+    if not loggers:  # logger=none: Lightning refuses a LearningRateMonitor with nothing to write to (a traceback)
+        callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
     try:
         trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
     except InstantiationException as error:
