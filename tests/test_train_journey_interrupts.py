@@ -1,4 +1,5 @@
-"""Ctrl-C outside Lightning's loops (while the model file is exported) is the same one line as in an epoch."""
+"""Ctrl-C outside Lightning's loops (while the model file is exported), and SIGTERM anywhere, are the same one resume
+line as Ctrl-C in an epoch."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import lightning as L
 
 from facial_emotion.data.locate import PROJECT_ROOT
 from facial_emotion.training.run_summary import read_run_summary
@@ -61,3 +64,41 @@ def test_ctrl_c_while_exporting_says_how_to_finish_and_the_resume_exports(tmp_pa
     assert (run_dir / "model" / "my_own_model.pkl").is_file()
     summary = read_run_summary(run_dir)
     assert summary["status"] == "completed" and summary["epochs_completed"] == 1, "the resume trained again"
+
+
+class SigtermInSecondEpoch(L.Callback):
+    """A real SIGTERM to this process in epoch 1, as `kill`, `docker stop` or a cluster's preemption sends."""
+
+    def on_train_batch_end(self, trainer: L.Trainer, *args: object) -> None:
+        if trainer.current_epoch == 1 and args[-1] == 1:  # batch_idx
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_sigterm_is_the_resume_line_and_exit_143_not_a_silent_success(tmp_path: Path, fer_dir: Path) -> None:
+    """Lightning stops after the batch with its SIGTERMException, a SystemExit without a code: the run ended with
+    exit status 0 and no word, its summary 'failed'. A job chain (or Slurm) took the killed run for a finished one."""
+    run_dir = tmp_path / "run"
+    command = [
+        sys.executable,
+        "scripts/train.py",
+        f"paths.data_dir={fer_dir}",
+        f"paths.cache_dir={tmp_path / 'cache'}",
+        f"hydra.run.dir={run_dir}",
+        "model.net.widths=[8,16]",
+        "data.batch_size=16",
+        "trainer.max_epochs=3",
+        "trainer.precision=32-true",
+        "callbacks.progress_bar=null",
+        "test=false",
+        f"+callbacks.term._target_={__name__}.SigtermInSecondEpoch",
+    ]
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=180)
+    last = (run_dir / "checkpoints" / "last.ckpt").resolve()
+    assert result.returncode == 143, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"training was stopped by SIGTERM; resume it: its command with ckpt_path={last} hydra.run.dir={run_dir}"
+    )
+    assert read_run_summary(run_dir)["status"] == "interrupted"
+    assert not (run_dir / "model" / "my_own_model.pkl").exists()

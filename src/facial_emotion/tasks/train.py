@@ -19,6 +19,7 @@ from hydra.errors import InstantiationException
 from hydra.types import RunMode
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import LearningRateMonitor
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
 from facial_emotion.core.crop_geometry import CropGeometry
@@ -56,7 +57,12 @@ _REQUIRED_MODEL_FILES = {
 
 
 class TrainingInterrupted(KeyboardInterrupt):
-    """Ctrl-C stopped the run; the message says how to resume it. Its summary already says "interrupted"."""
+    """Ctrl-C (or SIGTERM) stopped the run; the message says how to resume it. Its summary already says
+    "interrupted". `exit_status`: 130 for Ctrl-C, 143 for SIGTERM, as a shell reports a process those signals end."""
+
+    def __init__(self, message: str, exit_status: int = 130) -> None:
+        super().__init__(message)
+        self.exit_status = exit_status
 
 
 def training_command() -> str:
@@ -256,6 +262,8 @@ def _resume_hint_on_interrupt(cfg: DictConfig) -> Iterator[None]:
     `except KeyboardInterrupt`) into TrainingInterrupted, whose message says how to resume."""
     try:
         yield
+    except SIGTERMException:  # `kill`, a cluster's preemption: Lightning stops after the batch and exits with 0
+        raise TrainingInterrupted(f"training was stopped by SIGTERM; {_how_to_go_on(cfg)}", exit_status=143) from None
     except SystemExit as stop:
         if not isinstance(stop.__context__, KeyboardInterrupt):
             raise
@@ -426,7 +434,7 @@ def run(cfg: DictConfig) -> float | None:
         sys.exit(2)
     except TrainingInterrupted as stop:
         print(stop, file=sys.stderr)
-        sys.exit(130)
+        sys.exit(stop.exit_status)
     except OutputWriteError as error:  # the machine, not the command: a sweep's next job would fail the same way
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)

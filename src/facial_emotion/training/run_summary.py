@@ -18,6 +18,7 @@ from typing import Any
 import lightning as L
 import torch
 from lightning.fabric.utilities.rank_zero import rank_zero_only
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from facial_emotion.core.hardware import describe_device
 from facial_emotion.training.resume_schedule import ResumeRefusedError
@@ -77,7 +78,8 @@ class RunSummary(L.Callback):
             self.refused(exception)
             return
         self.metrics.update(scalar_metrics(trainer))
-        self.write("interrupted" if isinstance(exception, KeyboardInterrupt) else "failed", error=exception)
+        stopped = isinstance(exception, KeyboardInterrupt | SIGTERMException)  # Ctrl-C, or `kill` / preemption
+        self.write("interrupted" if stopped else "failed", error=exception)
 
     def refused(self, error: ResumeRefusedError) -> None:
         """Record a refused resume as failed only where the folder holds no summary yet: in the run's own folder the
