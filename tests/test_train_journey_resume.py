@@ -144,3 +144,22 @@ def test_resuming_into_another_folder_is_refused_naming_the_runs_own(tmp_path: P
         f"ckpt_path={last.resolve()} hydra.run.dir={run_dir}"
     )
     assert not Path(elsewhere.callbacks.model_checkpoint.dirpath).exists()
+
+
+def test_resuming_an_earlier_checkpoint_of_the_run_is_refused(tmp_path: Path, noisy_fer_dir: Path) -> None:
+    """ckpt_path=<run>/checkpoints/epoch_001.ckpt (the best) for last.ckpt went on from epoch 2 and wrote over
+    last.ckpt: the epochs after the best were lost."""
+    cfg = _config(tmp_path, noisy_fer_dir)
+    train(cfg)
+    checkpoints = Path(cfg.callbacks.model_checkpoint.dirpath)
+    last, best = checkpoints / "last.ckpt", checkpoints / "epoch_001.ckpt"
+    saved = last.read_bytes()
+    with open_dict(cfg):
+        cfg.ckpt_path = str(best)
+    with pytest.raises(ResumeRefusedError) as refused:
+        train(cfg)
+    assert str(refused.value) == (
+        f"ckpt_path={best} holds 2 epochs of this run, its last.ckpt 4: resuming it would train over last.ckpt and "
+        f"lose the epochs after it; resume with ckpt_path={last.resolve()}"
+    )
+    assert last.read_bytes() == saved

@@ -343,6 +343,17 @@ def checked_resume_checkpoint(cfg: DictConfig) -> dict[str, Any] | None:
             f"ckpt_path={path} is a checkpoint of the run in {own_run}: resume it there, with its command and "
             f"ckpt_path={path.resolve()} hydra.run.dir={own_run}"
         )
+    last = _last_checkpoint(cfg)
+    if last.is_file() and last.resolve() != path.resolve():
+        ahead = torch.load(last, map_location="cpu", weights_only=True, mmap=True)
+        if int(ahead.get("global_step", 0)) > int(checkpoint.get("global_step", 0)):
+            # An epoch_NNN.ckpt given for last.ckpt: the run would go on from that epoch and write over last.ckpt,
+            # throwing away every epoch after it.
+            raise ResumeRefusedError(
+                f"ckpt_path={path} holds {int(checkpoint.get('epoch', -1)) + 1} epochs of this run, its last.ckpt "
+                f"{int(ahead.get('epoch', -1)) + 1}: resuming it would train over last.ckpt and lose the epochs after "
+                f"it; resume with ckpt_path={last.resolve()}"
+            )
     return checkpoint
 
 
