@@ -23,7 +23,7 @@ _NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 class OutputWriteError(OSError):
-    """A file of the run could not be written while it ran; the message says which, why and how to go on."""
+    """A file could not be written (or read) while the run ran; the message says which, why and how to go on."""
 
 
 def writable_folder(folder: Path, option: str, value: Any = None) -> None:
@@ -42,11 +42,13 @@ def writable_folder(folder: Path, option: str, value: Any = None) -> None:
 
 
 def write_failure(error: OSError, run_dir: Path, then: str) -> OutputWriteError:
-    """The one line for `error` raised while the run wrote into `run_dir`: the file, the reason, and `then` (how to
-    resume) after the cure."""
+    """The one line for `error` raised while the run ran: for a full disk (or one gone read-only) the file, the reason
+    and `then` (how to resume) once space is freed; for anything else the file and the reason."""
     target = error.filename or run_dir
-    cure = "free space" if error.errno in _NO_SPACE else "make it writable"
-    return OutputWriteError(f"cannot write {target}: {_reason(error)}; {cure}, then {then}")
+    if error.errno in (*_NO_SPACE, errno.EROFS):
+        cure = "free space" if error.errno in _NO_SPACE else "make it writable"
+        return OutputWriteError(f"cannot write {target}: {_reason(error)}; {cure}, then {then}")
+    return OutputWriteError(f"{target}: {_reason(error)}")
 
 
 def _reason(error: OSError) -> str:
