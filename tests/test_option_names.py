@@ -22,6 +22,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
         ("predict_live_stream", ["max_second=5"], "no option max_second (did you mean max_seconds=?)"),
         ("predict_live_stream", ["face_pipeline.detect_evry=3"], "(did you mean face_pipeline.detect_every=?)"),
         ("train", ["trainer.max_epoch=3"], "trainer has no option max_epoch (did you mean trainer.max_epochs=?)"),
+        ("train", ["model.net.widht=[8,16]"], "model.net has no option widht (did you mean model.net.widths=?)"),
         ("train", ["-m", "data.val_fracton=0.1,0.2"], "data has no option val_fracton"),
         ("train", ["-m", "model=vgg_small,vgg_large", "trainer.max_epoch=1"], "trainer has no option max_epoch"),
     ],

@@ -93,8 +93,8 @@ def _missing_key_message(cfg: DictConfig, config_name: str, key: str) -> str | N
         return None
     where = f"{config_name} has no option {key}" if not parent_key else f"{parent_key} has no option {leaf}"
     names = [name for name in names if not name.startswith("_")]  # _target_ and the like are not options
-    # A high cutoff: a loose guess misleads (video= is not save_video=, which would write over the clip).
-    close = difflib.get_close_matches(leaf, names, n=1, cutoff=0.75)
+    # A high cutoff: a loose guess misleads (video= is not save_video=, which would write over the clip: 0.67).
+    close = difflib.get_close_matches(leaf, names, n=1, cutoff=0.7)
     hint = f" (did you mean {parent_key + '.' if parent_key else ''}{close[0]}=?)" if close else ""
     listed = ", ".join(names[:_LISTED]) + (", ..." if len(names) > _LISTED else "")
     return f"{where}{hint}; its options: {listed}"
