@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import itertools
+import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +25,13 @@ from facial_emotion.training.resolvers import register_resolvers
 
 CONFIG_DIR = str(PROJECT_ROOT / "configs")
 register_resolvers()
+
+
+# A shell starts a background job (`bash .ci/run &`) with Ctrl-C ignored, and the processes it starts inherit that:
+# Python then never raises KeyboardInterrupt. The tests that press Ctrl-C (in this process or a script's) stand for a
+# user at a terminal, where it is heard; with a handler here, the scripts started from here get the default too.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def write_fer_csv(path: Path, n_rows: int, seed: int = 0, gz: bool = False) -> tuple[np.ndarray, np.ndarray]:
