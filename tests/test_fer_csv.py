@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -67,6 +68,42 @@ def test_bad_rows_name_file_line_and_problem(tmp_path: Path, bad_line: str, mess
 def test_skip_bad_rows_drops_and_reports(tmp_path: Path) -> None:
     parsed = parse_fer_csv(_bad_csv(tmp_path, "3,1 2 3"), skip_bad_rows=True)
     assert len(parsed) == 2 and parsed.skipped_lines == (3,)
+    assert parsed.skipped_problems == ("pixel string has 3 values, expected 2304",)
+
+
+def test_skipped_rows_are_one_warning_naming_file_lines_and_problems(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The parser and the data module each warned on a first parse (the one with the problem, the other a count);
+    from the cache only the count was left."""
+    data = tmp_path / "data"
+    data.mkdir()
+    write_fer_csv(data / "train.csv", 40)
+    lines = (data / "train.csv").read_text().splitlines()
+    lines[3], lines[7], lines[9], lines[12] = "3,1 2 3", "9," + lines[7].split(",")[1], "2", "4"
+    (data / "train.csv").write_text("\n".join(lines) + "\n")
+    expected = (
+        f"{data / 'train.csv'}: skipped 4 bad rows of 40 (data.skip_bad_rows=true): "
+        "line 4: pixel string has 3 values, expected 2304; line 8: emotion label '9' is not an integer in 0..6; "
+        "line 10: expected 2 comma-separated fields, found 1; and 1 more"
+    )
+    for parse in ("first", "cached"):
+        caplog.clear()
+        dm = FERDataModule(str(data), cache_dir=str(tmp_path / "cache"), skip_bad_rows=True, val_fraction=0.2)
+        with caplog.at_level(logging.WARNING):
+            dm.setup("fit")
+        assert [r.getMessage() for r in caplog.records if "bad row" in r.getMessage()] == [expected], parse
+        assert len(dm.train_set) + len(dm.val_set) == 36
+
+
+def test_a_cache_without_the_problems_of_its_skipped_rows_is_parsed_again(tmp_path: Path) -> None:
+    csv = _bad_csv(tmp_path, "3,1 2 3")
+    load_fer_csv(csv, tmp_path / "cache", skip_bad_rows=True)
+    (cache,) = (tmp_path / "cache").glob("*.npz")
+    with np.load(cache) as written:
+        np.savez(cache, **{k: written[k] for k in written.files if k != "skipped_problems"})  # as version 1 wrote
+    again = load_fer_csv(csv, tmp_path / "cache", skip_bad_rows=True)
+    assert again.skipped_lines == (3,) and again.skipped_problems == ("pixel string has 3 values, expected 2304",)
 
 
 def test_missing_column_and_empty_file(tmp_path: Path) -> None:

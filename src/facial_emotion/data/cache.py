@@ -41,7 +41,10 @@ def load_fer_csv(csv_path: Path, cache_dir: Path | None = None, skip_bad_rows: b
         try:
             with np.load(cache_file, allow_pickle=False) as cached:
                 usage = cached["usage"] if "usage" in cached.files else None
-                return FERArrays(cached["images"], cached["labels"], usage, tuple(cached["skipped_lines"].tolist()))
+                skipped = tuple(cached["skipped_lines"].tolist())
+                problems = tuple(cached["skipped_problems"].tolist()) if "skipped_problems" in cached.files else ()
+                if len(problems) == len(skipped):  # else written before the problems were kept: parse again
+                    return FERArrays(cached["images"], cached["labels"], usage, skipped, problems)
         except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):  # a half-written or damaged cache
             log.warning("cache %s is damaged: parsing %s again", cache_file, csv_path)
     arrays = parse_fer_csv(csv_path, skip_bad_rows=skip_bad_rows)
@@ -56,6 +59,7 @@ def _write_cache(cache_file: Path, arrays: FERArrays) -> None:
             "images": arrays.images,
             "labels": arrays.labels,
             "skipped_lines": np.asarray(arrays.skipped_lines, dtype=np.int64),
+            "skipped_problems": np.asarray(arrays.skipped_problems, dtype=str),
         }
         if arrays.usage is not None:
             payload["usage"] = arrays.usage

@@ -129,8 +129,8 @@ class FERDataModule(L.LightningDataModule):
     def _load(self, file_name: str) -> FERArrays:
         path = require_csv(self.data_dir, file_name)
         arrays = load_fer_csv(path, self.hparams.cache_dir, self.hparams.skip_bad_rows)
-        if arrays.skipped_lines:
-            log.warning("%s: %d bad rows skipped", path, len(arrays.skipped_lines))
+        if arrays.skipped_lines:  # the one word on them, from a fresh parse or the cache alike
+            log.warning("%s", arrays.skipped_message(path))
         return arrays
 
     def setup(self, stage: str | None = None) -> None:

@@ -7,7 +7,6 @@ operations, so a 28,709-row file parses in a few seconds with no Python loop ove
 from __future__ import annotations
 
 import gzip
-import logging
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,8 +14,6 @@ from pathlib import Path
 import numpy as np
 
 from facial_emotion.core.labels import NUM_CLASSES
-
-log = logging.getLogger(__name__)
 
 IMAGE_SIZE = 48
 PIXELS_PER_IMAGE = IMAGE_SIZE * IMAGE_SIZE
@@ -34,9 +31,22 @@ class FERArrays:
     labels: np.ndarray
     usage: np.ndarray | None = None
     skipped_lines: tuple[int, ...] = ()
+    skipped_problems: tuple[str, ...] = ()  # what was wrong with each of `skipped_lines`, in the same order
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    def skipped_message(self, path: Path, shown: int = 3) -> str:
+        """One line on the rows `skip_bad_rows` dropped: the file, how many, and the first `shown` lines with
+        what is wrong with each (empty when none were skipped)."""
+        if not self.skipped_lines:
+            return ""
+        n = len(self.skipped_lines)
+        problems = (self.skipped_problems or ("bad row",) * n)[:shown]
+        first = [f"line {line}: {problem}" for line, problem in zip(self.skipped_lines[:shown], problems, strict=True)]
+        more = f"; and {n - shown} more" if n > shown else ""
+        rows = "row" if n == 1 else "rows"
+        return f"{path}: skipped {n} bad {rows} of {n + len(self)} (data.skip_bad_rows=true): {'; '.join(first)}{more}"
 
 
 def read_text_bytes(path: Path) -> bytes:
@@ -52,7 +62,8 @@ def parse_fer_csv(path: Path, skip_bad_rows: bool = False, require_labels: bool 
     """Parse a FER CSV file.
 
     Raises `FERDataError` on the first bad row unless `skip_bad_rows`, in which case bad rows are
-    dropped and their line numbers are reported in `FERArrays.skipped_lines`.
+    dropped and their line numbers and problems are reported in `FERArrays.skipped_lines` and
+    `skipped_problems` (logged by the caller, once: `FERArrays.skipped_message`).
     """
     path = Path(path)
     lines = read_text_bytes(path).replace(b"\r\n", b"\n").split(b"\n")
@@ -109,12 +120,11 @@ def _parse_rows(path: Path, header: list[str], rows: list[bytes], skip_bad_rows:
             first = bad[0]
             more = f" ({len(bad) - 1} more bad rows)" if len(bad) > 1 else ""
             raise FERDataError(f"{path}, line {first + 2}: {problems[first]}{more}")
-        log.warning("%s: skipped %d bad rows (first: line %d: %s)", path, len(bad), bad[0] + 2, problems[bad[0]])
         keep = np.ones(len(rows), dtype=bool)
         keep[bad] = False
         images, labels = images[keep], labels[keep]
         usage = usage[keep] if usage is not None else None
-        return FERArrays(images, labels, usage, tuple(i + 2 for i in bad))
+        return FERArrays(images, labels, usage, tuple(i + 2 for i in bad), tuple(problems[i] for i in bad))
     return FERArrays(images, labels, usage)
 
 
