@@ -33,6 +33,30 @@ def test_a_misspelt_option_is_named_with_the_closest_one(config: str, arguments:
     assert "\n" not in message
 
 
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (["model=vgg_smal"], "train has no model vgg_smal (did you mean model=vgg_small?); its choices: "),
+        (["-m", "model=vgg_small,vgg_larg"], "train has no model vgg_larg (did you mean model=vgg_large?)"),
+        (["+experiment=fer_vgg_large_distil"], "(did you mean experiment=fer_vgg_large_distill?)"),
+        (["hparams_search=nope"], "train has no hparams_search nope; its choices: fer_vgg_small_optuna"),
+    ],
+)
+def test_a_misspelt_config_choice_is_named_with_the_choices_there_are(arguments: list[str], expected: str) -> None:
+    message = unknown_option_message("train", arguments)
+    assert message is not None and expected in message
+    choices = sorted(path.stem for path in (PROJECT_ROOT / "configs" / "model").glob("*.yaml"))
+    if "model" in arguments[-1]:
+        assert message.endswith(f"its choices: {', '.join(choices)}")
+
+
+def test_an_option_the_config_file_says_to_add_is_named_with_its_plus() -> None:
+    """train.yaml documents `+init_from=<model file>`; without the `+` the user is told how to add it."""
+    message = unknown_option_message("train", ["init_from=results/model/my_own_model.pkl"])
+    assert message is not None
+    assert message.startswith("train has no option init_from (add it with +init_from=, as configs/train.yaml says)")
+
+
 def test_a_loose_guess_is_not_offered() -> None:
     """`video=` is not `save_video=` (which would write over the clip): no guess, the options are listed."""
     message = unknown_option_message("predict_live_stream", ["video=clip.mp4"])
@@ -50,7 +74,9 @@ def test_a_loose_guess_is_not_offered() -> None:
         ("train", ["hydra.run.dir=out", "hydra/launcher=submitit_local"]),
         ("train", ["-m", "model=vgg_small,vgg_large", "model.net.dropout=0.1,0.3"]),
         ("train", ["-m", "model=glob(vgg_*)", "no_such=1"]),  # a glob needs Hydra's config loader: Hydra checks
-        ("train", ["hparams_search=nope"]),  # an unknown group option: Hydra lists the ones there are
+        ("train", ["model=null", "hparams_search=null"]),  # null leaves a group out
+        ("train", ["+experiment=fer_vgg_large_distill", "-m", "model=vgg_small,vgg_large"]),
+        ("train", ["hydra/sweeper=optuna"]),  # a plugin's choice, not in configs/
         ("train", ["--cfg", "job", "seed=1"]),
         ("train", ["--help", "no_such=1"]),
         ("train", ["broken=[1,"]),  # unparsable: Hydra says where

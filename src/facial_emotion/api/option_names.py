@@ -9,10 +9,11 @@ Here: `predict_live_stream has no option video; its options: source, ...`: the s
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import Override
+from hydra.core.override_parser.types import Override, ValueType
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 
@@ -27,14 +28,19 @@ _LISTED = 12  # options named in the message at most (a script's --help shows ev
 def unknown_option_message(config_name: str, arguments: Sequence[str]) -> str | None:
     """What is wrong with the first `key=value` in `arguments` naming no option of `config_name`'s config, or None.
 
-    Only plain overrides are checked: `+key=` (add), `++key=`, `~key`, `hydra.*` and config groups are Hydra's to
-    judge, and so is anything it cannot parse. Config groups given in `arguments` (`experiment=...`) are applied
-    first, as they can bring options of their own.
+    Checked: plain overrides (`key=value`) and the choices of the project's config groups (`model=vgg_small`).
+    `+key=` (add), `++key=`, `~key`, `hydra.*` and `hydra/*` groups (plugins bring choices of their own), globs and
+    anything Hydra cannot parse are Hydra's to judge. Config groups given in `arguments` (`experiment=...`) are
+    applied first, as they can bring options of their own.
     """
     overrides = _overrides(arguments)
     if overrides is None:
         return None
     groups = [o for o in overrides if (CONFIG_DIR / o.key_or_group).is_dir()]
+    for group in groups:
+        message = _unknown_choice_message(config_name, group)
+        if message is not None:
+            return message
     plain = [o for o in overrides if o not in groups and not (o.is_add() or o.is_force_add() or o.is_delete())]
     plain = [o for o in plain if o.package is None and not o.key_or_group.startswith("hydra")]
     if not plain:
@@ -82,6 +88,34 @@ def _first_choice(override: Override) -> str:
     return f"{override.key_or_group}={next(iter(override.sweep_string_iterator()))}"
 
 
+def _unknown_choice_message(config_name: str, override: Override) -> str | None:
+    """`train has no model vgg_smal (did you mean model=vgg_small?); its choices: ...`, or None if every choice in
+    `override` (one, a list or a sweep) is a config file of its group, or is Hydra's to judge."""
+    group = override.key_or_group
+    if group.startswith("hydra") or override.is_delete():
+        return None
+    folder = CONFIG_DIR / group
+    for choice in _choices(override):
+        if (folder / f"{choice}.yaml").is_file():
+            continue
+        names = sorted(str(path.relative_to(folder).with_suffix("")) for path in folder.rglob("*.yaml"))
+        close = difflib.get_close_matches(choice, names, n=1, cutoff=0.7)
+        hint = f" (did you mean {group}={close[0]}?)" if close else ""
+        return f"{config_name} has no {group} {choice}{hint}; its choices: {', '.join(names)}"
+    return None
+
+
+def _choices(override: Override) -> Iterator[str]:
+    """The config names an override of a group selects; none where Hydra has to expand them (a glob) or where the
+    value is not a plain name (null deselects the group, `${...}` is resolved later)."""
+    if override.value_type is ValueType.GLOB_CHOICE_SWEEP:
+        return
+    values = list(override.sweep_string_iterator()) if override.is_sweep_override() else override.value()
+    for value in values if isinstance(values, list) else [values]:
+        if isinstance(value, str) and "${" not in value:
+            yield value
+
+
 def _missing_key_message(cfg: DictConfig, config_name: str, key: str) -> str | None:
     """None if `key` (dotted) names an option of `cfg` or a place where any key may be added; else the message."""
     parent_key, _, leaf = key.rpartition(".")
@@ -96,5 +130,13 @@ def _missing_key_message(cfg: DictConfig, config_name: str, key: str) -> str | N
     # A high cutoff: a loose guess misleads (video= is not save_video=, which would write over the clip: 0.67).
     close = difflib.get_close_matches(leaf, names, n=1, cutoff=0.7)
     hint = f" (did you mean {parent_key + '.' if parent_key else ''}{close[0]}=?)" if close else ""
+    if key in _documented_additions(config_name):
+        hint = f" (add it with +{key}=, as configs/{config_name}.yaml says)"
     listed = ", ".join(names[:_LISTED]) + (", ..." if len(names) > _LISTED else "")
     return f"{where}{hint}; its options: {listed}"
+
+
+def _documented_additions(config_name: str) -> set[str]:
+    """Options a config file's comments tell users to add with `+key=` (train.yaml: `# +init_from=<model file>`)."""
+    text = (CONFIG_DIR / f"{config_name}.yaml").read_text(encoding="utf-8")
+    return set(re.findall(r"#\s*\+([\w.]+)=", text))
