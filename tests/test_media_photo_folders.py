@@ -200,3 +200,23 @@ def test_a_path_that_is_no_file_or_folder_says_what_it_is(tmp_path: Path, kind: 
     assert capsys.readouterr().err == f"error: {path} is not a regular file or folder: it is {said}\n"
     assert run_evaluate_faces(evaluating) == 2
     assert capsys.readouterr().err == f"error: {path} is not a regular file or folder: it is {said}\n"
+
+
+def test_a_named_pipe_inside_a_photo_folder_is_listed_as_skipped_not_read(tmp_path: Path, capsys) -> None:
+    """A pipe named like a photo is never opened (that would wait for a writer for ever); both scripts name it."""
+    happy = tmp_path / "Happy"
+    happy.mkdir()
+    shutil.copy(sorted(HAPPY.iterdir())[0], happy / "face.jpg")
+    os.mkfifo(happy / "pipe.jpg")
+    os.mkfifo(happy / "queue")
+    assert find_images(happy) == ([happy / "face.jpg"], [happy / "pipe.jpg", happy / "queue"], [])
+    with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
+        predicting = compose(config_name="predict_image", overrides=[f"path={happy}", "tta=center"])
+        evaluating = compose(config_name="evaluate_faces", overrides=[f"path={tmp_path}", "tta=center"])
+    run_predict_image(predicting)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("Skipped 2 file(s) that are not images (") and lines[0].endswith(": pipe.jpg, queue")
+    assert len(lines) == 2 and lines[1].startswith("face.jpg : Happy , ")
+    assert run_evaluate_faces(evaluating) == 0
+    out = capsys.readouterr().out
+    assert "Happy/pipe.jpg, Happy/queue" in out and "Accuracy exact: 100.00% (1 images" in out

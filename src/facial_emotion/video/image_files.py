@@ -32,8 +32,9 @@ class PhotoFiles(NamedTuple):
 
 
 def split_files(folder: Path) -> PhotoFiles:
-    """The images under `folder` (recursive, sorted), the other files there that are not hidden (.DS_Store), and
-    the folders under it that could not be listed (`folder` itself included).
+    """The images under `folder` (recursive, sorted), the other entries there that are not hidden (.DS_Store; named
+    pipes, sockets and devices included, whatever their names), and the folders under it that could not be listed
+    (`folder` itself included).
 
     Links to folders are followed (each folder once, so a link to a folder above ends no search); a link whose target
     is gone counts as a file, so that a photo that cannot be read is reported, not dropped."""
@@ -42,10 +43,10 @@ def split_files(folder: Path) -> PhotoFiles:
     def note_unlistable(error: OSError) -> None:
         unlistable.append((Path(error.filename), error.strerror or str(error)))
 
-    entries = walk_files(folder, onerror=note_unlistable)
-    files = sorted(p for p in entries if _file_or_broken_link(p) and not p.name.startswith("."))
-    images = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
-    others = [p for p in files if p.suffix.lower() not in IMAGE_SUFFIXES]
+    entries = sorted(p for p in walk_files(folder, onerror=note_unlistable) if not p.name.startswith("."))
+    # A named pipe, socket or device is never read (reading a pipe waits for a writer): listed with the other files.
+    images = [p for p in entries if _file_or_broken_link(p) and p.suffix.lower() in IMAGE_SUFFIXES]
+    others = sorted(set(entries) - set(images))
     return PhotoFiles(images, others, sorted(unlistable))
 
 
