@@ -75,3 +75,21 @@ def test_a_server_that_stalls_is_cut_off_at_the_time_limit(stalling_server: str,
     elapsed = time.monotonic() - started
     assert "\n" not in str(raised.value)
     assert LIMIT_S - 0.1 < elapsed < LIMIT_S + MARGIN_S
+
+
+def test_a_host_name_lookup_that_hangs_is_cut_off_at_the_time_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The system's lookup takes no timeout (a DNS server that does not answer holds it for tens of seconds)."""
+    monkeypatch.setattr(images, "DOWNLOAD_TIMEOUT_S", LIMIT_S)
+    looked_up = []
+
+    def slow_lookup(host: str, *args: object, **kwargs: object) -> list:
+        looked_up.append(host)
+        time.sleep(LIMIT_S + 3)  # the thread left behind ends after the test
+        return []
+
+    monkeypatch.setattr(images.socket, "getaddrinfo", slow_lookup)
+    started = time.monotonic()
+    with pytest.raises(ImageInputError, match=r"^http://photos.example/face.jpg: no answer within 1.5 s$"):
+        images.to_bgr("http://photos.example/face.jpg")
+    assert looked_up == ["photos.example"]
+    assert LIMIT_S - 0.1 < time.monotonic() - started < LIMIT_S + MARGIN_S

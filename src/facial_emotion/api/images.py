@@ -9,6 +9,7 @@ import http.client
 import io
 import re
 import socket
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -189,10 +190,43 @@ def _deadline_connection(connection_class: type, deadline: float) -> type:
             self.timeout = deadline - time.monotonic()
             if self.timeout <= 0:  # a redirect after the time was spent (0 would mean non-blocking)
                 raise TimeoutError("timed out")
-            super().connect()  # HTTPS: connected and wrapped in TLS
+            # http.client connects through this attribute (set in its __init__): the host lookup keeps the deadline
+            self._create_connection = lambda address, _timeout, source=None: _connect_within(address, deadline, source)
+            super().connect()  # HTTPS: connected and wrapped in TLS (its server name is still the host's)
             self.sock = _DeadlineSocket(self.sock, deadline)
 
     return DeadlineConnection
+
+
+def _connect_within(address: tuple[str, int], deadline: float, source: Any = None) -> socket.socket:
+    """`socket.create_connection(address)` with the host name looked up before `deadline` too: the system's lookup
+    takes no timeout (an unreachable DNS server holds it for tens of seconds), so it runs in a thread left behind."""
+    host, port = address
+    found: list[Any] = []
+
+    def look_up() -> None:
+        try:
+            found.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except OSError as error:
+            found.append(error)
+
+    lookup = threading.Thread(target=look_up, name=f"lookup {host}", daemon=True)
+    lookup.start()
+    lookup.join(max(deadline - time.monotonic(), 0))
+    if not found:
+        raise TimeoutError("timed out")
+    if isinstance(found[0], OSError):
+        raise found[0]
+    error: OSError = OSError(f"no address for {host}")
+    for *_, sockaddr in found[0]:  # each address in turn, as socket.create_connection does
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("timed out")
+        try:
+            return socket.create_connection(sockaddr[:2], left, source)
+        except OSError as failed:
+            error = failed
+    raise error
 
 
 class _KeepsDeadline:
