@@ -17,6 +17,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from facial_emotion.data.locate import PROJECT_ROOT
+from facial_emotion.tasks.analyze_videos import find_videos
 from facial_emotion.tasks.evaluate_faces import run as run_evaluate_faces
 from facial_emotion.tasks.predict_image import run as run_predict_image
 from facial_emotion.video.image_files import find_images, read_bgr_or_reason
@@ -220,3 +221,15 @@ def test_a_named_pipe_inside_a_photo_folder_is_listed_as_skipped_not_read(tmp_pa
     assert run_evaluate_faces(evaluating) == 0
     out = capsys.readouterr().out
     assert "Happy/pipe.jpg, Happy/queue" in out and "Accuracy exact: 100.00% (1 images" in out
+
+
+def test_a_video_name_that_is_no_file_is_named_and_skipped(tmp_path: Path, capsys) -> None:
+    """analyze_videos.py `videos=<folder>`: a named pipe or a broken link named like a video is never opened."""
+    clip = Path(shutil.copy(PROJECT_ROOT / "results" / "preprocessing_test" / "input_video.mp4", tmp_path / "a.mp4"))
+    os.mkfifo(tmp_path / "b.mp4")
+    (tmp_path / "c.mp4").symlink_to(tmp_path / "deleted.mp4")
+    assert find_videos(str(tmp_path)) == [clip]
+    assert capsys.readouterr().err.splitlines() == [
+        f"{tmp_path / 'b.mp4'} : a named pipe (FIFO), not a video file; skipped",
+        f"{tmp_path / 'c.mp4'} : a link to a file that is gone, not a video file; skipped",
+    ]

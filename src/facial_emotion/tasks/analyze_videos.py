@@ -24,7 +24,7 @@ from facial_emotion.api.settings import override_value
 from facial_emotion.core.model_file import ModelFileError
 from facial_emotion.core.options import flag, number
 from facial_emotion.core.user_paths import expand_home
-from facial_emotion.video.image_files import walk_files
+from facial_emotion.video.image_files import special_file_kind, walk_files
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
 CSV_FILE, TIMELINE_FILE, RECORD_FILE, VIDEO_FILE = "emotions.csv", "timeline.png", "analysis.json", "annotated.mp4"
@@ -41,14 +41,19 @@ def _warn_unlistable(error: OSError) -> None:
 
 def find_videos(pattern: str) -> list[Path]:
     """Every video file under a folder (recursive, through links to folders; not hidden ones: macOS's `._clip.mp4`
-    are not videos; a line on stderr for each folder that cannot be listed), or the files a glob matches; sorted."""
+    are not videos; a line on stderr for each folder that cannot be listed and each video name that is no file: a
+    named pipe, a broken link), or the files a glob matches; sorted."""
     path = Path(pattern).expanduser()
     if path.is_dir():
-        found = [
+        named = [
             p
             for p in walk_files(path, onerror=_warn_unlistable)
-            if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES and not p.name.startswith(".")
+            if p.suffix.lower() in VIDEO_SUFFIXES and not p.name.startswith(".")
         ]
+        found = [p for p in named if p.is_file()]
+        for p in sorted(set(named) - set(found)):  # never opened: a pipe would wait for a writer for ever
+            what = special_file_kind(p) or "a link to a file that is gone"
+            print(f"{p} : {what}, not a video file; skipped", file=sys.stderr)
     else:
         found = [Path(p) for p in glob.glob(str(path), recursive=True) if Path(p).is_file()]
     if not found:
