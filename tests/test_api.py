@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -37,13 +37,17 @@ from facial_emotion.api import (
 from facial_emotion.api.settings import CONFIG_DIR, compose_settings
 from facial_emotion.core.early_exit import parse_early_exit
 from facial_emotion.data.locate import PROJECT_ROOT
+from facial_emotion.tasks.predict_image import run as run_predict_image
 from facial_emotion.video.frame_source import FrameSource
+from facial_emotion.video.pipeline import classify_faces
 from tests.app_support import piped_webm, png_stating_size
 from tests.conftest import unused_port
 
 SHARED = PROJECT_ROOT.parent / "shared"
 HAPPY_PHOTO = SHARED / "faces" / "nimstim" / "Happy" / "01F_HA_C.jpg"
 SAD_PHOTO = next(iter(sorted((SHARED / "faces" / "penn_er40" / "Sad").glob("*"))), None)
+# A 143x181 film still the face fills: the photo detector (on a padded copy) boxes it past the top and the sides.
+EDGE_PHOTO = SHARED / "faces" / "sfew_train" / "Happy" / "50_50_001805320_00000009.png"
 VIDEO = SHARED / "videos" / "videoretalking_face5.mp4"  # 25 fps, one face
 CLIP_FRAMES = 30  # 1.2 s
 
@@ -294,6 +298,42 @@ def centre(face: FaceResult) -> np.ndarray:
     return np.array([x + w / 2, y + h / 2])
 
 
+def assert_inside(box: Sequence[float], image: np.ndarray) -> None:
+    x, y, w, h = box
+    assert 0 <= x <= x + w <= image.shape[1] and 0 <= y <= y + h <= image.shape[0], (box, image.shape[:2])
+
+
+@pytest.mark.skipif(not EDGE_PHOTO.is_file(), reason=f"sfew_train photo not found: {EDGE_PHOTO}")
+def test_a_face_past_the_photos_edge_is_reported_clipped_and_classified_unclipped(
+    recognizer: EmotionRecognizer, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """The box reported (API, predict_image's log) is the detector's box clipped to the photo; the probabilities
+    are those of the crop of the unclipped box, as before boxes were clipped."""
+    image = cv2.imread(str(EDGE_PHOTO))
+    photos = recognizer._photos
+    [detected] = photos.detector.detect(image)
+    x1, y1, x2, y2 = (float(v) for v in detected.box)
+    height, width = image.shape[:2]
+    assert x1 < 0 and y1 < 0 and x2 > width  # the premise: the detector's box reaches past the edges
+    unclipped = classify_faces(image, [detected], photos.cropper, photos.predictor)[0]
+    [face] = recognizer.analyze(EDGE_PHOTO)
+    assert_inside(face.box, image)
+    assert face.box == pytest.approx((0, 0, width, min(y2, height)), abs=1e-4)
+    np.testing.assert_allclose(list(face.probabilities.values()), unclipped, atol=1e-6)
+    np.testing.assert_allclose(face.landmarks, detected.landmarks, atol=1e-4)
+    log = tmp_path / "faces.csv"
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
+        cfg = compose(config_name="predict_image", overrides=[f"path={EDGE_PHOTO}", f"log={log}"])
+    run_predict_image(cfg)
+    assert capsys.readouterr().out.splitlines()[-1].startswith(f"{EDGE_PHOTO.name} : {face.label} , ")
+    rows = pd.read_csv(log)
+    assert list(rows.columns) == ["file", "face", "x", "y", "w", "h", *recognizer.class_names, "emotion"]
+    assert len(rows) == 1 and rows.loc[0, "face"] == 1 and rows.loc[0, "emotion"] == face.label
+    assert_inside(rows.loc[0, ["x", "y", "w", "h"]].astype(float), image)
+    np.testing.assert_allclose(rows.loc[0, ["x", "y", "w", "h"]].astype(float), face.box, atol=0.06)
+    np.testing.assert_allclose(rows.loc[0, recognizer.class_names].astype(float), unclipped, atol=1e-5)
+
+
 @pytest.mark.skipif(SAD_PHOTO is None, reason="penn_er40 photos not found")
 def test_several_faces_come_largest_first(recognizer: EmotionRecognizer) -> None:
     big = cv2.imread(str(HAPPY_PHOTO))
@@ -333,7 +373,9 @@ def test_whole_image_if_no_face_classifies_the_photo_and_says_so(recognizer: Emo
     blank = np.full((240, 320, 3), 128, np.uint8)
     (whole,) = recognizer.analyze(blank, whole_image_if_no_face=True)
     assert whole.whole_image and whole.landmarks is None
-    assert whole.box == (-8.0, -48.0, 336.0, 336.0)  # the centre square of the photo padded by 20% a side
+    assert whole.box == (0.0, 0.0, 320.0, 240.0)  # the centre square of the photo padded by 20% a side: all of it
+    (tall,) = recognizer.analyze(np.full((300, 100, 3), 128, np.uint8), whole_image_if_no_face=True)
+    assert tall.box == (0.0, 80.0, 100.0, 140.0)  # that square (-20..120 x 80..220) is narrower: the part inside
     assert sum(whole.probabilities.values()) == pytest.approx(1.0, abs=1e-4)
     assert FaceResult.from_dict(json.loads(json.dumps(whole.to_dict()))) == whole
     assert recognizer.top_emotion(blank, whole_image_if_no_face=True) == (whole.label, whole.probability)

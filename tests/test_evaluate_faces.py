@@ -108,7 +108,9 @@ def test_predict_image_can_read_a_photo_without_a_face_whole(tiny_set: Path, tmp
     lines = capsys.readouterr().out.splitlines()
     assert sum(line.startswith("flat.png : no face found, whole image : ") for line in lines) == 1
     rows = pd.read_csv(log, keep_default_na=False).set_index("file")
-    assert rows.loc["flat.png", "face"] == 0 and rows.loc["flat.png", "w"] == rows.loc["flat.png", "h"]
+    assert rows.loc["flat.png", "face"] == 0
+    # The 100x120 photo padded by 20% a side, its centre square read: all of the photo, the box clipped to it.
+    assert rows.loc["flat.png", ["x", "y", "w", "h"]].astype(float).tolist() == [0.0, 0.0, 100.0, 120.0]
     probabilities = rows[["Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral"]].to_numpy(float)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-3)
     assert (rows.drop(index="flat.png")["face"] == 1).all()  # the real photos: their detected faces, as before
@@ -244,7 +246,8 @@ def test_given_crop_pads_the_image_before_its_centre_square(tmp_path: Path) -> N
     unpadded = pipeline.classify_whole(image, pad=0.0)
     padded = pipeline.classify_whole(image, pad=0.2)
     np.testing.assert_array_equal(unpadded.box, [0, 19, 143, 162])  # the centre square of the image
-    np.testing.assert_array_equal(padded.box, [-29, -10, 172, 191])  # 36 / 29 px of replicated border added
+    # 36 / 29 px of replicated border added; the square read (-29..172 x -10..191) is reported clipped: all of it.
+    np.testing.assert_array_equal(padded.box, [0, 0, 143, 181])
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     border = cv2.copyMakeBorder(gray, 36, 36, 29, 29, cv2.BORDER_REPLICATE)[26:227, 0:201]
     expected = predictor.predict_proba(cv2.resize(border, (48, 48), interpolation=cv2.INTER_AREA))[0]

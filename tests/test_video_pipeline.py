@@ -6,6 +6,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pandas as pd
 import pytest
 
 from facial_emotion.data.locate import PROJECT_ROOT
@@ -107,6 +108,92 @@ def test_tracker_predicts_motion_between_detections() -> None:
         tracker.update([scripted_face(10 * step, 0)])
     (track,) = tracker.predict()
     assert track.box[0] > 30  # moved on from the last detection at x=30
+
+
+class ScriptedDetector:
+    """A detector that finds the faces it is given, one list per call."""
+
+    def __init__(self, *detections: list[DetectedFace]) -> None:
+        self.detections = list(detections)
+
+    def detect(self, frame: np.ndarray, **kwargs: object) -> list[DetectedFace]:
+        return self.detections.pop(0)
+
+
+class RecordingPredictor:
+    """Keeps the crops it is given; its probabilities come from their mean, so they follow the pixels."""
+
+    class_names = ["Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral"]
+    backend = "torch"
+
+    def __init__(self) -> None:
+        self.crops: list[np.ndarray] = []
+
+    def predict_proba(self, crops: np.ndarray) -> np.ndarray:
+        self.crops.append(crops.copy())
+        logits = np.outer(crops.reshape(len(crops), -1).mean(axis=1) / 255, np.arange(7)).astype(np.float32)
+        return np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+
+
+def test_video_boxes_are_reported_clipped_to_the_frame_and_faces_cropped_unclipped(tmp_path: Path) -> None:
+    """A face cut by the frame's left edge, then tracked on past it: every box reported (FaceEmotion, log, timeline,
+    the app's live JSON) lies in the frame, the face wholly past the edge keeps a zero-width box on it, and the
+    model reads the crops of the unclipped boxes."""
+    from facial_emotion.api.timeline import TimelineRecorder
+    from facial_emotion.app.live import faces_json
+    from facial_emotion.video.pipeline import EmotionPipeline, clip_box
+    from facial_emotion.video.sinks import PredictionLog, draw_faces
+
+    rng = np.random.default_rng(0)
+    frame = cv2.GaussianBlur(rng.integers(0, 255, (160, 200, 3), dtype=np.uint8), (5, 5), 0)
+    first, second = scripted_face(-5, 40, side=40), scripted_face(-30, 40, side=40)
+    past_edge = second.shifted(np.array([-25, 0], dtype=np.float32))  # the tracker's velocity: -25 px a frame
+
+    def pipeline(*detections: list[DetectedFace]) -> tuple[EmotionPipeline, RecordingPredictor]:
+        predictor = RecordingPredictor()
+        tracker = IouTracker(iou_threshold=0.01, velocity_decay=0.0)
+        detector = ScriptedDetector(*detections)
+        options = {"async_detection": False, "lookahead_detection": False, "full_detection_every": 1}
+        pipe = EmotionPipeline(detector, FaceCropper(), tracker, predictor, EmotionSmoother(1.0), 2, **options)
+        return pipe, predictor
+
+    pipe, predictor = pipeline([first], [second])
+    results = [pipe.process(frame, index / 10) for index in range(4)]  # detected, tracked, detected, tracked
+    assert [len(result.faces) for result in results] == [1, 1, 1, 1]
+    assert len({result.faces[0].track_id for result in results}) == 1
+    np.testing.assert_array_equal(results[0].faces[0].box, [0, 40, 35, 80])
+    np.testing.assert_array_equal(results[3].faces[0].box, [0, 40, 0, 80])  # wholly past the edge: on it
+    for index, face in ((0, first), (2, second), (3, past_edge)):
+        np.testing.assert_array_equal(predictor.crops[index], FaceCropper().crop_all(frame, [face]))
+        np.testing.assert_array_equal(results[index].faces[0].box, clip_box(face.box, frame.shape))
+    clipped = DetectedFace(results[0].faces[0].box, 0.99, first.landmarks)
+    assert not np.array_equal(predictor.crops[0], FaceCropper().crop_all(frame, [clipped]))
+
+    names = RecordingPredictor.class_names
+    log, timeline = PredictionLog(tmp_path / "faces.csv", names), TimelineRecorder(names, every=0)
+    for result in results:
+        log.write(result)
+        timeline.write(result)
+        assert draw_faces(result.frame, result.faces, names).shape == frame.shape
+    log.close()
+    for table in (pd.read_csv(tmp_path / "faces.csv"), timeline.to_dataframe()):
+        assert len(table) == 4 and (table[["x", "y", "w", "h"]] >= 0).all().all()
+        assert ((table["x"] + table["w"]) <= 200).all() and ((table["y"] + table["h"]) <= 160).all()
+    live, _ = pipeline([first])
+    [answer] = faces_json(live, frame, 0.0)
+    assert answer["box"] == [0.0, 40.0, 35.0, 40.0]
+
+
+def test_clip_box_keeps_boxes_inside_and_puts_those_wholly_outside_on_the_nearest_edge() -> None:
+    from facial_emotion.video.pipeline import clip_box
+
+    shape = (100, 200, 3)  # 200 px wide, 100 tall
+    np.testing.assert_array_equal(clip_box(np.array([10, 20, 50, 60]), shape), [10, 20, 50, 60])
+    np.testing.assert_array_equal(clip_box(np.array([-3.7, -51.1, 155.5, 169.3]), shape), [0, 0, 155.5, 100])
+    np.testing.assert_array_equal(clip_box(np.array([-20, -30, 230, 140]), shape), [0, 0, 200, 100])
+    np.testing.assert_array_equal(clip_box(np.array([210, 10, 260, 50]), shape), [200, 10, 200, 50])
+    np.testing.assert_array_equal(clip_box(np.array([-60, -90, -10, -40]), shape), [0, 0, 0, 0])
+    assert clip_box(np.array([1, 2, 3, 4], dtype=np.float64), shape).dtype == np.float32
 
 
 def test_smoother_averages_towards_new_probabilities() -> None:

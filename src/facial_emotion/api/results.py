@@ -14,10 +14,11 @@ from facial_emotion.video.pipeline import FaceEmotion
 
 @dataclass(frozen=True)
 class FaceResult:
-    """One face: `box` (x, y, w, h) in the image's pixels, the top `label` and its `probability`, all
-    `probabilities` (class name -> probability, summing to 1) and the 5 MTCNN `landmarks` (x, y) when known:
-    left eye, right eye (as seen in the image), nose, mouth left, mouth right. `whole_image`: no face was found and
-    the whole image was classified instead (`whole_image_if_no_face=True`; its box is the square that was read)."""
+    """One face: `box` (x, y, w, h) in the image's pixels, clipped to the image (a face cut by the edge: the part
+    inside), the top `label` and its `probability`, all `probabilities` (class name -> probability, summing to 1)
+    and the 5 MTCNN `landmarks` (x, y) when known: left eye, right eye (as seen in the image), nose, mouth left,
+    mouth right (not clipped). `whole_image`: no face was found and the whole image was classified instead
+    (`whole_image_if_no_face=True`; its box is the part of the image that was read)."""
 
     box: tuple[float, float, float, float]
     label: str

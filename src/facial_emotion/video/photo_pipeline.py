@@ -10,7 +10,7 @@ import numpy as np
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.video.face_aligner import FaceWarper
 from facial_emotion.video.face_detector import FaceDetector
-from facial_emotion.video.pipeline import FaceEmotion
+from facial_emotion.video.pipeline import FaceEmotion, clip_box
 
 WHOLE_IMAGE_PAD = 0.2  # sfew_train, classifier only: 46.0% unpadded, 49.2% at 0.1, 50.2% at 0.2
 
@@ -41,10 +41,10 @@ class PhotoPipeline:
         probabilities = np.split(self.predictor.predict_proba(crops), np.cumsum([len(f) for f in detected])[:-1])
         results = [
             [
-                self._face(index, face.box, probs, face.landmarks)
+                self._face(image, index, face.box, probs, face.landmarks)
                 for index, (face, probs) in enumerate(zip(faces, image_probs, strict=True), start=1)
             ]
-            for faces, image_probs in zip(detected, probabilities, strict=True)
+            for image, faces, image_probs in zip(images, detected, probabilities, strict=True)
         ]
         if whole_image_if_no_face:
             results = [faces or [self.classify_whole(image)] for image, faces in zip(images, results, strict=True)]
@@ -52,8 +52,9 @@ class PhotoPipeline:
 
     def classify_whole(self, image: np.ndarray, pad: float = WHOLE_IMAGE_PAD) -> FaceEmotion:
         """The classifier alone on an image that is already a face crop: replicate-padded by `pad` times each
-        side's length, then its centre square, resized (id 0, `whole_image` set). A tight dataset crop shows less
-        around the face than FER2013's faces do, so padding helps (WHOLE_IMAGE_PAD)."""
+        side's length, then its centre square, resized (id 0, `whole_image` set; its box is the part of the image
+        that square covers: all of it unless one side is over `1 + 2 * pad` times the other). A tight dataset
+        crop shows less around the face than FER2013's faces do, so padding helps (WHOLE_IMAGE_PAD)."""
         gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
         pad_y, pad_x = (int(round(pad * side)) for side in gray.shape)
         padded = cv2.copyMakeBorder(gray, pad_y, pad_y, pad_x, pad_x, cv2.BORDER_REPLICATE)
@@ -63,15 +64,17 @@ class PhotoPipeline:
         size = self.predictor.model.preprocessing.input_size
         face = cv2.resize(padded[top : top + side, left : left + side], (size, size), interpolation=cv2.INTER_AREA)
         box = np.array([left - pad_x, top - pad_y, left - pad_x + side, top - pad_y + side], dtype=np.float32)
-        return self._face(0, box, self.predictor.predict_proba(face)[0], whole_image=True)
+        return self._face(image, 0, box, self.predictor.predict_proba(face)[0], whole_image=True)
 
     def _face(
         self,
+        image: np.ndarray,
         index: int,
         box: np.ndarray,
         probabilities: np.ndarray,
         landmarks: np.ndarray | None = None,
         whole_image: bool = False,
     ) -> FaceEmotion:
+        """One face of `image`, its box clipped to the image (reported only: its crop was taken unclipped)."""
         label = self.predictor.class_names[int(probabilities.argmax())]
-        return FaceEmotion(index, box, probabilities, label, landmarks, whole_image)
+        return FaceEmotion(index, clip_box(box, image.shape), probabilities, label, landmarks, whole_image)

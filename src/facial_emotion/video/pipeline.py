@@ -28,6 +28,9 @@ LOOKAHEAD_PERIODS = 3
 class FaceEmotion:
     """One tracked face in one frame: id, xyxy box, smoothed probabilities, their top class, 5 landmarks.
 
+    `box` is what results report: the face's box clipped to the frame (`clip_box`); the crop the model read was
+    taken from the detector's box, which may reach beyond the edge. Landmarks are the detector's, unclipped.
+
     `whole_image`: not a detected face but a whole photo classified because none was found (id 0, no landmarks).
     """
 
@@ -41,6 +44,16 @@ class FaceEmotion:
     @property
     def probability(self) -> float:
         return float(self.probabilities.max())
+
+
+def clip_box(box: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """An xyxy box clipped to a frame of `shape` (height, width, ...): inside [0, width] x [0, height], as float32.
+
+    A face cut by the edge keeps the part inside; a box wholly outside (a tracked face moved past the edge)
+    becomes a zero-width or zero-height box on the nearest edge, so the face is still reported."""
+    height, width = shape[:2]
+    limits = np.array([width, height, width, height], dtype=np.float32)
+    return np.clip(np.asarray(box, dtype=np.float32), 0.0, limits)
 
 
 @dataclass
@@ -238,8 +251,8 @@ class EmotionPipeline:
             for track, probs in zip(tracks, probabilities, strict=True):
                 track.probabilities = self.smoother.smooth(track.probabilities, probs)
                 label = self.predictor.class_names[int(track.probabilities.argmax())]
-                face = FaceEmotion(track.track_id, track.box.copy(), track.probabilities, label, track.face.landmarks)
-                results.append(face)
+                box = clip_box(track.box, frame.shape)  # reported only: the crop above used the track's box
+                results.append(FaceEmotion(track.track_id, box, track.probabilities, label, track.face.landmarks))
         timings["classify"] = time.perf_counter() - clock
         running = self._async is not None and self._async.running
         return FrameResult(timestamp, frame, results, detect_now, timings, running)
