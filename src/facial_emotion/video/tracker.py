@@ -38,13 +38,19 @@ class EmotionSmoother:
 
 @dataclass
 class Track:
-    """One face followed over time; `velocity` is the box centre's motion in pixels per frame."""
+    """One face followed over time; `velocity` is the box centre's motion in pixels per frame, measured between
+    the detections that saw it (`seen_centre`, `frames_since_seen` frames ago), not from where `predict` moved it."""
 
     track_id: int
     face: DetectedFace
     missed: int = 0
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(2, dtype=np.float32))
     probabilities: np.ndarray | None = None
+    frames_since_seen: int = 0
+    seen_centre: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.seen_centre = _centre(self.face.box)
 
     @property
     def box(self) -> np.ndarray:
@@ -68,19 +74,19 @@ class IouTracker:
         """Forget every track; ids start again at 1 (a new video)."""
         self.tracks: list[Track] = []
         self._next_id = 1
-        self._frames_since_update = 0
 
     def predict(self) -> list[Track]:
         """Advance every track by one frame of its velocity; returns the live tracks."""
-        self._frames_since_update += 1
         for track in self.tracks:
             track.face = track.face.shifted(track.velocity)
+            track.frames_since_seen += 1
         return list(self.tracks)
 
     def update(self, faces: Sequence[DetectedFace]) -> list[Track]:
-        """Match detections to tracks; returns the tracks seen in this update, in the order of `faces`."""
-        frames = max(self._frames_since_update, 1)
-        self._frames_since_update = 0
+        """Match detections to tracks (a frame of its own: `predict` is not called for it); returns the tracks seen
+        in this update, in the order of `faces`."""
+        for track in self.tracks:
+            track.frames_since_seen += 1
         matched = self._associate(faces)
         seen: list[Track] = []
         for index, face in enumerate(faces):
@@ -90,9 +96,11 @@ class IouTracker:
                 self._next_id += 1
                 self.tracks.append(track)
             else:
-                measured = (_centre(face.box) - _centre(track.box)) / frames
+                centre = _centre(face.box)
+                measured = (centre - track.seen_centre) / track.frames_since_seen
                 track.velocity = self.velocity_decay * track.velocity + (1 - self.velocity_decay) * measured
                 track.face, track.missed = face, 0
+                track.seen_centre, track.frames_since_seen = centre, 0
             seen.append(track)
         seen_ids = {track.track_id for track in seen}
         for track in self.tracks:
