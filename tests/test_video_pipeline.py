@@ -125,6 +125,26 @@ def test_tracked_boxes_keep_up_with_a_face_moving_steadily_between_detections() 
     assert max(abs(error) for error in errors[-6:]) < 0.2
 
 
+def test_a_detection_that_finished_frames_after_its_frame_is_moved_on_to_now() -> None:
+    """The worker thread's detection of frame d reaches the tracker at frame d + 2, when the next one starts: the
+    face (10 px a frame) is matched where its track was at frame d and placed where it is now, not 20 px behind."""
+    tracker, errors, detected_at = IouTracker(), [], None
+    for frame in range(40):
+        if detected_at is not None and frame - detected_at == 2:
+            (track,) = tracker.update([scripted_face(10 * detected_at, 0)], frames_ago=frame - detected_at)
+            detected_at = frame
+        else:
+            if detected_at is None:
+                tracker.update([scripted_face(0, 0)])
+                detected_at = frame
+                continue
+            (track,) = tracker.predict()
+        errors.append(float(track.box[0]) - 10 * frame)
+    assert len(tracker.tracks) == 1 and tracker.tracks[0].track_id == 1
+    np.testing.assert_allclose(tracker.tracks[0].velocity, [10, 0], atol=0.05)
+    assert max(abs(error) for error in errors[-10:]) < 0.5
+
+
 class ScriptedDetector:
     """A detector that finds the faces it is given, one list per call."""
 

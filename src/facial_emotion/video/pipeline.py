@@ -199,7 +199,7 @@ class EmotionPipeline:
         if done is not None:
             self._detections = {self._async_detections: done[1]}
             self._async_detections += 1
-            return self.tracker.update(done[1]), True
+            return self.tracker.update(done[1], frames_ago=index - done[0]), True
         return [track for track in self.tracker.predict() if track.missed == 0], False
 
     def reset(self) -> None:

@@ -39,7 +39,8 @@ class EmotionSmoother:
 @dataclass
 class Track:
     """One face followed over time; `velocity` is the box centre's motion in pixels per frame, measured between
-    the detections that saw it (`seen_centre`, `frames_since_seen` frames ago), not from where `predict` moved it."""
+    the detections that saw it (the last at `seen_centre`, in the frame `frames_since_seen` frames before the
+    current one), not from where `predict` moved the box."""
 
     track_id: int
     face: DetectedFace
@@ -61,7 +62,8 @@ class IouTracker:
     """Associates detections with tracks by IoU; a track unmatched in over `max_missed` updates is dropped.
 
     Between detections `predict` moves every track along its velocity (constant-velocity model), so
-    the boxes keep up with a moving face without running the detector.
+    the boxes keep up with a moving face without running the detector; a detection that finished some frames after
+    the frame it was run on (on a worker thread) is moved on by as many frames of its track's velocity.
     """
 
     def __init__(self, iou_threshold: float = 0.3, max_missed: int = 2, velocity_decay: float = 0.5) -> None:
@@ -82,25 +84,27 @@ class IouTracker:
             track.frames_since_seen += 1
         return list(self.tracks)
 
-    def update(self, faces: Sequence[DetectedFace]) -> list[Track]:
+    def update(self, faces: Sequence[DetectedFace], frames_ago: int = 0) -> list[Track]:
         """Match detections to tracks (a frame of its own: `predict` is not called for it); returns the tracks seen
-        in this update, in the order of `faces`."""
+        in this update, in the order of `faces`. `frames_ago`: the faces were detected in the frame that many
+        frames before this one (an asynchronous detection); they are matched where the tracks were then and moved
+        on to now by their velocity."""
         for track in self.tracks:
             track.frames_since_seen += 1
-        matched = self._associate(faces)
+        matched = self._associate(faces, frames_ago)
         seen: list[Track] = []
         for index, face in enumerate(faces):
             track = matched.get(index)
             if track is None:
-                track = Track(self._next_id, face)
+                track = Track(self._next_id, face, frames_since_seen=frames_ago)
                 self._next_id += 1
                 self.tracks.append(track)
             else:
                 centre = _centre(face.box)
-                measured = (centre - track.seen_centre) / track.frames_since_seen
+                measured = (centre - track.seen_centre) / max(track.frames_since_seen - frames_ago, 1)
                 track.velocity = self.velocity_decay * track.velocity + (1 - self.velocity_decay) * measured
-                track.face, track.missed = face, 0
-                track.seen_centre, track.frames_since_seen = centre, 0
+                track.face, track.missed = face.shifted(track.velocity * frames_ago) if frames_ago else face, 0
+                track.seen_centre, track.frames_since_seen = centre, frames_ago
             seen.append(track)
         seen_ids = {track.track_id for track in seen}
         for track in self.tracks:
@@ -110,11 +114,13 @@ class IouTracker:
         self.tracks = [track for track in self.tracks if track.missed <= self.max_missed]
         return seen
 
-    def _associate(self, faces: Sequence[DetectedFace]) -> dict[int, Track]:
-        """Greedy: the highest-IoU (detection, track) pair first, each used once, IoU above the threshold."""
+    def _associate(self, faces: Sequence[DetectedFace], frames_ago: int = 0) -> dict[int, Track]:
+        """Greedy: the highest-IoU (detection, track) pair first, each used once, IoU above the threshold; each
+        track's box taken back `frames_ago` frames along its velocity, to the frame the faces were detected in."""
         if not faces or not self.tracks:
             return {}
-        iou = box_iou(np.stack([face.box for face in faces]), np.stack([track.box for track in self.tracks]))
+        then = [track.box - np.tile(track.velocity * frames_ago, 2) for track in self.tracks]
+        iou = box_iou(np.stack([face.box for face in faces]), np.stack(then))
         matches: dict[int, Track] = {}
         used_tracks: set[int] = set()
         for flat in np.argsort(-iou, axis=None):
