@@ -189,16 +189,22 @@ def test_a_refused_resume_leaves_the_runs_summary_as_it_was(tmp_path: Path, fer_
         ("trainer.max_epochs=2", None, "already holds a run"),  # no ckpt_path: before anything is built
         ("model.net.widths=[8,32]", last, "holds another network"),
         ("trainer.max_epochs=2", run_dir / "nothing.ckpt", "no checkpoint at"),
+        # other bad input on a resume: it was "failed", 0 epochs, over the run's own summary
+        ("data.val_fraction=1.5", last, "data.val_fraction must be a number between 0 and 1"),  # before the data
+        ("data.batch_size=999", last, "data.batch_size=999 is more than the 126 training rows"),  # in fit
     ]:
         cfg = _in_folder(compose_train_config(tmp_path, fer_dir, [*first, changed]), run_dir, ckpt_path)
-        with pytest.raises(ResumeRefusedError, match=message):
+        with pytest.raises((ResumeRefusedError, OptionError), match=message):
             train(cfg)
         assert summary_file.read_text() == summary, f"refused ({message}) but rewrote the summary"
-    # In a folder of its own, a refused resume is recorded as the folder's failure.
-    elsewhere = _in_folder(compose_train_config(tmp_path, fer_dir, ["trainer.max_epochs=3"]), tmp_path / "new", last)
-    with pytest.raises(ResumeRefusedError):
-        train(elsewhere)
-    assert read_run_summary(tmp_path / "new")["status"] == "failed"
+    # In a folder of its own, a refused run is recorded as refused (it was "failed": a failed run in compare_runs).
+    for changed, new, ckpt_path in [(["trainer.max_epochs=3"], "new", last), (["data.batch_size=999"], "new2", None)]:
+        elsewhere = _in_folder(compose_train_config(tmp_path, fer_dir, changed), tmp_path / new, ckpt_path)
+        with pytest.raises((ResumeRefusedError, OptionError)) as refusal:
+            train(elsewhere)
+        recorded = read_run_summary(tmp_path / new)
+        assert recorded["status"] == "refused" and recorded["epochs_completed"] == 0, changed
+        assert recorded["error"] == f"{type(refusal.value).__name__}: {refusal.value}" and "traceback" not in recorded
 
 
 def test_an_empty_validation_split_is_a_one_line_error_before_training(
@@ -277,7 +283,9 @@ def test_a_refused_resume_through_the_script_keeps_the_runs_options_and_logs(tmp
     for refused, message in [
         (["trainer.max_epochs=2", f"ckpt_path={last}"], "its learning-rate schedule spans"),  # at fit start
         (["trainer.max_epochs=1"], "already holds a run"),  # before anything is built
+        (["trainer.max_epochs=1", f"ckpt_path={last}", "data.val_fraction=1.5"], "data.val_fraction must be"),
     ]:
         result = subprocess.run([*command, *refused], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
         assert result.returncode == 2 and message in result.stderr.strip().splitlines()[-1], result.stderr[-2000:]
         assert _record(run_dir) == before, f"the refused command ({message}) rewrote the run's record"
+        assert read_run_summary(run_dir)["status"] == "completed", f"the refused command ({message}) rewrote it"

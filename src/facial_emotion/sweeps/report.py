@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -109,12 +110,15 @@ def markdown_table(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def write_report(table: pd.DataFrame, heading: list[str], folder: Path, stem: str = "sweep_runs") -> list[Path]:
-    """`<stem>.csv` (raw values) and `<stem>.md` (heading lines, the readable table, the note on partial tests) in
-    `folder`."""
+def write_report(
+    table: pd.DataFrame, heading: list[str], folder: Path, stem: str = "sweep_runs", notes: Sequence[str] = ()
+) -> list[Path]:
+    """`<stem>.csv` (raw values) and `<stem>.md` (heading lines, the readable table, the note on partial tests, then
+    `notes`: a paragraph, one line each) in `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     csv_path, md_path = folder / f"{stem}.csv", folder / f"{stem}.md"
     table.to_csv(csv_path, index=False)
     note = partial_test_note(table)
-    md_path.write_text("\n\n".join([*heading, markdown_table(table), *(["\\" + note] if note else [])]) + "\n")
+    after = [*(["\\" + note] if note else []), *(["\\\n".join(line.strip() for line in notes)] if notes else [])]
+    md_path.write_text("\n\n".join([*heading, markdown_table(table), *after]) + "\n")
     return [csv_path, md_path]

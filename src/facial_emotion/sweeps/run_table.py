@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
-from facial_emotion.training.run_summary import SUMMARY_FILE, ran_a_fraction, read_run_summary
+from facial_emotion.training.run_summary import REFUSED, SUMMARY_FILE, ran_a_fraction, read_run_summary
 
 DEFAULT_METRIC = "val/acc_best"
 TEST_METRIC = "test/acc"
@@ -133,13 +133,30 @@ def _tensorboard_facts(run_dir: Path) -> tuple[dict[str, float], int | None, flo
     return metrics, epochs, (max(times) - min(times)) if times else None
 
 
+# How summaries named the errors of a refusal (REFUSAL_ERRORS, with ResumeRefusedError, a ModelFileError).
+_REFUSAL_NAMES = ("FERDataError", "ModelFileError", "ResumeRefusedError", "OptionError", "FileNotFoundError")
+
+
+def _refused_before_summaries_said_so(summary: dict[str, Any]) -> bool:
+    """A summary written before refusals were recorded as such: "failed" with a bad-input error and nothing trained
+    (train.py refused the run in one line, exit 2)."""
+    error = summary.get("error")
+    return (
+        summary.get("status") == "failed"
+        and not summary.get("epochs_completed")
+        and not summary.get("metrics")
+        and isinstance(error, str)
+        and error.split(":", 1)[0] in _REFUSAL_NAMES
+    )
+
+
 def read_run(run_dir: Path, root: Path) -> RunRecord:
     """One run's record; reads what exists, so runs still in progress (or killed) are included."""
     name = str(run_dir.relative_to(root)) if run_dir != root else run_dir.name
     record = RunRecord(name=name, path=run_dir, overrides=_read_overrides(run_dir))
     summary = read_run_summary(run_dir)
     if summary is not None:
-        record.status = str(summary.get("status", "unknown"))
+        record.status = REFUSED if _refused_before_summaries_said_so(summary) else str(summary.get("status", "unknown"))
         record.metrics = _numbers(summary.get("metrics"))
         record.epochs = summary.get("epochs_completed")
         record.wall_time_s = _number(summary.get("wall_time_s"))
@@ -158,6 +175,23 @@ def read_run(run_dir: Path, root: Path) -> RunRecord:
 def load_runs(root: Path) -> list[RunRecord]:
     """Every run under `root`; raises RunsNotFoundError for a missing folder or one without runs."""
     return [read_run(run_dir, root) for run_dir in find_run_dirs(root)]
+
+
+def split_refused(records: list[RunRecord]) -> tuple[list[RunRecord], list[RunRecord]]:
+    """(the runs that trained or tried to, the runs refused for bad input before training): a refused run trained
+    nothing, so it has no place in a comparison; its folder holds only its options and its error."""
+    return [r for r in records if r.status != REFUSED], [r for r in records if r.status == REFUSED]
+
+
+def refused_lines(refused: list[RunRecord], trained: list[RunRecord]) -> list[str]:
+    """One line per refused run: its name, the overrides that set it apart from the runs that trained (all of its
+    own when none did) and its error."""
+    _, distinct = split_overrides([*trained, *refused]) if trained else ([], {r.name: r.overrides for r in refused})
+    lines = []
+    for record in refused:
+        what = f" ({' '.join(distinct[record.name])})" if distinct[record.name] else ""
+        lines.append(f"  {record.name}{what}: {record.error or 'no error recorded'}")
+    return lines
 
 
 def configured_metric(records: list[RunRecord]) -> str:

@@ -2,11 +2,13 @@
 
 The runs under PATH (a multirun/sweep folder, a folder of runs, or one run) sorted by the target metric, also as
 CSV and Markdown, and their validation curves overlaid (sweep_curves.png). Reads what exists: works on a sweep in
-progress.
+progress. Runs train.py refused for bad input before training (`error: ...`, exit 2) trained nothing: they are left
+out of the table and named below it.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from omegaconf import DictConfig
@@ -19,9 +21,11 @@ from facial_emotion.sweeps.run_table import (
     RunsNotFoundError,
     configured_metric,
     load_runs,
+    refused_lines,
     run_table,
     sort_runs,
     split_overrides,
+    split_refused,
 )
 
 
@@ -35,9 +39,18 @@ def run(cfg: DictConfig) -> None:
         exit_with_error(str(error))
     path = Path(cfg.path)
     try:
-        records = load_runs(path)
+        records, refused = split_refused(load_runs(path))
     except RunsNotFoundError as error:
         exit_with_error(str(error))
+    left_out = []
+    if refused:
+        were = "run was" if len(refused) == 1 else "runs were"
+        left_out = [f"Left out: {len(refused)} {were} refused before training (nothing ran):"]
+        left_out += refused_lines(refused, records)
+    if not records:
+        print("\n".join(left_out[1:]), file=sys.stderr)
+        which = "its one run was" if len(refused) == 1 else f"all {len(refused)} runs there were"
+        exit_with_error(f"no run under {path} trained: {which} refused before training (listed above)")
     metric = cfg.metric or configured_metric(records)
     known = sorted({name for record in records for name in record.metrics})
     if cfg.metric and known and metric not in known:  # runs that recorded nothing yet have no names to check
@@ -53,7 +66,7 @@ def run(cfg: DictConfig) -> None:
         heading.append("Overrides shared by every run: " + short_floats(" ".join(common)))
     out = Path(cfg.out) if cfg.out else path
     try:
-        written = write_report(table, heading, out)
+        written = write_report(table, heading, out, notes=left_out)
         curves = out / "sweep_curves.png"
         drawn = plot_sweep_curves(records, curves, tag=curve, metric=metric)
     except OSError as error:
@@ -62,4 +75,6 @@ def run(cfg: DictConfig) -> None:
     print(text_table(table))
     if note := partial_test_note(table):
         print(note)
+    if left_out:
+        print("\n".join(left_out))
     print(f"Wrote {', '.join(str(p) for p in written)} and {curves} ({drawn} runs with {curve}).")

@@ -45,7 +45,7 @@ from facial_emotion.training.resume_schedule import (
 )
 from facial_emotion.training.run_info import RunInfo
 from facial_emotion.training.run_record import holds_a_run, restore_run_record
-from facial_emotion.training.run_summary import RunSummary, ran_a_fraction
+from facial_emotion.training.run_summary import REFUSAL_ERRORS, RunSummary, ran_a_fraction
 
 log = logging.getLogger(__name__)
 
@@ -98,25 +98,28 @@ def _metrics(trainer: L.Trainer) -> dict[str, float]:
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit the configured model; return the metrics (for sweeps: `cfg.optimized_metric`).
 
-    `run_summary.json` in the run folder records progress and the outcome (with the error when it raises).
+    `run_summary.json` in the run folder records progress and the outcome (with the error when it raises). Bad input
+    found before a step was trained refuses the run: a new folder's summary says "refused"; in an earlier run's folder
+    (a resume into it) that run's summary and options are left as they were.
     """
     run_info = RunInfo()
     summary = RunSummary(Path(cfg.paths.output_dir), run_info)
     try:
         return _fit_test_export(cfg, run_info, summary)
-    except ResumeRefusedError as error:  # the folder's summary and options are the earlier run's: keep them
+    except REFUSAL_ERRORS as error:
+        if not summary.is_refusal(error):  # found after training (exporting): the run failed
+            summary.write("failed", error=error)
+            raise
         summary.refused(error)
-        restore_run_record(cfg.paths.output_dir)
+        restore_run_record(cfg.paths.output_dir)  # the earlier run's options in .hydra/, its loggers' hparams.yaml
         raise
     except TrainingInterrupted:  # in fit or test: RunSummary.on_exception recorded it
         raise
     except KeyboardInterrupt:  # outside Lightning's loops: reading the data, exporting the model file
         summary.write("interrupted")
         raise _interrupted(cfg) from None
-    except OSError as error:
+    except OSError as error:  # a FileNotFoundError (a missing input) is bad input, above
         summary.write("failed", error=error)
-        if isinstance(error, FileNotFoundError):  # a missing input (data, model file): run() says it as bad input
-            raise
         # A write that failed (a full disk): checkpoints are written whole, so the last one is the run's to resume.
         raise write_failure(error, Path(cfg.paths.output_dir), _how_to_go_on(cfg)) from None
     except Exception as error:  # bad input (run() says it in one line) or a bug
@@ -438,7 +441,7 @@ def run(cfg: DictConfig) -> float | None:
     expand_home(cfg)
     try:
         metrics = train(cfg)
-    except (FERDataError, ModelFileError, OptionError, FileNotFoundError) as error:
+    except REFUSAL_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         if _sweeper() is not None:
             raise JobRefusedError(f"{type(error).__name__}: {error}") from None  # as its run_summary.json says

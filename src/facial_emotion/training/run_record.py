@@ -71,8 +71,9 @@ class KeepRunRecordOnRefusal(Callback):
 
 
 def restore_run_record(output_dir: str | Path) -> bool:
-    """After a refused resume: put `output_dir`'s record back as this process found it. False when there was none
-    to keep (a new folder, or train() called outside scripts/train.py)."""
+    """After a refused resume (or a resume refused for other bad input before training): put `output_dir`'s record
+    back as this process found it. False when there was none to keep (a new folder, or train() called outside
+    scripts/train.py)."""
     record = _records_at_start.get(Path(output_dir).resolve())
     if record is None:
         return False

@@ -2,6 +2,11 @@
 
 Rewritten after every training epoch (so a sweep in progress can be compared), when the run fails or is
 interrupted, and when it completes. `compare_runs.py` reads it; runs without one fall back to TensorBoard.
+
+A run refused for bad input before it trained a step (`error: ...`, exit 2: an option, the data, a model file, a
+resume) is not a failed run: in a folder of its own (Hydra's new `outputs/...` folder, a sweep job's) the summary
+says "refused" with the error, and compare_runs leaves it out of its table, naming it below; in the folder of an
+earlier run (a resume) that run's summary is left as it was.
 """
 
 from __future__ import annotations
@@ -21,12 +26,18 @@ from lightning.fabric.utilities.rank_zero import rank_zero_only
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from facial_emotion.core.hardware import describe_device
-from facial_emotion.training.resume_schedule import ResumeRefusedError
+from facial_emotion.core.model_file import ModelFileError
+from facial_emotion.core.options import OptionError
+from facial_emotion.data.fer_csv import FERDataError
 from facial_emotion.training.run_info import RunInfo
 
 log = logging.getLogger(__name__)
 
 SUMMARY_FILE = "run_summary.json"
+REFUSED = "refused"  # the status of a run refused for bad input before it trained a step
+# Bad input, which train.py refuses in one line (`error: ...`, exit 2) rather than failing with a traceback.
+# ResumeRefusedError is a ModelFileError; a FileNotFoundError is a missing input (a write that fails is an OSError).
+REFUSAL_ERRORS = (FERDataError, ModelFileError, OptionError, FileNotFoundError)
 
 
 def scalar_metrics(trainer: L.Trainer) -> dict[str, float]:
@@ -63,31 +74,57 @@ class RunSummary(L.Callback):
         self.partial_test: bool | None = None
         # Set after fitting: the epochs trained when early stopping ended the run before trainer.max_epochs.
         self.stopped_early: int | None = None
+        # Whether training began (or fit returned: a resume with no epoch left): bad input found later is a failure.
+        self.training_started = False
+        # The summary of an earlier run in this folder (a resume into it), put back when this run is refused.
+        self.earlier: bytes | None = None
+        with contextlib.suppress(OSError):
+            self.earlier = self.path.read_bytes()
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.device = describe_device("cuda" if trainer.strategy.root_device.type == "cuda" else "cpu")
         self.precision = str(trainer.precision)
         self.write("running")
 
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.training_started = True
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.training_started = True
+
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.metrics.update(scalar_metrics(trainer))
         self.write("running")
 
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
-        if isinstance(exception, ResumeRefusedError):
-            self.refused(exception)
+        if self.is_refusal(exception):  # train() records it (RunSummary.refused) when the exception reaches it
             return
         self.metrics.update(scalar_metrics(trainer))
         stopped = isinstance(exception, KeyboardInterrupt | SIGTERMException)  # Ctrl-C, or `kill` / preemption
         self.write("interrupted" if stopped else "failed", error=exception)
 
-    def refused(self, error: ResumeRefusedError) -> None:
-        """Record a refused resume as failed only where the folder holds no summary yet: in the run's own folder the
-        earlier run's summary (completed, interrupted) stays as it was."""
-        if not self.path.exists():
-            self.write("failed", error=error)
+    def is_refusal(self, error: BaseException) -> bool:
+        """Whether `error` refuses the run: bad input found before a step was trained."""
+        return isinstance(error, REFUSAL_ERRORS) and not self.training_started
 
-    def write(self, status: str, metrics: dict[str, float] | None = None, error: BaseException | None = None) -> None:
+    def refused(self, error: BaseException) -> None:
+        """Record a run refused before training: where the folder held an earlier run's summary (a resume into its
+        own folder) put it back as it was (this run may have written "running" over it); else "refused", with the
+        error (a one-line message: no traceback)."""
+        if rank_zero_only.rank != 0:
+            return
+        if self.earlier is None:
+            self.write(REFUSED, error=error, with_traceback=False)
+        else:
+            self._replace(self.earlier)
+
+    def write(
+        self,
+        status: str,
+        metrics: dict[str, float] | None = None,
+        error: BaseException | None = None,
+        with_traceback: bool = True,
+    ) -> None:
         """Record the run's state; `metrics` are merged into those seen so far."""
         if rank_zero_only.rank != 0:
             return
@@ -109,11 +146,16 @@ class RunSummary(L.Callback):
             summary["stopped_early_after_epoch"] = self.stopped_early
         if error is not None:
             summary["error"] = f"{type(error).__name__}: {error}".strip()
-            summary["traceback"] = "".join(traceback.format_exception(error)[-8:])
+            if with_traceback:
+                summary["traceback"] = "".join(traceback.format_exception(error)[-8:])
+        self._replace((json.dumps(summary, indent=2) + "\n").encode())
+
+    def _replace(self, content: bytes) -> None:
+        """Write the summary file whole (a reader never sees half of it); a failed write is a warning."""
         temporary = self.path.with_suffix(".json.tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary.write_text(json.dumps(summary, indent=2) + "\n")
+            temporary.write_bytes(content)
             temporary.replace(self.path)
         except OSError as error:  # a full disk: the checkpoint that fails next says it; this must not hide it
             with contextlib.suppress(OSError):
