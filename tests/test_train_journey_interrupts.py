@@ -39,10 +39,12 @@ def test_ctrl_c_while_exporting_says_how_to_finish_and_the_resume_exports(tmp_pa
         "callbacks.progress_bar=null",
         "test=false",
     ]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    temp = tmp_path / "tmp"  # the export fits on a side copy of the model file in a temporary folder
+    temp.mkdir()
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TMPDIR": str(temp)}
     child = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    while not list(run_dir.glob("model/.cache/*.onnx")):  # the export's first step: the graph it fits on
+    while not list(temp.glob("fer-export-*/.cache/*.onnx")):  # the export's first step: the graph it fits on
         assert child.poll() is None and time.monotonic() < deadline, "the run ended before its export"
         time.sleep(0.05)
     child.send_signal(signal.SIGINT)
@@ -56,6 +58,7 @@ def test_ctrl_c_while_exporting_says_how_to_finish_and_the_resume_exports(tmp_pa
     )
     assert read_run_summary(run_dir)["status"] == "interrupted"
     assert not (run_dir / "model" / "my_own_model.pkl").exists()
+    assert not list(temp.glob("fer-export-*")), "the interrupted export left its side copy"
 
     resumed = subprocess.run(
         [*command, f"ckpt_path={last}"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=180

@@ -79,6 +79,7 @@ def test_fit_test_export_and_reload_give_identical_predictions(tmp_path: Path, f
     assert set(loaded.temperatures) == set(TTA_MODES) and loaded.temperature == loaded.temperatures["ten_crop"]
     assert EmotionPredictor(model_path, tta="center").temperature == loaded.temperatures["center"]
     assert sorted(p.name for p in model_path.parent.glob("*.pkl")) == ["my_own_model.pkl"], "side files left"
+    assert not (model_path.parent / ".cache").exists(), "the graph the temperatures were fitted with was left"
     assert model_path.with_name("my_own_model_architecture.txt").read_text().startswith("Architecture: vgg")
     faces = np.random.default_rng(0).integers(0, 256, (5, 48, 48), dtype=np.uint8)
     first = EmotionPredictor(model_path, bf16=False).predict_proba(faces)
@@ -87,6 +88,31 @@ def test_fit_test_export_and_reload_give_identical_predictions(tmp_path: Path, f
     np.testing.assert_allclose(first.sum(axis=1), 1.0, atol=1e-5)
     raw = torch.load(model_path, weights_only=True)
     assert set(raw) >= {"architecture", "state_dict", "class_names", "preprocessing", "metrics", "training"}
+
+
+def test_an_export_leaves_its_model_folder_and_the_temp_dir_as_it_found_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The temperatures are fitted with an ONNX graph of a side copy of the file: it was cached in
+    `<run>/model/.cache/`, beside the files users copy, under the side copy's name (never read again)."""
+    import tempfile
+
+    from facial_emotion.core.preprocessing import Preprocessing
+    from facial_emotion.export.exporter import export_model
+    from facial_emotion.models.vgg import VGGNet
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    model_dir = tmp_path / "run" / "model"
+    model_dir.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    images, labels = rng.integers(0, 256, (20, 48, 48), dtype=np.uint8), rng.integers(0, 7, 20)
+    torch.manual_seed(0)
+    net = VGGNet(widths=(8, 16), convs_per_stage=1)
+    model = export_model(net, Preprocessing(), model_dir / "m.pkl", images, labels)
+    assert model.temperatures and [p.name for p in model_dir.iterdir()] == ["m.pkl"]
+    assert not list(temp.iterdir()), "the side copy or its graph was left in the temp dir"
 
 
 def test_a_run_that_tests_a_few_batches_records_no_test_figures(tmp_path: Path, fer_dir: Path) -> None:

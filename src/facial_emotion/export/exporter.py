@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -48,13 +49,14 @@ def export_model(
     if val_images is None or val_labels is None or not len(val_labels):
         save_model_file(output_path, model)
         return model
-    # The predictor reads a file; fitting on a side copy means `output_path` only ever holds the final model.
-    unfitted_path = Path(output_path).with_suffix(".unfitted.pkl")
-    save_model_file(unfitted_path, model)
-    try:
+    # The predictor reads a file; fitting on a side copy means `output_path` only ever holds the final model. The copy
+    # lies in a private temporary folder, where the ONNX graph it is fitted with is cached too (`.cache/` beside the
+    # file): both go with it. Beside `output_path` that graph was left in `<run>/model/.cache/`, among the files users
+    # copy, and never read again (named after the side copy; a re-export of the same network saved ~0.8 s of 11).
+    with tempfile.TemporaryDirectory(prefix="fer-export-") as side:
+        unfitted_path = Path(side) / Path(output_path).name
+        save_model_file(unfitted_path, model)
         view_logits = uncalibrated_view_logits(unfitted_path, val_images, FITTING_BACKEND)
-    finally:
-        unfitted_path.unlink(missing_ok=True)
     model.temperatures = fit_temperatures(view_logits, val_labels)
     model.temperature = model.temperatures[preprocessing.tta]
     log.info("fitted temperatures %s on %d validation images", model.temperatures, len(val_labels))
