@@ -77,6 +77,7 @@ def test_a_loose_guess_is_not_offered() -> None:
         ("train", ["model=null", "hparams_search=null"]),  # null leaves a group out
         ("train", ["+experiment=fer_vgg_large_distill", "-m", "model=vgg_small,vgg_large"]),
         ("train", ["hydra/sweeper=optuna"]),  # a plugin's choice, not in configs/
+        ("train", ["hydra.searchpath=[file:///tmp/more_configs]", "hparams_search=mine"]),  # choices from there
         ("train", ["--cfg", "job", "seed=1"]),
         ("train", ["--help", "no_such=1"]),
         ("train", ["broken=[1,"]),  # unparsable: Hydra says where

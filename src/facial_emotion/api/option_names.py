@@ -29,15 +29,18 @@ def unknown_option_message(config_name: str, arguments: Sequence[str]) -> str | 
     """What is wrong with the first `key=value` in `arguments` naming no option of `config_name`'s config, or None.
 
     Checked: plain overrides (`key=value`) and the choices of the project's config groups (`model=vgg_small`).
-    `+key=` (add), `++key=`, `~key`, `hydra.*` and `hydra/*` groups (plugins bring choices of their own), globs and
-    anything Hydra cannot parse are Hydra's to judge. Config groups given in `arguments` (`experiment=...`) are
+    `+key=` (add), `++key=`, `~key`, `hydra.*` and `hydra/*` groups (plugins bring choices of their own), choices
+    next to a `hydra.searchpath=` (its folders bring more), globs and anything Hydra cannot parse are Hydra's to
+    judge. Config groups given in `arguments` (`experiment=...`) are
     applied first, as they can bring options of their own.
     """
     overrides = _overrides(arguments)
     if overrides is None:
         return None
     groups = [o for o in overrides if (CONFIG_DIR / o.key_or_group).is_dir()]
-    for group in groups:
+    # hydra.searchpath adds folders whose configs can be chosen too: their choices are Hydra's to judge
+    searched = any(o.key_or_group == "hydra.searchpath" for o in overrides)
+    for group in [] if searched else groups:
         message = _unknown_choice_message(config_name, group)
         if message is not None:
             return message
