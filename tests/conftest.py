@@ -162,6 +162,20 @@ def train_script_error(run_dir: Path, data_dir: Path, overrides: list[str]) -> s
     return last_line
 
 
+def run_until_ctrl_c(cfg: DictConfig) -> int:
+    """Run training (`tasks.train.run`) with a config whose callback presses Ctrl-C; its exit status (130 expected).
+    Python's SIGINT handler is put back afterwards: the run installs its own."""
+    from facial_emotion.tasks.train import run
+
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(SystemExit) as stop:
+            run(cfg)
+    finally:
+        signal.signal(signal.SIGINT, handler)
+    return stop.value.code
+
+
 FIGURE = "figure"  # a test's `record_property(FIGURE, text)` is printed at the end of the run, pass or fail
 
 

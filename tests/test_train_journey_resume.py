@@ -14,10 +14,10 @@ import torch
 from omegaconf import DictConfig, open_dict
 
 from facial_emotion.models.loading import load_model_file
-from facial_emotion.tasks.train import run, train
+from facial_emotion.tasks.train import train
 from facial_emotion.training.resume_schedule import ResumeRefusedError
 from facial_emotion.training.run_summary import read_run_summary
-from tests.conftest import compose_train_config, write_fer_csv
+from tests.conftest import compose_train_config, run_until_ctrl_c, write_fer_csv
 
 
 class CtrlCInThirdEpoch(L.Callback):
@@ -62,16 +62,11 @@ def test_ctrl_c_mid_epoch_then_resume_continues_exactly(
     cut = _config(tmp_path / "cut", noisy_fer_dir)
     with open_dict(cut):
         cut.callbacks.ctrl_c = {"_target_": f"{__name__}.CtrlCInThirdEpoch"}
-    handler = signal.getsignal(signal.SIGINT)
-    try:
-        with pytest.raises(SystemExit) as stop:
-            run(cut)
-    finally:
-        signal.signal(signal.SIGINT, handler)
+    code = run_until_ctrl_c(cut)
     run_dir = Path(cut.paths.output_dir)
     last = Path(cut.callbacks.model_checkpoint.dirpath) / "last.ckpt"
     hint = capsys.readouterr().err.strip().splitlines()[-1]
-    assert stop.value.code == 130
+    assert code == 130
     assert hint == f"training was interrupted; resume it: its command with ckpt_path={last.resolve()} " + (
         f"hydra.run.dir={run_dir.resolve()}"
     )

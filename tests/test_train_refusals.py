@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -18,11 +17,11 @@ from facial_emotion.core.model_file import ModelFileError
 from facial_emotion.core.options import OptionError
 from facial_emotion.data.datamodule import FERDataModule
 from facial_emotion.data.locate import PROJECT_ROOT
-from facial_emotion.tasks.train import _sweep_hint, check_options, run, train
+from facial_emotion.tasks.train import _sweep_hint, check_options, train
 from facial_emotion.training.resume_schedule import ResumeRefusedError
 from facial_emotion.training.run_summary import read_run_summary
 from facial_emotion.training.schedules import one_cycle
-from tests.conftest import compose_train_config, train_script_error
+from tests.conftest import compose_train_config, run_until_ctrl_c, train_script_error
 
 
 class StopAfterFirstEpoch(L.Callback):
@@ -73,13 +72,7 @@ def test_ctrl_c_says_how_to_resume_exits_130_and_records_interrupted(
 ) -> None:
     cfg = compose_train_config(tmp_path, fer_dir, ["trainer.max_epochs=3", "test=false"])
     cfg = _with_callback(cfg, "CtrlCInSecondEpoch")
-    handler = signal.getsignal(signal.SIGINT)
-    try:
-        with pytest.raises(SystemExit) as stop:
-            run(cfg)
-    finally:
-        signal.signal(signal.SIGINT, handler)
-    assert stop.value.code == 130
+    assert run_until_ctrl_c(cfg) == 130
     last = (Path(cfg.callbacks.model_checkpoint.dirpath) / "last.ckpt").resolve()
     run_dir = Path(cfg.paths.output_dir)
     assert capsys.readouterr().err.strip().splitlines()[-1] == (
