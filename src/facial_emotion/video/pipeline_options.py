@@ -27,6 +27,7 @@ NUMBERS: dict[str, tuple[bool, float | None, float | None]] = {
     "tracker.iou_threshold": (False, 0, 1),
     "tracker.max_missed": (True, 0, None),
     "tracker.velocity_decay": (False, 0, 1),
+    "tracker.still_speed": (False, 0, None),
     "smoother.alpha": (False, 0, 1),
     "cropper.margin": (False, 0, None),  # null: the model file's
     "cropper.center_shift": (False, -1, 1),

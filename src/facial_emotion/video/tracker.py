@@ -66,10 +66,13 @@ class IouTracker:
     the frame it was run on (on a worker thread) is moved on by as many frames of its track's velocity.
     """
 
-    def __init__(self, iou_threshold: float = 0.3, max_missed: int = 2, velocity_decay: float = 0.5) -> None:
+    def __init__(
+        self, iou_threshold: float = 0.3, max_missed: int = 2, velocity_decay: float = 0.5, still_speed: float = 0.01
+    ) -> None:
         self.iou_threshold = float(iou_threshold)
         self.max_missed = int(max_missed)
         self.velocity_decay = float(velocity_decay)
+        self.still_speed = float(still_speed)
         self.reset()
 
     def reset(self) -> None:
@@ -80,9 +83,16 @@ class IouTracker:
     def predict(self) -> list[Track]:
         """Advance every track by one frame of its velocity; returns the live tracks."""
         for track in self.tracks:
-            track.face = track.face.shifted(track.velocity)
+            track.face = track.face.shifted(self._step(track))
             track.frames_since_seen += 1
         return list(self.tracks)
+
+    def _step(self, track: Track) -> np.ndarray:
+        """How far the motion model moves `track` in one frame: its velocity less `still_speed` face widths a frame
+        (a head held still jitters in its detections by about that much; following the jitter misplaced boxes)."""
+        speed = float(np.linalg.norm(track.velocity))
+        still = self.still_speed * float(track.box[2] - track.box[0])
+        return track.velocity * (1 - still / speed) if speed > still else np.zeros(2, dtype=np.float32)
 
     def update(self, faces: Sequence[DetectedFace], frames_ago: int = 0) -> list[Track]:
         """Match detections to tracks (a frame of its own: `predict` is not called for it); returns the tracks seen
@@ -103,7 +113,7 @@ class IouTracker:
                 centre = _centre(face.box)
                 measured = (centre - track.seen_centre) / max(track.frames_since_seen - frames_ago, 1)
                 track.velocity = self.velocity_decay * track.velocity + (1 - self.velocity_decay) * measured
-                track.face, track.missed = face.shifted(track.velocity * frames_ago) if frames_ago else face, 0
+                track.face, track.missed = face.shifted(self._step(track) * frames_ago) if frames_ago else face, 0
                 track.seen_centre, track.frames_since_seen = centre, frames_ago
             seen.append(track)
         seen_ids = {track.track_id for track in seen}
@@ -119,7 +129,7 @@ class IouTracker:
         track's box taken back `frames_ago` frames along its velocity, to the frame the faces were detected in."""
         if not faces or not self.tracks:
             return {}
-        then = [track.box - np.tile(track.velocity * frames_ago, 2) for track in self.tracks]
+        then = [track.box - np.tile(self._step(track) * frames_ago, 2) for track in self.tracks]
         iou = box_iou(np.stack([face.box for face in faces]), np.stack(then))
         matches: dict[int, Track] = {}
         used_tracks: set[int] = set()

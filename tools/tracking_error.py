@@ -1,0 +1,77 @@
+"""Dev helper: how well the tracker's boxes between detections match MTCNN run on every frame.
+
+`python tools/tracking_error.py [VIDEO ...] [--frames N] [--still-speed S ...] [--every K ...]`
+
+Every frame of each video (default: `../shared/videos/*.mp4`, the first `--frames` 300 of each) is detected with the
+face pipeline's MTCNN settings; the tracker then sees every K-th frame's faces (`detect_every` 3; 9 is
+`stable_detect_every`) and predicts the frames between. For each still_speed (and `hold`: no motion model) it prints
+the mean and 10th-percentile IoU of each predicted box with the frame's best-matching detection. The figures in
+docs/video.md ("Every 3rd frame") come from this script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import glob
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from facial_emotion.video.face_detector import DetectedFace, FaceDetector
+from facial_emotion.video.tracker import IouTracker, box_iou
+
+SHARED_VIDEOS = Path(__file__).resolve().parents[1].parent / "shared" / "videos"
+
+
+def detect_every_frame(path: str, frames: int, detector: FaceDetector) -> list[list[DetectedFace]]:
+    """The faces MTCNN finds in each of the first `frames` frames of the video at `path`."""
+    capture, found = cv2.VideoCapture(path), []
+    while len(found) < frames:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        found.append(detector.detect(frame))
+    capture.release()
+    return found
+
+
+def predicted_ious(videos: list[list[list[DetectedFace]]], make: Callable[[], IouTracker], every: int) -> np.ndarray:
+    """IoU of each box the tracker predicts between detections with the frame's best-matching detection."""
+    ious: list[float] = []
+    for faces in videos:
+        tracker = make()
+        for index, found in enumerate(faces):
+            if index % every == 0:
+                tracker.update(found)
+                continue
+            tracks = [track for track in tracker.predict() if track.missed == 0]
+            if tracks and found:
+                iou = box_iou(np.stack([t.box for t in tracks]), np.stack([f.box for f in found]))
+                ious.extend(iou.max(axis=1).tolist())
+    return np.asarray(ious)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("videos", nargs="*", default=sorted(glob.glob(str(SHARED_VIDEOS / "*.mp4"))))
+    parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--still-speed", type=float, nargs="+", default=[0.0, 0.01, 0.02])
+    parser.add_argument("--every", type=int, nargs="+", default=[3, 9])
+    args = parser.parse_args()
+    detector = FaceDetector()
+    videos = [detect_every_frame(path, args.frames, detector) for path in args.videos]
+    print(f"{len(videos)} videos, {sum(map(len, videos))} frames")
+    variants = {"hold": functools.partial(IouTracker, velocity_decay=1.0)}
+    variants |= {f"still_speed={s}": functools.partial(IouTracker, still_speed=s) for s in args.still_speed}
+    for every in args.every:
+        for name, make in variants.items():
+            ious = predicted_ious(videos, make, every)
+            p10 = np.percentile(ious, 10)
+            print(f"every {every} {name:17s} mean IoU {ious.mean():.4f}  p10 {p10:.4f}  n={len(ious)}")
+
+
+if __name__ == "__main__":
+    main()
