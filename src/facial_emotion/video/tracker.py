@@ -61,8 +61,9 @@ class Track:
 class IouTracker:
     """Associates detections with tracks by IoU; a track unmatched in over `max_missed` updates is dropped.
 
-    Between detections `predict` moves every track along its velocity (constant-velocity model), so
-    the boxes keep up with a moving face without running the detector; a detection that finished some frames after
+    Between detections `predict` moves every track along its velocity (constant-velocity model; speeds under
+    `still_speed` face widths a frame are a still head's jitter, not followed), so the boxes keep up with a moving
+    face without running the detector; a detection that finished some frames after
     the frame it was run on (on a worker thread) is moved on by as many frames of its track's velocity.
     """
 
@@ -81,7 +82,7 @@ class IouTracker:
         self._next_id = 1
 
     def predict(self) -> list[Track]:
-        """Advance every track by one frame of its velocity; returns the live tracks."""
+        """Advance every track by one frame of its motion (`_step`); returns the live tracks."""
         for track in self.tracks:
             track.face = track.face.shifted(self._step(track))
             track.frames_since_seen += 1
