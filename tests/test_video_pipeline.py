@@ -129,7 +129,7 @@ def test_a_head_held_still_is_not_moved_by_its_jitter_and_a_moving_one_is_follow
     """Detections of a still 100 px face that jitter by 1 px leave its boxes where they were (following the jitter
     misplaced them on the shared videos); a face moving 10 px a frame is followed to within `still_speed` (1 px a
     frame)."""
-    still, moving = IouTracker(), IouTracker()
+    still, moving = IouTracker(still_speed=0.01), IouTracker(still_speed=0.01)
     jitter = [0, 1, -1, 1, 0, -1, 1, 0, -1, 0]
     for frame in range(30):
         if frame % 3 == 0:

@@ -1,12 +1,13 @@
 """Dev helper: how well the tracker's boxes between detections match MTCNN run on every frame.
 
-`python tools/tracking_error.py [VIDEO ...] [--frames N] [--still-speed S ...] [--every K ...]`
+`python tools/tracking_error.py [VIDEO ...] [--frames N] [--still-speed S ...] [--every K ...] [--pan PX]`
 
 Every frame of each video (default: `../shared/videos/*.mp4`, the first `--frames` 300 of each) is detected with the
 face pipeline's MTCNN settings; the tracker then sees every K-th frame's faces (`detect_every` 3; 9 is
 `stable_detect_every`) and predicts the frames between. For each still_speed (and `hold`: no motion model) it prints
-the mean and 10th-percentile IoU of each predicted box with the frame's best-matching detection. The figures in
-docs/video.md ("Every 3rd frame") come from this script.
+the mean and 10th-percentile IoU of each predicted box with the frame's best-matching detection. `--pan 4`: each
+video seen through a 400x360 window sliding 4 px a frame, turning at the frame's edges (a camera pan). The figures
+in docs/video.md ("Every 3rd frame") come from this script.
 """
 
 from __future__ import annotations
@@ -26,13 +27,21 @@ from facial_emotion.video.tracker import IouTracker, box_iou
 SHARED_VIDEOS = Path(__file__).resolve().parents[1].parent / "shared" / "videos"
 
 
-def detect_every_frame(path: str, frames: int, detector: FaceDetector) -> list[list[DetectedFace]]:
-    """The faces MTCNN finds in each of the first `frames` frames of the video at `path`."""
-    capture, found = cv2.VideoCapture(path), []
+def detect_every_frame(path: str, frames: int, detector: FaceDetector, pan: int = 0) -> list[list[DetectedFace]]:
+    """The faces MTCNN finds in each of the first `frames` frames of the video at `path` (through a window sliding
+    `pan` px a frame, if given)."""
+    capture, found, left = cv2.VideoCapture(path), [], 0
     while len(found) < frames:
         ok, frame = capture.read()
         if not ok:
             break
+        if pan:
+            height, width = frame.shape[:2]
+            window_w, window_h = min(400, width - 40), min(360, height)
+            top = (height - window_h) // 2
+            frame = frame[top : top + window_h, left : left + window_w]
+            pan = pan if 0 <= left + pan <= width - window_w else -pan
+            left += pan
         found.append(detector.detect(frame))
     capture.release()
     return found
@@ -58,11 +67,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("videos", nargs="*", default=sorted(glob.glob(str(SHARED_VIDEOS / "*.mp4"))))
     parser.add_argument("--frames", type=int, default=300)
-    parser.add_argument("--still-speed", type=float, nargs="+", default=[0.0, 0.01, 0.02])
+    parser.add_argument("--still-speed", type=float, nargs="+", default=[0.0, 0.005, 0.01])
     parser.add_argument("--every", type=int, nargs="+", default=[3, 9])
+    parser.add_argument("--pan", type=int, default=0, help="px a frame of a sliding 400x360 window; 0: none")
     args = parser.parse_args()
     detector = FaceDetector()
-    videos = [detect_every_frame(path, args.frames, detector) for path in args.videos]
+    videos = [detect_every_frame(path, args.frames, detector, args.pan) for path in args.videos]
     print(f"{len(videos)} videos, {sum(map(len, videos))} frames")
     variants = {"hold": functools.partial(IouTracker, velocity_decay=1.0)}
     variants |= {f"still_speed={s}": functools.partial(IouTracker, still_speed=s) for s in args.still_speed}

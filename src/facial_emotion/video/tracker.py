@@ -68,7 +68,7 @@ class IouTracker:
     """
 
     def __init__(
-        self, iou_threshold: float = 0.3, max_missed: int = 2, velocity_decay: float = 0.5, still_speed: float = 0.01
+        self, iou_threshold: float = 0.3, max_missed: int = 2, velocity_decay: float = 0.5, still_speed: float = 0.005
     ) -> None:
         self.iou_threshold = float(iou_threshold)
         self.max_missed = int(max_missed)
