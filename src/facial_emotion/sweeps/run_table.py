@@ -11,7 +11,14 @@ from typing import Any
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
-from facial_emotion.training.run_summary import REFUSED, SUMMARY_FILE, ran_a_fraction, read_run_summary
+from facial_emotion.training.resume_schedule import ResumeRefusedError
+from facial_emotion.training.run_summary import (
+    REFUSAL_ERRORS,
+    REFUSED,
+    SUMMARY_FILE,
+    ran_a_fraction,
+    read_run_summary,
+)
 
 DEFAULT_METRIC = "val/acc_best"
 TEST_METRIC = "test/acc"
@@ -133,8 +140,8 @@ def _tensorboard_facts(run_dir: Path) -> tuple[dict[str, float], int | None, flo
     return metrics, epochs, (max(times) - min(times)) if times else None
 
 
-# How summaries named the errors of a refusal (REFUSAL_ERRORS, with ResumeRefusedError, a ModelFileError).
-_REFUSAL_NAMES = ("FERDataError", "ModelFileError", "ResumeRefusedError", "OptionError", "FileNotFoundError")
+# How summaries named the errors of a refusal (REFUSAL_ERRORS, and ResumeRefusedError, the ModelFileError of a resume).
+_REFUSAL_NAMES = {error.__name__ for error in (*REFUSAL_ERRORS, ResumeRefusedError)}
 
 
 def _refused_before_summaries_said_so(summary: dict[str, Any]) -> bool:

@@ -315,9 +315,8 @@ def checked_resume_checkpoint(cfg: DictConfig) -> dict[str, Any] | None:
     """The checkpoint `ckpt_path` names, read safely (weights_only); None without one. ResumeRefusedError in one line
     for a file that is not a training checkpoint, and for a run folder that already holds a run when none is resumed
     (training there would replace its checkpoints and model file)."""
-    path = cfg.get("ckpt_path")
+    path, last = cfg.get("ckpt_path"), _last_checkpoint(cfg)
     if not path:
-        last = _last_checkpoint(cfg)
         if last.is_file():
             raise ResumeRefusedError(
                 f"{last.parent.parent} already holds a run: resume it with ckpt_path={last}, or train elsewhere"
@@ -338,16 +337,16 @@ def checked_resume_checkpoint(cfg: DictConfig) -> dict[str, Any] | None:
             else ""
         )
         raise ResumeRefusedError(f"ckpt_path={path} is not a training checkpoint{hint}")
-    own_run = path.resolve().parent.parent
-    if path.resolve().parent != _last_checkpoint(cfg).parent.resolve() and holds_a_run(own_run):
+    resolved = path.resolve()
+    own_run = resolved.parent.parent
+    if resolved.parent != last.parent.resolve() and holds_a_run(own_run):
         # Forgetting hydra.run.dir= resumed into a new folder: half the run in each, the best of the first half
         # forgotten by the checkpoint callback (Lightning only warned), the model file the second half's best.
         raise ResumeRefusedError(
             f"ckpt_path={path} is a checkpoint of the run in {own_run}: resume it there, with its command and "
-            f"ckpt_path={path.resolve()} hydra.run.dir={own_run}"
+            f"ckpt_path={resolved} hydra.run.dir={own_run}"
         )
-    last = _last_checkpoint(cfg)
-    if last.is_file() and last.resolve() != path.resolve():
+    if last.is_file() and last.resolve() != resolved:
         ahead = torch.load(last, map_location="cpu", weights_only=True, mmap=True)
         if int(ahead.get("global_step", 0)) > int(checkpoint.get("global_step", 0)):
             # An epoch_NNN.ckpt given for last.ckpt: the run would go on from that epoch and write over last.ckpt,

@@ -28,6 +28,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from facial_emotion.core.hardware import describe_device
 from facial_emotion.core.model_file import ModelFileError
 from facial_emotion.core.options import OptionError
+from facial_emotion.core.whole_files import write_whole
 from facial_emotion.data.fer_csv import FERDataError
 from facial_emotion.training.run_info import RunInfo
 
@@ -152,12 +153,8 @@ class RunSummary(L.Callback):
 
     def _replace(self, content: bytes) -> None:
         """Write the summary file whole (a reader never sees half of it); a failed write is a warning."""
-        temporary = self.path.with_suffix(".json.tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary.write_bytes(content)
-            temporary.replace(self.path)
+            write_whole(self.path, lambda temporary: temporary.write_bytes(content))
         except OSError as error:  # a full disk: the checkpoint that fails next says it; this must not hide it
-            with contextlib.suppress(OSError):
-                temporary.unlink(missing_ok=True)
             log.warning("could not write %s (%s)", self.path, error.strerror or error)
