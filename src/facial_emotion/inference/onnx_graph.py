@@ -337,4 +337,6 @@ def build_graph(model_path: Path, model: ModelFile, precision: str, path: Path, 
         raise GraphError(f"unknown graph precision {precision!r}")
     write_manifest(path, model_sha, precision, check)
     remove_stale_graphs(model_path, path, precision)
-    log.info("built %s (%s)", path, check)
+    # The model file, not the graph's path: an export fits its temperatures with the graph of a side copy (of the
+    # final file's name) in a temporary folder, deleted right after, so that path named nothing left to find.
+    log.info("built the %s graph of %s (%s)", precision, Path(model_path).name, check)
