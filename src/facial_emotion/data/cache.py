@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from facial_emotion.core.whole_files import write_whole
 from facial_emotion.data.fer_csv import FERArrays, parse_fer_csv
 from facial_emotion.data.locate import INSTALLED, PROJECT_ROOT, user_cache_dir
 
@@ -63,8 +64,7 @@ def _write_cache(cache_file: Path, arrays: FERArrays) -> None:
         }
         if arrays.usage is not None:
             payload["usage"] = arrays.usage
-        tmp = cache_file.with_suffix(".tmp.npz")
-        np.savez(tmp, **payload)
-        os.replace(tmp, cache_file)  # atomic: a reader never sees a half-written cache
+        # atomic: a reader never sees a half-written cache, a failed write leaves no partial file
+        write_whole(cache_file, lambda tmp: np.savez(tmp, **payload))
     except OSError as error:
         log.warning("could not write the parse cache %s (%s); parsing again next time", cache_file, error)

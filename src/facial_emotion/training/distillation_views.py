@@ -24,6 +24,7 @@ from facial_emotion.core.hardware import cpu_trains_faster_in_bf16
 from facial_emotion.core.options import OptionError
 from facial_emotion.core.plain_values import plain_hyperparameters
 from facial_emotion.core.preprocessing import Preprocessing
+from facial_emotion.core.whole_files import write_whole
 from facial_emotion.data.datamodule import FaceTensorDataset, FERDataModule
 from facial_emotion.inference.onnx_graph import file_sha256
 from facial_emotion.models.teacher import TeacherEnsemble
@@ -203,9 +204,7 @@ class DistillationDataModule(FERDataModule):
             )
             cached = {"views": views, "probabilities": probs}
             cache_dir.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            torch.save(cached, tmp)
-            tmp.replace(path)
+            write_whole(path, lambda tmp: torch.save(cached, tmp))
             log.info("distillation views written to %s", path)
         # The soft label targets are not in the cache key: they are per face, not per view, and read afresh.
         return DistillationViews(cached["views"], faces.labels, cached["probabilities"], faces.targets)
