@@ -209,7 +209,9 @@ def test_predict_image_fails_when_nothing_could_be_read(tmp_path: Path, capsys) 
         one = compose(config_name="predict_image", overrides=[f"path={tmp_path / 'text.jpg'}", "tta=center"])
     with pytest.raises(SystemExit) as stopped:
         run_predict_image(one)
-    assert capsys.readouterr().err == f"error: {tmp_path / 'text.jpg'} could not be read as an image\n"
+    output = capsys.readouterr()  # one line: the error alone, no `text.jpg : unreadable image` before it
+    assert stopped.value.code == 2 and output.out == ""
+    assert output.err == f"error: {tmp_path / 'text.jpg'} is not an image OpenCV can decode ({IMAGE_KINDS})\n"
 
 
 @requires_faces

@@ -65,6 +65,18 @@ def test_predict_image_reports_files_it_cannot_open_and_goes_on(tmp_path: Path, 
         assert "locked.jpg : unreadable image (Permission denied)" in lines
 
 
+@pytest.mark.skipif(AS_ROOT, reason="root reads a file whatever its permissions")
+def test_predict_image_on_one_file_it_cannot_open_says_why_in_one_line(tmp_path: Path, capsys) -> None:
+    locked = photos_with_unopenable_files(tmp_path) / "locked.jpg"
+    with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
+        cfg = compose(config_name="predict_image", overrides=[f"path={locked}", "tta=center"])
+    with pytest.raises(SystemExit) as stopped:
+        run_predict_image(cfg)
+    output = capsys.readouterr()
+    assert stopped.value.code == 2 and output.out == ""
+    assert output.err == f"error: {locked} could not be read: Permission denied\n"
+
+
 def test_evaluate_faces_counts_files_it_cannot_open_as_unreadable(tmp_path: Path, capsys) -> None:
     photos_with_unopenable_files(tmp_path)
     with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):

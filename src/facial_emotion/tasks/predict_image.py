@@ -64,6 +64,7 @@ def run(cfg: DictConfig) -> None:
         for line in describe_unlistable(unlistable, root):  # their photos are unknown: a line each, as unreadable
             print(line)
         not_listed = f" ({len(unlistable)} folder(s) under it could not be listed)" if unlistable else ""
+        single_file = Path(str(cfg.path)).expanduser().is_file()  # unreadable: the error line alone says so
         if copies:
             print(f"Left out {len(copies)} image(s) under save_dir={cfg.save_dir} (where the annotated copies go)")
         if not paths:
@@ -74,7 +75,8 @@ def run(cfg: DictConfig) -> None:
                 if stop:
                     break
                 image, reason = read_bgr_or_reason(path)
-                read += report_photo(options, pipeline, log, str(path.relative_to(root)), image, reason=reason)
+                name = str(path.relative_to(root))
+                read += report_photo(options, pipeline, log, name, image, reason=reason, quiet=single_file)
                 done += 1
         if stop:  # Ctrl-C: the photos done keep their lines, rows and copies
             if log is not None:
@@ -85,8 +87,8 @@ def run(cfg: DictConfig) -> None:
         if read == 0:  # nothing was classified: a script must not take that run for a success
             if log is not None:
                 log.close()
-            if Path(str(cfg.path)).expanduser().is_file():
-                exit_with_error(f"{cfg.path} could not be read as an image")
+            if single_file:
+                exit_with_error(unreadable_file_error(cfg.path, reason))
             exit_with_error(f"none of the {len(paths)} images under {cfg.path} could be read{not_listed}")
     if log is not None:
         log.close()
@@ -165,11 +167,14 @@ def report_photo(
     image: np.ndarray | None,
     copy_name: str | None = None,
     reason: str = "",
+    quiet: bool = False,
 ) -> bool:
-    """One photo: a line per face (or `unreadable image`, with the `reason` where there is one), its log rows, its
-    annotated copy under `copy_name` (default: `name`). Whether the photo could be read."""
+    """One photo: a line per face (or `unreadable image`, with the `reason` where there is one, unless `quiet`: a
+    single file the run fails on, which `unreadable_file_error` describes), its log rows, its annotated copy under
+    `copy_name` (default: `name`). Whether the photo could be read."""
     if image is None:
-        print(f"{name} : unreadable image" + (f" ({reason})" if reason else ""))
+        if not quiet:
+            print(f"{name} : unreadable image" + (f" ({reason})" if reason else ""))
         if log is not None:
             log.write_faces(name, [])
         return False
@@ -185,6 +190,14 @@ def report_photo(
         except OSError as error:
             print(f"{name} : annotated copy not written ({error})", file=sys.stderr)
     return True
+
+
+def unreadable_file_error(path: object, reason: str) -> str:
+    """The one error line for `path=FILE` that could not be read: the file and why (`reason`, from
+    `read_bgr_or_reason`: `Permission denied`; "" for a file opened but not decoded)."""
+    if reason:
+        return f"{path} could not be read: {reason}"
+    return f"{path} is not an image OpenCV can decode ({IMAGE_KINDS})"
 
 
 def url_file_name(url: str) -> str:
