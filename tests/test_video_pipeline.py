@@ -238,6 +238,38 @@ def test_video_boxes_are_reported_clipped_to_the_frame_and_faces_cropped_unclipp
     assert answer["box"] == [0.0, 40.0, 35.0, 40.0]
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_the_log_rounds_box_corners_so_x_plus_w_is_the_rounded_right_edge(tmp_path: Path, suffix: str) -> None:
+    """x, y, w, h to one decimal from the rounded corners: x + w and y + h (in decimal, as written) are the box's
+    right and bottom edges rounded, never past them or the image; x and w rounded apart reached 639.6 for a box
+    ending at 639.5."""
+    import csv
+    import json
+    from decimal import Decimal
+
+    from facial_emotion.video.pipeline import FaceEmotion, clip_box
+    from facial_emotion.video.sinks import PredictionLog
+
+    names = RecordingPredictor.class_names
+    shape = (480, 640, 3)
+    boxes = [[10.75, 20.25, 639.5, 100.75], [0.05, 0.15, 640, 480], [0.3, 0.35, 0.7, 479.96], [612.34, 5.67, 700, 9e3]]
+    probabilities = np.full(len(names), 1 / len(names), dtype=np.float32)
+    faces = [FaceEmotion(i, clip_box(np.array(b), shape), probabilities, names[0]) for i, b in enumerate(boxes, 1)]
+    path = tmp_path / f"faces{suffix}"
+    log = PredictionLog(path, names)
+    log.write_faces(0.0, faces)
+    log.close()
+    if suffix == ".csv":
+        with path.open(newline="") as handle:
+            written = [[row[c] for c in "xywh"] for row in csv.DictReader(handle)]
+    else:
+        written = [[repr(v) for v in json.loads(line)["box"]] for line in path.read_text().splitlines()]
+    assert written[0] == ["10.8", "20.2", "628.7", "80.6"]  # not w 628.8: x + w 639.6
+    for face, (x, y, w, h) in zip(faces, (map(Decimal, row) for row in written), strict=True):
+        right, bottom = (Decimal(repr(round(float(v), 1))) for v in face.box[2:])
+        assert (x + w, y + h) == (right, bottom) and right <= 640 and bottom <= 480 and min(x, y, w, h) >= 0
+
+
 def test_clip_box_keeps_boxes_inside_and_puts_those_wholly_outside_on_the_nearest_edge() -> None:
     from facial_emotion.video.pipeline import clip_box
 

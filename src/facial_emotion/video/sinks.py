@@ -207,6 +207,15 @@ def _quiet_stderr() -> Iterator[None]:
         os.close(saved)
 
 
+def logged_box(box: np.ndarray) -> list[float]:
+    """An xyxy box as the log's x, y, w, h, to one decimal: the corners are rounded and w, h are their differences
+    (rounded again, so that 0.7 - 0.3 is written 0.4, not 0.39999999999999997). x + w and y + h are the rounded right
+    and bottom edges, so a box inside the image stays inside it; x and w rounded apart could each gain 0.05 (10.75
+    to 639.5: x 10.8 and w 628.8 reach 639.6)."""
+    x1, y1, x2, y2 = (round(float(v), 1) for v in box)
+    return [x1, y1, round(x2 - x1, 1), round(y2 - y1, 1)]
+
+
 class PredictionLog:
     """One row per face: a key (`time` of a frame, or `file` of a photo), face id, box (x, y, w, h), the class
     probabilities and the top emotion; `.csv` or `.jsonl`. `record_empty` adds a row with an empty face
@@ -241,11 +250,10 @@ class PredictionLog:
         if not faces and self.record_empty:
             self._write_row({self.key: key_value, "face": None, "box": None, "probabilities": None, "emotion": None})
         for face in faces:
-            x1, y1, x2, y2 = (float(v) for v in face.box)
             record = {
                 self.key: key_value,
                 "face": face.track_id,
-                "box": [round(x1, 1), round(y1, 1), round(x2 - x1, 1), round(y2 - y1, 1)],
+                "box": logged_box(face.box),
                 "probabilities": dict(
                     zip(self.class_names, (round(float(p), 5) for p in face.probabilities), strict=True)
                 ),
