@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 
 from facial_emotion.core.preprocessing import Preprocessing
 from facial_emotion.export.exporter import export_model
-from facial_emotion.inference.onnx_graph import SHIPPED_DIR, graph_path, network_sha256
+from facial_emotion.inference.onnx_graph import INT8_RECIPE, SHIPPED_DIR, graph_path, network_sha256
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.models.loading import load_model_file
 from facial_emotion.models.vgg import VGGNet
@@ -63,14 +63,27 @@ def test_builds_the_int8_graph_once_from_fer2013(
 def test_a_refused_graph_is_reported_then_not_rebuilt_unless_forced(
     tmp_path: Path, fer_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """A refusal is an outcome, the same on every run: one line, exit 0 (the file runs fp32). The first run exited 2
+    with an error line, the second (the refusal remembered) 0 with a plain one."""
     monkeypatch.setenv("FER_DATA_DIR", str(fer_dir))
     undecided = tiny_model(tmp_path / "undecided.pkl", decided=False)
-    assert build_graphs.run(config(undecided)) == 2
-    error = capsys.readouterr().err.strip()
-    assert len(error.splitlines()) == 1 and "agrees with the fp32 one" in error and "< 99%" in error
+    assert build_graphs.run(config(undecided)) == 0
+    first = capsys.readouterr()
+    assert "error" not in first.err
+    assert len(first.out.splitlines()) == 1 and first.out.startswith("undecided.pkl: int8 graph refused (")
+    assert "agrees with the fp32 one" in first.out and "< 99%" in first.out
+    assert "auto runs onnxruntime fp32 (force=true retries)" in first.out
     assert not int8_graph(undecided).exists()
     assert build_graphs.run(config(undecided)) == 0  # make run must not spend the calibration again
-    assert "int8 graph refused earlier" in capsys.readouterr().out
+    second = capsys.readouterr()
+    assert "error" not in second.err and len(second.out.splitlines()) == 1
+    assert second.out.startswith("undecided.pkl: int8 graph refused earlier (") and "< 99%" in second.out
+    assert "auto runs onnxruntime fp32 (force=true retries)" in second.out
+    assert build_graphs.run(config(undecided, force=True)) == 0  # retried, refused again
+    assert capsys.readouterr().out.startswith("undecided.pkl: int8 graph refused (")
+    assert build_graphs.run(config(undecided, ship=True)) == 2  # nothing to ship: what was asked cannot be done
+    shipped = capsys.readouterr()
+    assert "refused earlier" in shipped.out and shipped.err.count("\n") == 1 and "none to ship" in shipped.err
 
 
 def test_without_fer2013_it_says_why_in_one_line_and_fails(
@@ -130,8 +143,8 @@ def test_a_graph_or_refusal_of_an_older_recipe_is_rebuilt(
     refusal = int8_graph(undecided).with_suffix(".json")
     refusal.parent.mkdir(parents=True, exist_ok=True)
     refusal.write_text(json.dumps({"network_sha256": network_sha256(load_model_file(undecided)), "refused": "old"}))
-    assert build_graphs.run(config(undecided)) == 2  # calibrated and checked again, not "refused earlier"
-    assert "agrees with the fp32 one" in capsys.readouterr().err
+    assert build_graphs.run(config(undecided)) == 0  # calibrated and checked again, not "refused earlier"
+    assert "int8 graph refused (the int8 graph agrees with the fp32 one" in capsys.readouterr().out
 
 
 def shipped_graph(model_path: Path) -> Path:
@@ -196,7 +209,42 @@ def test_one_model_path_without_brackets_is_that_file(
     assert build_graphs.run(OmegaConf.create({"model_paths": str(model_path), "force": False, "ship": False})) == 0
     assert capsys.readouterr().out == "tiny.pkl: int8 graph built and checked\n"
     assert int8_graph(model_path).is_file()
-    for given, message in ((5, "error: 5: model file not found: 5;"), ([], "error: model_paths is empty")):
+    for given, message in ((5, "error: 5: model file not found: 5\n"), ([], "error: model_paths is empty")):
         assert build_graphs.run(OmegaConf.create({"model_paths": given, "force": False, "ship": False})) == 2
         error = capsys.readouterr().err  # model_paths=5 was "TypeError: 'int' object is not iterable"
         assert error.startswith(message) and error.count("\n") == 1
+
+
+@pytest.mark.parametrize("name", ["missing.pkl", "last.ckpt", "notes.txt"])
+def test_without_a_model_the_error_does_not_say_auto_runs_fp32(
+    tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not found, a checkpoint, not a model file: nothing runs, fp32 or not (each ended '; auto runs onnxruntime
+    fp32')."""
+    path = tmp_path / name
+    if name != "missing.pkl":
+        path.write_text("not a model file\n")
+    assert build_graphs.run(config(path)) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"error: {name}: ") and error.count("\n") == 1 and "fp32" not in error
+
+
+def test_without_fer2013_nothing_is_remembered_and_every_run_is_an_error(
+    model_path: Path, tmp_path: Path, fer_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """A build without the data was remembered as a refusal: the next run said 'refused earlier' (exit 0), and kept
+    saying it once the data was there. Missing data is an error on every run; an old record of one is retried."""
+    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "no_data"))
+    for _ in range(2):
+        assert build_graphs.run(config(model_path)) == 2
+        error = capsys.readouterr().err
+        assert error.count("\n") == 1 and "needs FER2013" in error and error.endswith("auto runs onnxruntime fp32\n")
+    assert not int8_graph(model_path).with_suffix(".json").exists()
+    record = {"network_sha256": network_sha256(load_model_file(model_path)), "recipe": INT8_RECIPE}
+    int8_graph(model_path).parent.mkdir(parents=True, exist_ok=True)
+    int8_graph(model_path).with_suffix(".json").write_text(
+        json.dumps({**record, "refused": "int8 calibration needs FER2013's train.csv for its validation split: ..."})
+    )
+    monkeypatch.setenv("FER_DATA_DIR", str(fer_dir))
+    assert build_graphs.run(config(model_path)) == 0
+    assert capsys.readouterr().out == "tiny.pkl: int8 graph built and checked\n"
