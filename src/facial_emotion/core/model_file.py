@@ -10,6 +10,7 @@ executes code; `facial_emotion.models.loading.load_model_file` rebuilds the netw
 from __future__ import annotations
 
 import errno
+import pickletools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,7 +100,9 @@ def read_model_payload(path: Path) -> dict[str, Any]:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch.load raises many types for foreign files; all mean the same here
-        raise ModelFileError(f"{path} is not a loadable model file ({_load_failure(error)})") from None
+        raise ModelFileError(
+            _foreign_file(path) or f"{path} is not a loadable model file ({_load_failure(error)})"
+        ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModelFileError(f"{path} is not a facial-emotion model file (no format {FORMAT!r})")
     missing = [key for key in _REQUIRED_KEYS if key not in payload]
@@ -109,6 +112,55 @@ def read_model_payload(path: Path) -> dict[str, Any]:
 
 
 _REQUIRED_KEYS = ("architecture", "state_dict", "class_names", "preprocessing")
+
+
+# Files given as a model file by mistake, told by their first bytes (a pickle or a zip archive is never one of these).
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"BM", "a BMP image"),
+    (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"),
+    (b"%PDF", "a PDF document"),
+    (b"\x1a\x45\xdf\xa3", "a Matroska/WebM video"),
+)
+
+
+def _foreign_file(path: Path) -> str | None:
+    """What a file torch.load refused is, where its name or first bytes tell (an ONNX graph, an image, a video, text):
+    the whole message; None for a pickle or zip archive (the safe-loading refusal stands) or anything else."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(4096)
+    except OSError:
+        return None
+    if not head:
+        return f"{path} is empty, not a model file"
+    if head.startswith((b"\x80", b"PK\x03\x04")) or _pickle(head):  # torch's own formats; protocol 0 ones: text
+        return None
+    if path.suffix.lower() == ".onnx":
+        return f"{path} is an ONNX graph, not a model file: give the .pkl it was built from"
+    kind = next((name for magic, name in _MAGIC if head.startswith(magic)), None)
+    if kind is None and head[4:8] == b"ftyp":
+        kind = "an MP4/MOV video"
+    if kind is None and head[:4] == b"RIFF":
+        kind = {b"WEBP": "a WebP image", b"AVI ": "an AVI video", b"WAVE": "a WAV sound"}.get(head[8:12])
+    if kind is None and b"\x00" not in head:
+        try:
+            head.decode("utf-8")
+            kind = "text"
+        except UnicodeDecodeError as error:
+            kind = "text" if error.start >= len(head) - 3 else None  # cut inside a character at 4096 bytes
+    return f"{path} is not a model file ({kind})" if kind else None
+
+
+def _pickle(head: bytes) -> bool:
+    """Whether `head` reads as a whole pickle up to its STOP (parsed, never loaded)."""
+    try:
+        return any(opcode.name == "STOP" for opcode, _, _ in pickletools.genops(head))
+    except Exception:  # not a pickle: genops raises on the first byte that is no opcode
+        return False
 
 
 def _load_failure(error: Exception) -> str:
