@@ -10,6 +10,7 @@ from hydra import compose, initialize_config_dir
 
 from facial_emotion.core.model_file import update_model_metrics
 from facial_emotion.core.preprocessing import Preprocessing
+from facial_emotion.data.locate import PROJECT_ROOT
 from facial_emotion.evaluation.model_comparison import compare_model, markdown_table
 from facial_emotion.export.exporter import export_model
 from facial_emotion.models.timm_backbone import TimmBackbone
@@ -23,13 +24,14 @@ def test_table_reports_recorded_accuracy_size_and_timings(tmp_path: Path) -> Non
     torch.manual_seed(0)
     scratch = VGGNet(widths=[8, 16], convs_per_stage=1)
     pretrained = TimmBackbone(input_size=48)
-    export_model(scratch, Preprocessing(crop_size=40, tta="ten_crop"), tmp_path / "my_own_model.pkl")
-    export_model(pretrained, Preprocessing(crop_size=40, tta="center"), tmp_path / "pre_trained_model.pkl")
+    run = tmp_path / "run" / "model"  # a training run's files, named as the shipped ones
+    export_model(scratch, Preprocessing(crop_size=40, tta="ten_crop"), run / "my_own_model.pkl")
+    export_model(pretrained, Preprocessing(crop_size=40, tta="center"), run / "pre_trained_model.pkl")
     update_model_metrics(
-        tmp_path / "my_own_model.pkl", {"test/acc": 0.7123, "test/acc_public": 0.7, "test/acc_private": 0.72}
+        run / "my_own_model.pkl", {"test/acc": 0.7123, "test/acc_public": 0.7, "test/acc_private": 0.72}
     )
 
-    rows = [compare_model(tmp_path / name, batches=(1, 4)) for name in ("my_own_model.pkl", "pre_trained_model.pkl")]
+    rows = [compare_model(run / name, batches=(1, 4)) for name in ("my_own_model.pkl", "pre_trained_model.pkl")]
 
     assert rows[0].parameters == sum(p.numel() for p in scratch.parameters())
     assert rows[1].parameters == sum(p.numel() for p in pretrained.parameters()) > 2_000_000
@@ -38,15 +40,16 @@ def test_table_reports_recorded_accuracy_size_and_timings(tmp_path: Path) -> Non
     assert set(rows[1].ms_per_face) == {"center b1", "center b4"}
     assert all(ms > 0 for row in rows for ms in row.ms_per_face.values())
     table = markdown_table(rows).splitlines()
-    assert len(table) == 4 and table[2].startswith("| my_own_model | vgg | 71.23% | 70.00% | 72.00% |")
-    assert table[3].startswith("| pre_trained_model | mobilenetv2_100 | - | - | - |")
+    assert len(table) == 4 and table[2].startswith("| run_my_own_model | vgg | 71.23% | 70.00% | 72.00% |")
+    assert table[3].startswith("| run_pre_trained_model | mobilenetv2_100 | - | - | - |")
     header, pretrained_cells = (line.strip("| ").split(" | ") for line in (table[0], table[3]))
     assert pretrained_cells[header.index("ms/face ten_crop b1")] == "-"  # a centre-only model is not ten-cropped
 
 
 def test_second_model_plots_never_overwrite_the_shipped_ones() -> None:
-    assert plot_prefix(Path("results/model/my_own_model.pkl")) == ""
-    assert plot_prefix(Path("results/model/pre_trained_model.pkl")) == "pre_trained_model_"
+    assert plot_prefix(PROJECT_ROOT / "results" / "model" / "my_own_model.pkl") == ""
+    assert plot_prefix(PROJECT_ROOT / "results" / "model" / "pre_trained_model.pkl") == "pre_trained_model_"
+    assert plot_prefix(Path("outputs/train/runs/r1/model/my_own_model.pkl")) == "r1_my_own_model_"
 
 
 def test_compare_models_writes_its_table_as_a_page(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -65,7 +68,7 @@ def test_compare_models_writes_its_table_as_a_page(tmp_path: Path, capsys: pytes
     printed = capsys.readouterr().out
     table = [line for line in printed.splitlines() if line.startswith("|")]
     written = page.read_text().splitlines()
-    assert written[0] == "# The shipped models side by side"
+    assert written[0] == "# Model files side by side"  # not the shipped files: not the shipped page's title
     assert [line for line in written if line.startswith("|")] == table  # the page holds the printed table
     assert table[2].startswith("| a | vgg | 50.00% | 25.00% | 75.00% |")
     hardware = printed.splitlines()[0].removeprefix("Hardware: ")

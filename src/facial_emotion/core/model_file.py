@@ -198,7 +198,54 @@ def update_model_metrics(path: Path, metrics: dict[str, float]) -> None:
     write_model_payload(path, payload)
 
 
-def output_tag(model_path: Path) -> str:
-    """'' for the shipped model, else the file's stem: figures and images written for another model carry it,
-    so evaluating or attacking a second model never overwrites the shipped model's results."""
-    return "" if Path(model_path).stem == SHIPPED_MODEL_STEM else Path(model_path).stem
+SHIPPED_MODEL_DIR = Path("results", "model")  # where the shipped model files live, under the project root
+# The shipped files' stems: a copy elsewhere, or a run's own file of the same name (training writes
+# <run>/model/my_own_model.pkl or pre_trained_model.pkl), must not take their outputs' names.
+SHIPPED_MODEL_STEMS = ("my_own_model", "my_own_model_real_faces", "pre_trained_model")
+
+
+def model_label(model_path: Path | str, project_root: Path) -> str:
+    """The name a model file's outputs carry (plots, reports, table rows, attack folders).
+
+    A file in the shipped folder (`<project_root>/results/model/`, the wheel's bundle when installed): its stem. A
+    file elsewhere whose stem is a shipped file's: the stem after its run folder's name for a run's file
+    (`<run>/model/my_own_model.pkl` -> `2026-12-08_02-43-55_my_own_model`; a multirun job's number after its
+    sweep's name), else after its folder's name (`backups/my_own_model.pkl` -> `backups_my_own_model`). Any other
+    file: its stem. So no file but a shipped one is ever named as one, and its outputs never replace theirs.
+    """
+    path = Path(model_path).expanduser().absolute()
+    shipped_dir = Path(project_root).expanduser().absolute() / SHIPPED_MODEL_DIR
+    stem = path.stem
+    if in_shipped_folder(path, project_root):
+        return stem
+    if stem not in SHIPPED_MODEL_STEMS and not (shipped_dir / f"{stem}.pkl").is_file():
+        return stem
+    folder = path.parent
+    if folder.name == "model" and folder.parent.name:  # a training run's layout: <run>/model/<file>
+        folder = folder.parent
+    where = folder.name or "root"
+    if where.isdigit() and folder.parent.name:  # <sweep>/<job number>/model/<file>: the number alone says little
+        where = f"{folder.parent.name}_{where}"
+    return f"{where}_{stem}"
+
+
+def in_shipped_folder(model_path: Path | str, project_root: Path) -> bool:
+    """Whether the file lies in `<project_root>/results/model/` (links and `..` resolved)."""
+    folder = Path(model_path).expanduser().absolute().parent
+    try:
+        return folder.resolve() == (Path(project_root).expanduser().absolute() / SHIPPED_MODEL_DIR).resolve()
+    except OSError:  # a loop of links: not the shipped folder
+        return False
+
+
+def is_shipped_model(model_path: Path | str, project_root: Path) -> bool:
+    """Whether the file is one of the shipped model files at its shipped place."""
+    return in_shipped_folder(model_path, project_root) and Path(model_path).stem in SHIPPED_MODEL_STEMS
+
+
+def output_tag(model_path: Path | str, project_root: Path) -> str:
+    """'' for the shipped model (`results/model/my_own_model.pkl`), else `model_label`: its plots and reports keep
+    their plain names, and evaluating or attacking another model file, a run's `my_own_model.pkl` included, never
+    overwrites the shipped model's results."""
+    label = model_label(model_path, project_root)  # bare "my_own_model" only for the shipped file itself
+    return "" if label == SHIPPED_MODEL_STEM else label

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from facial_emotion.core.model_file import model_label
+from facial_emotion.data.locate import PROJECT_ROOT
 from facial_emotion.evaluation.benchmarking import inference_latency
 from facial_emotion.evaluation.markdown import table_lines
 from facial_emotion.inference.predictor import EmotionPredictor
@@ -26,7 +28,8 @@ class ModelRow:
 
 def compare_model(path: Path, device: str = "cpu", batches: tuple[int, ...] = (1, 64), repeats: int = 20) -> ModelRow:
     """Read one model file's recorded test figures (predict.py record_metrics=true) and time it (median of
-    `repeats` calls per view set and batch size)."""
+    `repeats` calls per view set and batch size). The row is named by `model_label`: a run's my_own_model.pkl
+    reads `<run>_my_own_model`, never as the shipped file."""
     predictor = EmotionPredictor(path, device=device)
     model = predictor.model
     timings = {}
@@ -35,7 +38,7 @@ def compare_model(path: Path, device: str = "cpu", batches: tuple[int, ...] = (1
         for batch in batches:
             timings[f"{tta} b{batch}"] = inference_latency(timed, batch, repeats)
     return ModelRow(
-        name=path.stem,
+        name=model_label(path, PROJECT_ROOT),
         architecture=model.architecture.get("kwargs", {}).get("model_name", model.architecture["name"]),
         accuracy={split: model.metrics.get(key) for split, key in ACCURACY_KEYS.items()},
         parameters=model.num_parameters(),

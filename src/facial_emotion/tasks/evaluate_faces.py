@@ -10,9 +10,10 @@ from matplotlib.backend_bases import FigureCanvasBase
 from omegaconf import DictConfig
 
 from facial_emotion.core.hardware import cpu_name
-from facial_emotion.core.model_file import ModelFile, ModelFileError
+from facial_emotion.core.model_file import ModelFile, ModelFileError, model_label
 from facial_emotion.core.options import OptionError, number, path_option, prepare_output_file, require_options
 from facial_emotion.core.user_paths import expand_home
+from facial_emotion.data.locate import PROJECT_ROOT
 from facial_emotion.evaluation.face_evaluation import CROP_MODES, FaceSetResult, evaluate_face_set
 from facial_emotion.evaluation.face_results_table import update_table
 from facial_emotion.evaluation.face_sets import FaceSet, FaceSetError, find_face_set
@@ -107,6 +108,8 @@ def check_outputs(cfg: DictConfig) -> None:
 def write_outputs(cfg: DictConfig, set_name: str, result: FaceSetResult, summary: dict, predictor) -> None:
     """The per-image CSV, the confusion matrix PNG and the results table row, each only where configured."""
     written = []
+    # the shipped files' rows are keyed by their stem; a run's my_own_model.pkl gets a row of its own beside them
+    label = model_label(predictor.model_path, PROJECT_ROOT)
     if cfg.log:
         log = Path(cfg.log)
         log.parent.mkdir(parents=True, exist_ok=True)
@@ -115,14 +118,14 @@ def write_outputs(cfg: DictConfig, set_name: str, result: FaceSetResult, summary
     if cfg.confusion_png:
         path = Path(cfg.confusion_png)
         path.parent.mkdir(parents=True, exist_ok=True)
-        title = f"{set_name}, {predictor.model_path.stem}, crop {cfg.crop}: found faces"
+        title = f"{set_name}, {label}, crop {cfg.crop}: found faces"
         plot_confusion_matrix(result.confusion(), result.class_names, path, title)
         written.append(str(path))
     if cfg.table:
-        key = {"model": predictor.model_path.stem, "set": set_name, "crop": cfg.crop, "views": predictor.view_policy}
+        key = {"model": label, "set": set_name, "crop": cfg.crop, "views": predictor.view_policy}
         table = Path(cfg.table)
         update_table(table, key, {**summary, "fer2013": fer2013_figures(predictor.model)})
-        written.append(str(table))
+        written.append(f"{table} (row {label})")
     if written:
         print("Wrote " + ", ".join(written))
 

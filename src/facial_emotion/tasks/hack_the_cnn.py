@@ -24,7 +24,7 @@ from facial_emotion.core.options import OptionError, path_option
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.data.cache import load_fer_csv
 from facial_emotion.data.fer_csv import FERDataError
-from facial_emotion.data.locate import require_csv
+from facial_emotion.data.locate import PROJECT_ROOT, require_csv
 from facial_emotion.inference.backends import differentiable_backend
 from facial_emotion.inference.predictor import EmotionPredictor
 
@@ -99,7 +99,7 @@ def run(cfg: DictConfig) -> int:
         if path_option(cfg.get("image")) is None and cfg.get("index") is None:
             probability(cfg, "min_source_confidence")
             whole_number(cfg, "max_candidates", 1)
-        output_dir = prepare_output_dir(Path(cfg.output_dir) / output_tag(Path(cfg.model_path)))
+        output_dir = prepare_output_dir(Path(cfg.output_dir) / output_tag(Path(cfg.model_path), PROJECT_ROOT))
     except ValueError as error:  # a missing or bad model file, unknown views or emotion names, a bad option
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -15,6 +15,7 @@ from facial_emotion.core.options import OptionError, flag
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.core.whole_files import write_whole
 from facial_emotion.data.fer_csv import FERDataError
+from facial_emotion.data.locate import PROJECT_ROOT
 from facial_emotion.evaluation.plots import plot_confusion_matrix, plot_reliability
 from facial_emotion.evaluation.test_report import (
     TestReport,
@@ -29,8 +30,9 @@ OUTPUT_FOLDERS = ("plots_dir", "report_dir")
 
 
 def plot_prefix(model_path: Path) -> str:
-    """'' for the shipped model's plots, else `<model stem>_`."""
-    tag = output_tag(model_path)
+    """'' for the shipped model's plots and report, else `<tag>_`: the file's stem, after its run's (or folder's)
+    name for a file named as a shipped one (`<run>/model/my_own_model.pkl`), so it never replaces theirs."""
+    tag = output_tag(model_path, PROJECT_ROOT)
     return f"{tag}_" if tag else ""
 
 
@@ -77,13 +79,16 @@ def check_model_file_writable(model_path: Path) -> None:
 def write_markdown_report(report: TestReport, predictor: EmotionPredictor, cfg: DictConfig) -> Path:
     """Write `<report_dir>/<prefix>test_report.md` (same prefix as the plots); return its path."""
     model_path = Path(cfg.model_path)
-    path = Path(cfg.report_dir) / f"{plot_prefix(model_path)}test_report.md"
+    prefix = plot_prefix(model_path)
+    path = Path(cfg.report_dir) / f"{prefix}test_report.md"
+    # a file named as a shipped one (a run's my_own_model.pkl) is titled by its path, not by the shipped name
+    title = model_path.name if prefix in ("", f"{model_path.stem}_") else str(model_path)
     hardware = (
         f"{describe_device(cfg.get('device', 'cpu'))}; {predictor.backend} {predictor.precision}, "
         f"{views_per_face(predictor, report):.2f} views per face"
     )
     text = format_report_markdown(
-        report, predictor.class_names, predictor.view_policy, predictor.temperature, model_path.name, hardware
+        report, predictor.class_names, predictor.view_policy, predictor.temperature, title, hardware
     )
     write_whole(path, lambda partial: partial.write_text(text))
     return path

@@ -19,7 +19,7 @@ from facial_emotion.core.model_file import output_tag
 from facial_emotion.core.options import OptionError, number
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.data.cache import load_fer_csv
-from facial_emotion.data.locate import require_csv
+from facial_emotion.data.locate import PROJECT_ROOT, require_csv
 from facial_emotion.inference.backends import differentiable_backend
 from facial_emotion.inference.predictor import EmotionPredictor
 
@@ -52,7 +52,7 @@ def run(cfg: DictConfig) -> int:
         report_name = str(cfg.report_name)
         if not report_name or Path(report_name).name != report_name:
             raise OptionError(f"report_name must be a file name without a folder, got {cfg.report_name!r}")
-        output_dir = prepare_output_dir(Path(cfg.output_dir) / output_tag(Path(cfg.model_path)))
+        output_dir = prepare_output_dir(Path(cfg.output_dir) / output_tag(Path(cfg.model_path), PROJECT_ROOT))
         test = load_fer_csv(require_csv(Path(cfg.data_dir), cfg.test_file))
     except (ValueError, OSError) as error:  # model file, views, emotion names, an option, test CSV, output folder
         print(f"error: {error}", file=sys.stderr)
