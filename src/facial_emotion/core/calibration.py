@@ -6,6 +6,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+GRID = (0.25, 4.0)  # the temperatures searched (log-spaced), then +-FINE_SPAN (in log T) around the best of them
+FINE_SPAN = 0.05
+SEARCH_BOUNDS = (GRID[0] * float(np.exp(-FINE_SPAN)), GRID[1] * float(np.exp(FINE_SPAN)))  # 0.238, 4.205
+
 
 def mean_view_probabilities(view_logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
     """(N, K, classes) view logits -> (N, classes): softmax of each view at `temperature`, averaged."""
@@ -24,10 +28,22 @@ def fit_temperature(view_logits: torch.Tensor, labels: torch.Tensor) -> float:
         probs = mean_view_probabilities(view_logits, t)
         return float(F.nll_loss(probs.clamp_min(1e-12).log(), labels))
 
-    grid = np.exp(np.linspace(np.log(0.25), np.log(4.0), 61))
+    grid = np.exp(np.linspace(np.log(GRID[0]), np.log(GRID[1]), 61))
     best = min(grid, key=nll)
-    fine = best * np.exp(np.linspace(-0.05, 0.05, 41))
+    fine = best * np.exp(np.linspace(-FINE_SPAN, FINE_SPAN, 41))
     return float(min(fine, key=nll))
+
+
+def search_bound(temperature: float) -> str | None:
+    """`lower` or `upper` when a fitted temperature is that end of the search (`SEARCH_BOUNDS`), else None.
+
+    The NLL still fell there: the best temperature lies beyond, and the one fitted leaves the model miscalibrated
+    (an under-trained model's, far too sure or unsure of itself: its ECE stays high).
+    """
+    for name, bound in zip(("lower", "upper"), SEARCH_BOUNDS, strict=True):
+        if np.isclose(temperature, bound, rtol=1e-9, atol=0.0):
+            return name
+    return None
 
 
 def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, n_bins: int = 15) -> float:
