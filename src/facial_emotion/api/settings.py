@@ -18,8 +18,9 @@ PHOTO_CONFIG = "predict_image"  # what `scripts/predict_image.py` runs with
 VIDEO_CONFIG = "predict_live_stream"  # what `scripts/predict_live_stream.py` runs with
 
 
-def compose_settings(config_name: str, overrides: Sequence[str] = ()) -> DictConfig:
-    """`configs/<config_name>.yaml` with Hydra `overrides`, resolved; works inside a running Hydra app too."""
+def compose_settings(config_name: str, overrides: Sequence[str] = (), return_hydra_config: bool = False) -> DictConfig:
+    """`configs/<config_name>.yaml` with Hydra `overrides`, resolved; works inside a running Hydra app too.
+    `return_hydra_config`: with its `hydra` node (`hydra.runtime.choices`: each config group's choice)."""
     register_resolvers()
     global_hydra = GlobalHydra.instance()
     # A Hydra app (a multirun job, a user's own app) already holds the global instance and the job name (its
@@ -29,12 +30,19 @@ def compose_settings(config_name: str, overrides: Sequence[str] = ()) -> DictCon
     global_hydra.clear()
     try:
         with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR), job_name=job_name):
-            cfg = compose(config_name=config_name, overrides=list(overrides))
+            cfg = compose(config_name=config_name, overrides=list(overrides), return_hydra_config=return_hydra_config)
     finally:
         JobRuntime.instance().set("name", job_name)
         if outer is not None:
             GlobalHydra.instance().initialize(outer)
     return cfg
+
+
+def composed_groups(config_name: str, overrides: Sequence[str] = ()) -> dict[str, str | None]:
+    """The project's config groups `configs/<config_name>.yaml` composes (with Hydra `overrides`), each with its
+    choice (None: left out by default, as train.yaml's `experiment`); Hydra's own (`hydra/...`) are not listed."""
+    choices = compose_settings(config_name, overrides, return_hydra_config=True).hydra.runtime.choices
+    return {group: choice for group, choice in choices.items() if not group.startswith("hydra")}
 
 
 def override_value(value: str) -> str:

@@ -98,6 +98,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     def run(cfg: DictConfig) -> None:
         sys.exit(task(cfg))
 
-    refuse_unknown_options(name, argv_for_hydra[1:])
+    refuse_unknown_options(name, argv_for_hydra[1:], program=f"facial-emotion {name}")
     sys.argv = argv_for_hydra
     run()
