@@ -112,3 +112,24 @@ def test_the_facial_emotion_command_refuses_it_too(capsys: pytest.CaptureFixture
 def test_the_api_raises_it_as_a_value_error_before_loading_a_model() -> None:
     with pytest.raises(ValueError, match=r"^EmotionRecognizer overrides: face_pipeline has no option detect_evry"):
         EmotionRecognizer(overrides=["face_pipeline.detect_evry=1"])
+
+
+def test_a_group_its_config_does_not_use_is_checked_as_an_option() -> None:
+    """`compare_runs paths=...` (a typo for path=) was 'compare_runs has no paths ...; its choices: default': paths
+    is a config group of other scripts, which compare_runs does not compose (Hydra refuses it too)."""
+    message = unknown_option_message("compare_runs", ["paths=outputs/train/runs"])
+    assert message is not None and message.startswith("compare_runs has no option paths (did you mean path=?)")
+    assert unknown_option_message("calibrate", ["paths=default"]) is None  # calibrate composes it
+    assert unknown_option_message("average_models", ["data=fer2013"]) is None  # through calibrate.yaml, its base
+    message = unknown_option_message("predict", ["debug=limit"])  # Hydra's answer: add it with +debug=limit
+    assert message is not None and message.startswith("predict has no option debug;")
+
+
+def test_adding_a_group_the_script_does_not_use_is_refused_not_ignored() -> None:
+    """`predict.py +debug=limit` was accepted and ignored: the whole test set ran."""
+    message = unknown_option_message("predict", ["+debug=limit"])
+    assert message == "predict does not use the config group debug (nothing of it would be read); its groups: paths"
+    assert unknown_option_message("train", ["+experiment=fer_vgg_small"]) is None  # train composes experiment
+    assert unknown_option_message("train", ["experiment=fer_vgg_large_distill", "debug=limit"]) is None
+    message = unknown_option_message("train", ["+face_pipeline=photo"])
+    assert message is not None and message.startswith("train does not use the config group face_pipeline")

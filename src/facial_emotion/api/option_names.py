@@ -17,7 +17,7 @@ from hydra.core.override_parser.types import Override, ValueType
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 
-from facial_emotion.api.settings import CONFIG_DIR, compose_settings
+from facial_emotion.api.settings import CONFIG_DIR, compose_settings, composed_groups
 
 # Hydra's flags that take a value (`--cfg job`); after any of the others the check steps aside and Hydra answers.
 _FLAGS_WITH_VALUE = {"--cfg", "-c", "--package", "-p", "--experimental-rerun"}
@@ -28,11 +28,12 @@ _LISTED = 12  # options named in the message at most (a script's --help shows ev
 def unknown_option_message(config_name: str, arguments: Sequence[str]) -> str | None:
     """What is wrong with the first `key=value` in `arguments` naming no option of `config_name`'s config, or None.
 
-    Checked: plain overrides (`key=value`) and the choices of the project's config groups (`model=vgg_small`).
-    `+key=` (add), `++key=`, `~key`, `hydra.*` and `hydra/*` groups (plugins bring choices of their own), choices
-    next to a `hydra.searchpath=` (its folders bring more), globs and anything Hydra cannot parse are Hydra's to
-    judge. Config groups given in `arguments` (`experiment=...`) are
-    applied first, as they can bring options of their own.
+    Checked: plain overrides (`key=value`), the choices of the project's config groups (`model=vgg_small`) and
+    groups the config does not compose (`predict.py debug=limit` as a plain option, `+debug=limit` refused: nothing
+    would read it). Other `+key=` (add), `++key=`, `~key`, `hydra.*` and `hydra/*` groups (plugins bring choices
+    of their own), choices next to a `hydra.searchpath=` (its folders bring more), globs and anything Hydra cannot
+    parse are Hydra's to judge. Config groups given in `arguments` (`experiment=...`) are applied first, as they
+    can bring options of their own.
     """
     overrides = _overrides(arguments)
     if overrides is None:
@@ -40,6 +41,13 @@ def unknown_option_message(config_name: str, arguments: Sequence[str]) -> str | 
     groups = [o for o in overrides if (CONFIG_DIR / o.key_or_group).is_dir()]
     # hydra.searchpath adds folders whose configs can be chosen too: their choices are Hydra's to judge
     searched = any(o.key_or_group == "hydra.searchpath" for o in overrides)
+    unused = [] if searched else _unused_groups(config_name, groups)
+    for override in unused:
+        if override.is_add() or override.is_force_add():
+            return _unused_group_message(config_name, override.key_or_group)
+    # A group of other scripts, set without `+`, is checked as a plain option: `compare_runs paths=` is a typo for
+    # `path=` (Hydra: "Could not override 'paths'", advising the `+paths=` nothing would read).
+    groups = [o for o in groups if o not in unused]
     for group in [] if searched else groups:
         message = _unknown_choice_message(config_name, group)
         if message is not None:
@@ -61,6 +69,28 @@ def unknown_option_message(config_name: str, arguments: Sequence[str]) -> str | 
         if message is not None:
             return message
     return None
+
+
+def _unused_groups(config_name: str, groups: list[Override]) -> list[Override]:
+    """The overrides among `groups` (of config-group folders) naming a group `config_name` does not compose, with
+    the groups it does set as given (an experiment can bring groups); none where composing fails (Hydra says why)."""
+    groups = [o for o in groups if not o.key_or_group.startswith("hydra") and not o.is_delete()]
+    if not groups:
+        return []
+    try:
+        used = composed_groups(config_name)
+        chosen = [_first_choice(o) for o in groups if o.key_or_group in used and o.value() is not None]
+        used = composed_groups(config_name, chosen) if chosen else used
+    except (HydraException, ValueError):  # Hydra's own words on what it cannot compose
+        return []
+    return [o for o in groups if o.key_or_group not in used]
+
+
+def _unused_group_message(config_name: str, group: str) -> str:
+    """`predict does not use the config group debug (...); its groups: paths`."""
+    used = sorted(composed_groups(config_name))
+    its = f"its groups: {', '.join(used)}" if used else "it composes no config group"
+    return f"{config_name} does not use the config group {group} (nothing of it would be read); {its}"
 
 
 def _overrides(arguments: Sequence[str]) -> list[Override] | None:
