@@ -29,12 +29,46 @@ def load_model_file(path: Path) -> ModelFile:
     return model_file_from_payload(payload, net)
 
 
+DEFAULT_EXPORT_NAME = "my_own_model.pkl"  # configs/train.yaml's export.path; experiment=fer_mobilenetv2's differs
+
+
 def checkpoint_given(path: Path) -> str:
     """Why a training checkpoint is not a model file, and where its run's model file is (it was "not a
     facial-emotion model file (no format ...)", which did not say what to give instead)."""
-    exported = path.resolve().parent.parent / "model" / "my_own_model.pkl"
-    where = f"its run's is {exported}" if exported.is_file() else "a run exports one as <run>/model/my_own_model.pkl"
+    run_dir = path.resolve().parent.parent
+    exported = run_model_file(run_dir)
+    if exported is not None:
+        where = f"its run's is {exported}"
+    elif (name := export_file_name(run_dir)) is not None:
+        where = f"its run exports it as {run_dir / 'model' / name} when it completes"
+    else:
+        where = f"a run exports one as <run>/model/{DEFAULT_EXPORT_NAME}"
     return f"{path} is a training checkpoint (.ckpt), not a model file: give the model file ({where})"
+
+
+def run_model_file(run_dir: Path | str) -> Path | None:
+    """The model file a training run exported into `<run>/model/`: the name its options give (`export.path`:
+    my_own_model.pkl, pre_trained_model.pkl for experiment=fer_mobilenetv2), else the folder's one `.pkl`; None when
+    there is none (a run still training, or one that exported elsewhere)."""
+    folder = Path(run_dir) / "model"
+    named = folder / (export_file_name(run_dir) or DEFAULT_EXPORT_NAME)
+    if named.is_file():
+        return named
+    files = [file for file in folder.glob("*.pkl") if file.is_file()]
+    return files[0] if len(files) == 1 else None
+
+
+def export_file_name(run_dir: Path | str) -> str | None:
+    """The model file name a run's options give (`export.path` in `<run>/.hydra/config.yaml`, read unresolved: its
+    folder is an interpolation of the run's); None without them or without a plain name there."""
+    try:
+        options = OmegaConf.load(Path(run_dir) / ".hydra" / "config.yaml")
+        export = options.get("export") if isinstance(options, DictConfig) else None
+        path = OmegaConf.to_container(export, resolve=False).get("path") if isinstance(export, DictConfig) else None
+    except Exception:  # no options, or unreadable ones (not YAML, not a mapping): no name from them
+        return None
+    name = Path(str(path)).name if path else ""
+    return name if name.endswith(".pkl") and "${" not in name else None
 
 
 def model_path_option(value: Any, key: str = "model_path") -> Path:

@@ -17,7 +17,7 @@ from facial_emotion.core.model_file import ModelFileError
 from facial_emotion.core.options import exit_with_error, prepare_output_file, require_options
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.evaluation.plots import plot_learning_curves
-from facial_emotion.models.loading import load_model_file
+from facial_emotion.models.loading import DEFAULT_EXPORT_NAME, export_file_name, load_model_file, run_model_file
 from facial_emotion.training.tensorboard_scalars import concatenate_stages, read_epoch_scalars
 
 
@@ -36,7 +36,7 @@ def run(cfg: DictConfig) -> None:
         if not stages[-1]:
             exit_with_error(f"no TensorBoard scalars under {tensorboard}")
     scalars, stage_starts = concatenate_stages(stages)
-    model_path = Path(str(cfg.model_path))
+    model_path = own_model_file(Path(str(cfg.run_dir)), Path(str(cfg.model_path)))
     best = ""
     if model_path.is_file():
         try:
@@ -49,6 +49,18 @@ def run(cfg: DictConfig) -> None:
     best_epoch = int(match.group(1)) + (stage_starts[-1] if stage_starts else 0) if match else None
     plot_learning_curves(scalars, best_epoch, Path(cfg.output), stage_starts, cfg.note)
     print(f"Wrote {cfg.output}")
+
+
+def own_model_file(run_dir: Path, model_path: Path) -> Path:
+    """`model_path`; for the default (`<run>/model/my_own_model.pkl`) where the run exported under another name (a
+    timm run's `pre_trained_model.pkl`), the file it exported, or the name its options give it."""
+    default = run_dir / "model" / DEFAULT_EXPORT_NAME
+    if model_path.is_file() or model_path.absolute() != default.absolute():
+        return model_path
+    exported = run_model_file(run_dir)
+    if exported is not None:
+        return exported
+    return run_dir / "model" / (export_file_name(run_dir) or DEFAULT_EXPORT_NAME)
 
 
 def earlier_runs(value: Any) -> list[str]:
