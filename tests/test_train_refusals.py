@@ -277,6 +277,7 @@ def test_a_refused_resume_through_the_script_keeps_the_runs_options_and_logs(tmp
         (["trainer.max_epochs=2", f"ckpt_path={last}"], "its learning-rate schedule spans"),  # at fit start
         (["trainer.max_epochs=1"], "already holds a run"),  # before anything is built
         (["trainer.max_epochs=1", f"ckpt_path={last}", "data.val_fraction=1.5"], "data.val_fraction must be"),
+        (["trainer.max_epochs=1", f"ckpt_path={last}"], "is already complete (1 epoch trained"),  # tested, exported
     ]:
         result = subprocess.run([*command, *refused], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
         assert result.returncode == 2 and message in result.stderr.strip().splitlines()[-1], result.stderr[-2000:]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 import signal
 import sys
@@ -26,7 +27,7 @@ from facial_emotion.core.crop_geometry import CropGeometry
 from facial_emotion.core.hardware import auto_precision, precision_reason
 from facial_emotion.core.model_file import ModelFileError
 from facial_emotion.core.options import OptionError, flag, open_fraction
-from facial_emotion.core.preprocessing import Preprocessing
+from facial_emotion.core.preprocessing import Preprocessing, views_per_image
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.data.fer_csv import FERDataError
 from facial_emotion.export.exporter import architecture_text, export_model
@@ -43,6 +44,7 @@ from facial_emotion.training.resume_schedule import (
     run_options_file,
     saved_schedule,
 )
+from facial_emotion.training.run_completion import RunLength, check_not_complete
 from facial_emotion.training.run_info import RunInfo
 from facial_emotion.training.run_record import holds_a_run, restore_run_record
 from facial_emotion.training.run_summary import REFUSAL_ERRORS, RunSummary, ran_a_fraction
@@ -145,12 +147,14 @@ def _fit_test_export(cfg: DictConfig, run_info: RunInfo, summary: RunSummary) ->
     module: L.LightningModule = _instantiate(cfg.model)
     if resume is not None:
         check_checkpoint_network(module, resume, cfg.ckpt_path)
+        check_not_complete(cfg, resume, cfg.ckpt_path)  # it would test and export again, over its model file
     initial_weights = None
     if cfg.get("init_from"):  # checked and recorded on resume too; the checkpoint's weights then replace these
         initial_weights = load_initial_weights(module.net, cfg.init_from, pruned=bool(cfg.get("init_pruned")))
         log.info("starting from the weights of %s", cfg.init_from)
     callbacks = [instantiate(c) for c in cfg.get("callbacks", {}).values() if c is not None]
-    callbacks += [RandomState(), run_info, summary]  # a resume draws the random numbers the run would have
+    # RandomState: a resume draws the random numbers the run would have; RunLength: it tells a complete run
+    callbacks += [RandomState(), RunLength(), run_info, summary]
     if resume is not None and (schedule := saved_schedule(resume)) is not None:
         callbacks.insert(0, ResumedScheduleCheck(cfg.ckpt_path, schedule))  # refuses before the summary says running
     loggers = [instantiate(lg) for lg in cfg.get("logger", {}).values() if lg is not None]
@@ -182,6 +186,8 @@ def _fit_test_export(cfg: DictConfig, run_info: RunInfo, summary: RunSummary) ->
     partial_test = ran_a_fraction(cfg.get("trainer", {}), "limit_test_batches")
     if cfg.get("test"):
         summary.partial_test = partial_test  # compare_runs marks such test figures
+        if (line := _test_line(cfg, datamodule, module)) is not None:
+            log.info(line)
         with _resume_hint_on_interrupt(cfg):
             trainer.test(module, datamodule=datamodule)
         metrics.update(_metrics(trainer))
@@ -195,6 +201,33 @@ def _fit_test_export(cfg: DictConfig, run_info: RunInfo, summary: RunSummary) ->
             raise _interrupted(cfg, " while exporting the model file") from None
     summary.write("completed", metrics)
     return metrics
+
+
+def _test_line(cfg: DictConfig, datamodule: L.LightningDataModule, module: L.LightningModule) -> str | None:
+    """What the test costs (faces times views: minutes on a CPU for FER2013's 7178 at 20 views, after a quick run's
+    seconds of training) and, when the whole test set is tested, how to skip or shorten it; None when not known."""
+    test_set = getattr(datamodule, "test_set", None)
+    batch_size = getattr(getattr(datamodule, "hparams", {}), "eval_batch_size", None)
+    preprocessing = getattr(module, "preprocessing", None)
+    if test_set is None or not batch_size or preprocessing is None:
+        return None
+    faces, tta = len(test_set), str(preprocessing.tta)
+    batches = math.ceil(faces / batch_size)
+    views = f"at {views_per_image(tta)} views each (augmentation.eval.tta={tta})"
+    trainer_cfg = cfg.get("trainer", {})
+    if not ran_a_fraction(trainer_cfg, "limit_test_batches"):
+        return (
+            f"testing on the {faces} test faces {views}; test=false skips it, "
+            f"trainer.limit_test_batches=N tests N of its {batches} batches of {batch_size}"
+        )
+    fast, limit = trainer_cfg.get("fast_dev_run"), trainer_cfg.get("limit_test_batches")
+    if fast:
+        tested, option = (1 if fast is True else int(fast)), f"trainer.fast_dev_run={fast}"
+    else:  # Lightning's limits: a whole number of batches, or a fraction of them
+        tested = int(limit) if isinstance(limit, int) else int(batches * float(limit))
+        option = f"trainer.limit_test_batches={limit}"
+    tested_faces = min(faces, min(tested, batches) * batch_size)
+    return f"testing on {tested_faces} of the {faces} test faces ({option}) {views}"
 
 
 def _precision_line(precision: str, accelerator: str) -> str:
@@ -409,9 +442,11 @@ def _export(
     if partial_test:
         # Test figures of a few batches would read as the test set's: the file records none (compare_models: "-").
         metrics = {name: value for name, value in metrics.items() if not name.startswith("test/")}
+        # early_exit=none: every view of every face, recorded as the test/acc* figures compare_models shows (with
+        # the file's early exit, which calibrate.py adds, predict.py records test/acc@early_exit only)
         log.warning(
             "export: no test figures in the model file (this run tested a few batches only); measure them with "
-            "scripts/predict.py model_path=%s record_metrics=true",
+            "scripts/predict.py model_path=%s early_exit=none record_metrics=true",
             path,
         )
     model = export_model(
