@@ -17,7 +17,7 @@ from facial_emotion.data.locate import PROJECT_ROOT
 from facial_emotion.export.exporter import export_model
 from facial_emotion.export.temperatures import uncalibrated_view_logits
 from facial_emotion.models.vgg import VGGNet
-from facial_emotion.tasks.calibrate import bound_warnings, validation_view_logits
+from facial_emotion.tasks.calibrate import bound_warnings
 
 
 def view_logits(scale: float, correct: float, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -56,9 +56,10 @@ def test_the_pass_with_progress_gives_the_exports_logits(tmp_path: Path, capsys:
     model_path = tmp_path / "model.pkl"
     export_model(VGGNet(widths=(8, 16), convs_per_stage=1), Preprocessing(), model_path)
     images = np.random.default_rng(0).integers(0, 256, (9, 48, 48), dtype=np.uint8)
-    shown = validation_view_logits(model_path, images, "torch")
-    assert "9/9" in capsys.readouterr().err  # the bar, on stderr
+    shown = uncalibrated_view_logits(model_path, images, "torch", progress="validation faces")
+    assert "validation faces" in capsys.readouterr().err  # the bar, on stderr
     expected = uncalibrated_view_logits(model_path, images, "torch")
+    assert capsys.readouterr().err == ""  # no bar unless asked (the export's own pass)
     assert list(shown) == list(TTA_MODES)
     for tta in TTA_MODES:
         torch.testing.assert_close(shown[tta], expected[tta], rtol=0, atol=0)

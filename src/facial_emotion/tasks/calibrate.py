@@ -19,13 +19,12 @@ import numpy as np
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
-from tqdm import tqdm
 
 from facial_emotion.core.calibration import SEARCH_BOUNDS, search_bound
 from facial_emotion.core.early_exit import Stage, format_early_exit, parse_early_exit, with_early_exit
 from facial_emotion.core.model_file import ModelFile, ModelFileError, save_model_file
 from facial_emotion.core.options import OptionError, flag, number, open_fraction
-from facial_emotion.core.preprocessing import ALL_VIEWS, TTA_MODES, views_within_all
+from facial_emotion.core.preprocessing import ALL_VIEWS, TTA_MODES
 from facial_emotion.core.user_paths import expand_home
 from facial_emotion.data.datamodule import FERDataModule
 from facial_emotion.data.fer_csv import FERDataError
@@ -34,10 +33,10 @@ from facial_emotion.export.temperatures import (
     calibration_errors,
     fit_temperatures,
     record_early_exit,
+    uncalibrated_view_logits,
     view_accuracies,
 )
 from facial_emotion.inference.backends import BACKENDS
-from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.models.loading import load_model_file, model_path_option
 
 _POLICY_KEYWORDS = ("auto", "file")
@@ -91,24 +90,6 @@ def too_few_faces(datamodule: FERDataModule, min_faces: int, path: Path) -> str 
     )
 
 
-def validation_view_logits(path: Path, images: np.ndarray, backend: str) -> dict[str, torch.Tensor]:
-    """`uncalibrated_view_logits` with a progress bar on stderr: the 20 views of FER2013's 2871 validation faces
-    take minutes on a CPU (4-7 min measured), and nothing was shown meanwhile."""
-    faces = torch.from_numpy(images)
-    predictor = EmotionPredictor(path, tta=ALL_VIEWS, temperature=1.0, backend=backend)
-    step = predictor.batch_size  # the predictor's CPU-friendly number of views per forward, as the export's pass
-    batches = []
-    bar = tqdm(
-        total=len(faces), unit="face", desc="validation faces (20 views each)", file=sys.stderr, dynamic_ncols=True
-    )
-    with torch.inference_mode(), bar:
-        for start in range(0, len(faces), step):
-            batches.append(predictor.view_logits(faces[start : start + step]))
-            bar.update(len(batches[-1]))
-    every_view = torch.cat(batches)
-    return {tta: every_view[:, views_within_all(tta)] for tta in TTA_MODES}
-
-
 def bound_warnings(temperatures: dict[str, float]) -> list[str]:
     """A warning line per end of the temperature search that fits landed on, naming their view sets (none if no fit
     did): the best temperature lies beyond it, so the model stays miscalibrated, as an under-trained one does."""
@@ -152,7 +133,7 @@ def run(cfg: DictConfig) -> int:
         if (refusal := too_few_faces(datamodule, min_faces or 0, path)) is not None:  # before the validation pass
             print(f"error: {refusal}", file=sys.stderr)
             return 2
-        view_logits = validation_view_logits(path, images, backend)
+        view_logits = uncalibrated_view_logits(path, images, backend, progress="validation faces (20 views each)")
     except (ModelFileError, FERDataError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
