@@ -352,11 +352,12 @@ def test_predict_script_prints_accuracy_first(tmp_path: Path, fer_dir: Path) -> 
     lines = result.stdout.splitlines()
     assert lines[0].startswith("Accuracy on test set: ") and lines[0].endswith("%")
     assert any(line.startswith("PublicTest accuracy:") for line in lines)
-    assert (tmp_path / "plots" / "calibration.png").stat().st_size > 0
+    prefix = predict.plot_prefix(Path(cfg.export.path))  # a run's file: its run's name first, never the shipped names
+    assert prefix.endswith("_my_own_model_") and (tmp_path / "plots" / f"{prefix}calibration.png").stat().st_size > 0
 
     # The Markdown page holds the printed figures: read it back and compare.
-    markdown = (tmp_path / "reports" / "test_report.md").read_text().splitlines()
-    assert markdown[0] == "# Test report: my_own_model.pkl"
+    markdown = (tmp_path / "reports" / f"{prefix}test_report.md").read_text().splitlines()
+    assert markdown[0].startswith("# Test report: ") and markdown[0].endswith("my_own_model.pkl")
     printed = {line.split(":")[0]: line.split(": ")[1].split("%")[0] for line in lines if "accuracy: " in line}
     exact = lines[1].split(": ")[1].split("%")[0]
     assert f"| all test rows | 42 | **{exact}%** |" in markdown
