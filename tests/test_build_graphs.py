@@ -13,7 +13,14 @@ from omegaconf import OmegaConf
 
 from facial_emotion.core.preprocessing import Preprocessing
 from facial_emotion.export.exporter import export_model
-from facial_emotion.inference.onnx_graph import INT8_RECIPE, SHIPPED_DIR, graph_path, network_sha256
+from facial_emotion.inference.onnx_graph import (
+    INT8_RECIPE,
+    SHIPPED_DIR,
+    GraphDataMissingError,
+    graph_path,
+    graph_refusal,
+    network_sha256,
+)
 from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.models.loading import load_model_file
 from facial_emotion.models.vgg import VGGNet
@@ -248,3 +255,17 @@ def test_without_fer2013_nothing_is_remembered_and_every_run_is_an_error(
     monkeypatch.setenv("FER_DATA_DIR", str(fer_dir))
     assert build_graphs.run(config(model_path)) == 0
     assert capsys.readouterr().out == "tiny.pkl: int8 graph built and checked\n"
+
+
+def test_an_int8_build_without_fer2013_anywhere_is_not_remembered_as_a_refusal(
+    model_path: Path, tmp_path: Path, fer_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`backend=onnxruntime-int8` in any command without the data wrote a refusal record: `auto` then said 'its
+    int8 graph was refused (int8 calibration needs FER2013 ...)' and never built it, data or not."""
+    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "no_data"))
+    with pytest.raises(GraphDataMissingError, match="needs FER2013"):
+        EmotionPredictor(model_path, tta="center", backend="onnxruntime-int8")
+    assert not int8_graph(model_path).with_suffix(".json").exists()
+    assert graph_refusal(model_path, load_model_file(model_path), "int8") is None
+    monkeypatch.setenv("FER_DATA_DIR", str(fer_dir))
+    assert EmotionPredictor(model_path, tta="center", backend="onnxruntime-int8").backend == "onnxruntime-int8"

@@ -27,8 +27,10 @@ from facial_emotion.data.cache import load_fer_csv
 from facial_emotion.data.datamodule import FERDataModule
 from facial_emotion.data.locate import default_data_dir, require_csv
 from facial_emotion.inference.onnx_graph import (
+    DATA_MISSING_MARK,
     INPUT_NAME,
     INT8_MIN_AGREEMENT,
+    GraphDataMissingError,
     GraphError,
     new_session,
     run_session,
@@ -85,7 +87,9 @@ def quantize_and_check(model: ModelFile, fp32_path: Path, out_path: Path, data_d
     try:
         views = calibration_views(model, data_dir)
     except FileNotFoundError as error:
-        raise GraphError(f"int8 calibration needs FER2013's train.csv for its validation split: {error}") from None
+        raise GraphDataMissingError(
+            f"int8 calibration {DATA_MISSING_MARK}'s train.csv for its validation split: {error}"
+        ) from None
     with tempfile.TemporaryDirectory() as work:
         prepared = Path(work) / "prepared.onnx"
         quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
@@ -111,7 +115,7 @@ def quantize_and_check(model: ModelFile, fp32_path: Path, out_path: Path, data_d
             )
         tmp.replace(out_path)
     except FileNotFoundError as error:
-        raise GraphError(f"checking the int8 graph needs FER2013's test set: {error}") from None
+        raise GraphDataMissingError(f"checking the int8 graph {DATA_MISSING_MARK}'s test set: {error}") from None
     finally:
         tmp.unlink(missing_ok=True)
     return {"test_top1_agreement": agreement, "test_faces": count, "calibration_views": len(views)}

@@ -30,7 +30,6 @@ from facial_emotion.inference.predictor import EmotionPredictor
 from facial_emotion.models.loading import load_model_file, model_paths_option
 
 _RUNS_FP32 = "; auto runs onnxruntime fp32"  # said only of a file that loads: without one nothing runs
-_NO_DATA = "needs FER2013"  # in the reason inference/int8.py gives when the data is missing
 
 
 def build_int8(model_path: Path, model: ModelFile, retry_refused: bool) -> tuple[str, bool]:
@@ -45,8 +44,7 @@ def build_int8(model_path: Path, model: ModelFile, retry_refused: bool) -> tuple
         where = "shipped with the model file" if shipped else "already built"
         return f"{model_path.name}: int8 graph {where}", False
     refused = graph_refusal(model_path, model, "int8")
-    # Builds without the data were remembered as refusals too: they are retried once it is there.
-    if refused and not retry_refused and _NO_DATA not in refused:
+    if refused and not retry_refused:
         return f"{model_path.name}: int8 graph refused earlier ({refused}){_RUNS_FP32} (force=true retries)", True
     try:
         for needed in ("train.csv", "test_with_emotions.csv"):  # calibration (its validation split), the check
