@@ -57,6 +57,10 @@ def plot_reliability(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Pat
     plt.close(fig)
 
 
+# Curves of fewer points than this have each point marked; longer ones are lines alone (markers would crowd them).
+FEW_POINTS = 20
+
+
 def plot_learning_curves(
     scalars: dict[str, list[tuple[int, float]]],
     best_epoch: int | None,
@@ -72,8 +76,9 @@ def plot_learning_curves(
     for ax, metric in zip(axes, ("loss", "acc"), strict=True):
         for stage in ("train", "val"):
             points = scalars.get(f"{stage}/{metric}", [])
-            if points:
-                ax.plot([p[0] for p in points], [p[1] for p in points], label=f"{stage}/{metric}")
+            if points:  # a marker on each of a few points: a line of one point (a 1-epoch run) draws nothing
+                marker = "o" if len(points) < FEW_POINTS else None
+                ax.plot([p[0] for p in points], [p[1] for p in points], marker=marker, ms=4, label=f"{stage}/{metric}")
         for number, start in enumerate(stage_starts, start=2):
             ax.axvline(start, color="gray", ls=":", lw=1, label=f"stage {number} starts (epoch {start})")
         if best_epoch is not None:
