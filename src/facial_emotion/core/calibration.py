@@ -46,6 +46,26 @@ def search_bound(temperature: float) -> str | None:
     return None
 
 
+def bound_warnings(
+    temperatures: dict[str, float], prefix: str = "warning: ", ece: str = " (its ECE above)"
+) -> list[str]:
+    """A warning line per end of the temperature search that fits landed on, naming their view sets (none if no fit
+    did): the best temperature lies beyond it, so the model stays miscalibrated, as an under-trained one does.
+
+    `prefix` starts each line (a logger's record, which shows its level, takes ""); `ece` says where the model's ECE
+    is shown (calibrate.py's table above; "" where none is).
+    """
+    lines = []
+    for bound, value in zip(("lower", "upper"), SEARCH_BOUNDS, strict=True):
+        stuck = [tta for tta, temperature in temperatures.items() if search_bound(temperature) == bound]
+        if stuck:
+            lines.append(
+                f"{prefix}{', '.join(stuck)}: the fitted temperature is the search's {bound} bound, T = {value:.3f}; "
+                f"the best lies beyond it: the model stays far from calibrated{ece}, as under-trained ones do"
+            )
+    return lines
+
+
 def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, n_bins: int = 15) -> float:
     """ECE over `n_bins` equal-width confidence bins: sum over bins of |accuracy - confidence| * weight."""
     confidence = probs.max(axis=1)

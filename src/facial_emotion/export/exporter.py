@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 from torch import nn
 
+from facial_emotion.core.calibration import bound_warnings
 from facial_emotion.core.crop_geometry import CropGeometry
 from facial_emotion.core.model_file import ModelFile, save_model_file
 from facial_emotion.core.preprocessing import ALL_VIEWS, Preprocessing
@@ -60,6 +61,8 @@ def export_model(
     model.temperatures = fit_temperatures(view_logits, val_labels)
     model.temperature = model.temperatures[preprocessing.tta]
     log.info("fitted temperatures %s on %d validation images", model.temperatures, len(val_labels))
+    for warning in bound_warnings(model.temperatures, prefix="", ece=""):  # as calibrate.py warns
+        log.warning("export: %s", warning)
     choice = record_early_exit(model, view_logits[ALL_VIEWS], val_labels)
     log.info("early exit %r: %.2f views per face", model.preprocessing.early_exit, choice.views_per_face)
     save_model_file(output_path, model)

@@ -20,7 +20,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from facial_emotion.core.calibration import SEARCH_BOUNDS, search_bound
+from facial_emotion.core.calibration import bound_warnings
 from facial_emotion.core.early_exit import Stage, format_early_exit, parse_early_exit, with_early_exit
 from facial_emotion.core.model_file import ModelFile, ModelFileError, save_model_file
 from facial_emotion.core.options import OptionError, flag, number, open_fraction
@@ -88,20 +88,6 @@ def too_few_faces(datamodule: FERDataModule, min_faces: int, path: Path) -> str 
         f"{datamodule.data_dir}: {count} validation faces ({split}), fewer than min_faces={min_faces}: temperatures "
         f"fitted on so few follow chance; {path} is unchanged (min_faces=0 fits them anyway)"
     )
-
-
-def bound_warnings(temperatures: dict[str, float]) -> list[str]:
-    """A warning line per end of the temperature search that fits landed on, naming their view sets (none if no fit
-    did): the best temperature lies beyond it, so the model stays miscalibrated, as an under-trained one does."""
-    lines = []
-    for bound, value in zip(("lower", "upper"), SEARCH_BOUNDS, strict=True):
-        stuck = [tta for tta, temperature in temperatures.items() if search_bound(temperature) == bound]
-        if stuck:
-            lines.append(
-                f"warning: {', '.join(stuck)}: the fitted temperature is the search's {bound} bound, T = {value:.3f}; "
-                "the best lies beyond it: the model stays far from calibrated (its ECE above), as under-trained ones do"
-            )
-    return lines
 
 
 def run(cfg: DictConfig) -> int:
