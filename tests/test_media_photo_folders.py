@@ -65,9 +65,17 @@ def test_predict_image_reports_files_it_cannot_open_and_goes_on(tmp_path: Path, 
         assert "locked.jpg : unreadable image (Permission denied)" in lines
 
 
-@pytest.mark.skipif(AS_ROOT, reason="root reads a file whatever its permissions")
-def test_predict_image_on_one_file_it_cannot_open_says_why_in_one_line(tmp_path: Path, capsys) -> None:
+def test_predict_image_on_one_file_it_cannot_open_says_why_in_one_line(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
     locked = photos_with_unopenable_files(tmp_path) / "locked.jpg"
+    if AS_ROOT:  # root opens any file whatever its permissions (CI runs as root): the open fails as for a user
+        shutil.copy(sorted(HAPPY.iterdir())[1], locked)
+
+        def refused(path: Path) -> None:
+            raise PermissionError(13, "Permission denied", str(path))
+
+        monkeypatch.setattr("facial_emotion.video.image_files.read_bgr", refused)
     with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
         cfg = compose(config_name="predict_image", overrides=[f"path={locked}", "tta=center"])
     with pytest.raises(SystemExit) as stopped:
