@@ -44,6 +44,20 @@ def test_a_checkpoint_given_as_model_path_names_the_file_its_run_exports(tmp_pat
         load_model_file(checkpoint)
 
 
+def test_a_run_folder_given_as_model_path_names_its_model_file(tmp_path: Path) -> None:
+    """It was '<run> is a folder, not a model file (it holds no .pkl file)': the file is one folder down."""
+    run_dir = tmp_path / "run"
+    _exported_run(run_dir, "pre_trained_model.pkl")
+    exported = run_dir / "model" / "pre_trained_model.pkl"
+    exported.parent.mkdir()
+    export_model(VGGNet(widths=(8, 16)), Preprocessing(), exported)
+    message = f"^{re.escape(str(run_dir))} is a training run's folder, not a model file: its model file is "
+    with pytest.raises(ModelFileError, match=message + f"{re.escape(str(exported))}$"):
+        load_model_file(run_dir)
+    with pytest.raises(ModelFileError, match=r"is a folder, not a model file \(it holds no \.pkl file\)"):
+        load_model_file(tmp_path)  # not a run: as before
+
+
 def test_learning_curves_mark_the_epoch_of_the_file_the_run_exported(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -19,6 +19,9 @@ def load_model_file(path: Path) -> ModelFile:
     except ModelFileError:
         if Path(path).suffix == ".ckpt" and Path(path).is_file():
             raise ModelFileError(checkpoint_given(Path(path))) from None
+        if Path(path).is_dir() and (exported := run_model_file(path)) is not None:
+            message = f"{path} is a training run's folder, not a model file: its model file is {exported}"
+            raise ModelFileError(message) from None
         raise
     try:
         net = build_model(payload["architecture"]["name"], **payload["architecture"]["kwargs"])
