@@ -397,3 +397,18 @@ def test_a_bad_query_value_is_a_422_with_one_line_the_page_can_show(client: Test
         "detail": "whole_image: Input should be a valid boolean, unable to interpret input (got 'maybe')"
     }
     assert client.post("/api/photos", params={"name": "a.jpg"}, content=PHOTO.read_bytes()).status_code == 200
+
+
+def test_the_http_api_table_in_docs_lists_every_route_the_app_serves(client: TestClient) -> None:
+    """docs/api.md, "The app's HTTP API": the routes a client can call, no more and no fewer."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "api.md").read_text(encoding="utf-8")
+    section = text.split("## The app's HTTP API")[1].split("\n## ")[0]
+    documented = set(re.findall(r"^\| `(GET|POST|WebSocket) (/[^`]*)`", section, flags=re.MULTILINE))
+    served = set()
+    for route in client.app.routes:
+        path = getattr(route, "path", "")
+        if path.startswith("/api/"):
+            served |= {(method, path) for method in getattr(route, "methods", ())}
+        elif path.startswith("/ws/"):
+            served.add(("WebSocket", path))
+    assert documented == served
